@@ -1,0 +1,461 @@
+//! The one error type every posbridge operation returns.
+//!
+//! Variants are *semantic*: they say what the caller can do next, not which library
+//! failed. Every variant names the vendor it came from (`"local"` for checks made
+//! before any request), keeps the vendor's own code and message where there is one,
+//! and never carries a secret: response excerpts are shortened and redacted by
+//! [`excerpt`] before they are stored.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A shareable, cloneable error source.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in terms a caller can act on.
+///
+/// `Error` is `Clone` so that one failure of a batch request can be reported against
+/// every sale in it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was refused locally; nothing was sent.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// Where in the input the problem is, e.g. `lines[2].total` or `total`.
+        field: String,
+        /// What is wrong, with the amounts involved where there are any.
+        reason: String,
+    },
+
+    /// The connector's configuration cannot work (bad URL, missing credential, …);
+    /// nothing was sent.
+    #[error("configuration error: {reason}")]
+    Config {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+
+    /// The vendor refused our credentials, or they expired and could not be renewed.
+    #[error("{vendor}: authentication failed: {message}")]
+    Auth {
+        /// The vendor that refused.
+        vendor: &'static str,
+        /// What the vendor said, or what the caller should do (e.g. run a login command).
+        message: String,
+    },
+
+    /// The vendor understood the request and said no. Retrying the same request will
+    /// fail the same way.
+    #[error("{vendor}: rejected{}: {message}", fmt_code(.status, .code))]
+    Rejected {
+        /// The vendor that rejected the request.
+        vendor: &'static str,
+        /// The HTTP status, when the rejection came with a meaningful one.
+        status: Option<u16>,
+        /// The vendor's own error code, when it sent one.
+        code: Option<String>,
+        /// The vendor's own message, kept verbatim (redacted of secrets).
+        message: String,
+    },
+
+    /// The thing asked for does not exist at the vendor.
+    #[error("{vendor}: not found: {what}")]
+    NotFound {
+        /// The vendor that answered.
+        vendor: &'static str,
+        /// What was looked for.
+        what: String,
+    },
+
+    /// The vendor asked us to slow down. Nothing was applied.
+    #[error("{vendor}: rate limited{}", fmt_retry_after(.retry_after))]
+    RateLimited {
+        /// The vendor that throttled us.
+        vendor: &'static str,
+        /// How long the vendor asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// The vendor is down or overloaded (5xx, a timeout on a read, a refused
+    /// connection). Nothing was applied, or the call is idempotent; retry later.
+    #[error("{vendor}: unavailable: {message}")]
+    Unavailable {
+        /// The vendor that failed.
+        vendor: &'static str,
+        /// The HTTP status, if a response came.
+        status: Option<u16>,
+        /// What happened.
+        message: String,
+    },
+
+    /// A write was sent but its outcome is unknown: the vendor may have applied it.
+    /// The request is **not** retried automatically; read back, or re-send only if the
+    /// vendor makes the write idempotent.
+    #[error("{vendor}: outcome of {operation} is uncertain: {message}")]
+    Uncertain {
+        /// The vendor the write went to.
+        vendor: &'static str,
+        /// The operation, e.g. `push_sale`.
+        operation: &'static str,
+        /// What happened after the request was sent.
+        message: String,
+        /// The underlying failure, if any.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// A network failure before a request could be delivered (DNS, connect, TLS).
+    #[error("{vendor}: transport error: {message}")]
+    Transport {
+        /// The vendor we tried to reach.
+        vendor: &'static str,
+        /// What failed.
+        message: String,
+        /// The underlying failure.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// The vendor's response could not be understood.
+    #[error("{vendor}: could not decode response: {message} (body starts: {excerpt:?})")]
+    Decode {
+        /// The vendor that sent it.
+        vendor: &'static str,
+        /// What was wrong with it.
+        message: String,
+        /// A short, secret-free excerpt of the body.
+        excerpt: String,
+    },
+
+    /// The connector does not offer this operation.
+    #[error("{vendor}: {operation} is not supported")]
+    Unsupported {
+        /// The vendor.
+        vendor: &'static str,
+        /// The operation asked for.
+        operation: &'static str,
+    },
+}
+
+fn fmt_code(status: &Option<u16>, code: &Option<String>) -> String {
+    match (status, code) {
+        (Some(s), Some(c)) => format!(" (HTTP {s}, code {c})"),
+        (Some(s), None) => format!(" (HTTP {s})"),
+        (None, Some(c)) => format!(" (code {c})"),
+        (None, None) => String::new(),
+    }
+}
+
+fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(", retry after {}s", d.as_secs()),
+        None => String::new(),
+    }
+}
+
+/// The kind of an [`Error`], without its data: handy for matching and for fixtures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::Invalid`].
+    Invalid,
+    /// See [`Error::Config`].
+    Config,
+    /// See [`Error::Auth`].
+    Auth,
+    /// See [`Error::Rejected`].
+    Rejected,
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::RateLimited`].
+    RateLimited,
+    /// See [`Error::Unavailable`].
+    Unavailable,
+    /// See [`Error::Uncertain`].
+    Uncertain,
+    /// See [`Error::Transport`].
+    Transport,
+    /// See [`Error::Decode`].
+    Decode,
+    /// See [`Error::Unsupported`].
+    Unsupported,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Invalid => "invalid",
+            Self::Config => "config",
+            Self::Auth => "auth",
+            Self::Rejected => "rejected",
+            Self::NotFound => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Uncertain => "uncertain",
+            Self::Transport => "transport",
+            Self::Decode => "decode",
+            Self::Unsupported => "unsupported",
+        };
+        f.write_str(s)
+    }
+}
+
+impl Error {
+    /// A local validation failure for `field`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A configuration error.
+    pub fn config(reason: impl Into<String>) -> Self {
+        Self::Config { reason: reason.into() }
+    }
+
+    /// A decode error for a response body; the excerpt is shortened and redacted.
+    pub fn decode(vendor: &'static str, message: impl Into<String>, body: &[u8]) -> Self {
+        Self::Decode {
+            vendor,
+            message: message.into(),
+            excerpt: excerpt(body),
+        }
+    }
+
+    /// The data-free kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid { .. } => ErrorKind::Invalid,
+            Self::Config { .. } => ErrorKind::Config,
+            Self::Auth { .. } => ErrorKind::Auth,
+            Self::Rejected { .. } => ErrorKind::Rejected,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
+            Self::Uncertain { .. } => ErrorKind::Uncertain,
+            Self::Transport { .. } => ErrorKind::Transport,
+            Self::Decode { .. } => ErrorKind::Decode,
+            Self::Unsupported { .. } => ErrorKind::Unsupported,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again later, *and* it is safe to
+    /// send it again: throttling, an outage, or a failure before anything was
+    /// delivered. [`Error::Uncertain`] is deliberately not retryable.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Transport { .. }
+        )
+    }
+
+    /// How long the vendor asked us to wait, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The vendor's own error code, for [`Error::Rejected`].
+    pub fn vendor_code(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The vendor's own message, for [`Error::Rejected`] and [`Error::Auth`].
+    pub fn vendor_message(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { message, .. } | Self::Auth { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The vendor this error came from; `None` for local errors.
+    pub fn vendor(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid { .. } | Self::Config { .. } => None,
+            Self::Auth { vendor, .. }
+            | Self::Rejected { vendor, .. }
+            | Self::NotFound { vendor, .. }
+            | Self::RateLimited { vendor, .. }
+            | Self::Unavailable { vendor, .. }
+            | Self::Uncertain { vendor, .. }
+            | Self::Transport { vendor, .. }
+            | Self::Decode { vendor, .. }
+            | Self::Unsupported { vendor, .. } => Some(vendor),
+        }
+    }
+
+    /// Turns a failure that happened after a write was sent into [`Error::Uncertain`].
+    /// Errors that prove nothing was applied (auth, rejection, throttling, local
+    /// checks, connect failures) are returned unchanged.
+    pub fn into_uncertain(self, operation: &'static str) -> Self {
+        match self {
+            Self::Decode {
+                vendor,
+                message,
+                excerpt,
+            } => Self::Uncertain {
+                vendor,
+                operation,
+                message: format!(
+                    "the vendor accepted the request but its response could not be read ({message}; body starts {excerpt:?})"
+                ),
+                source: None,
+            },
+            Self::Unavailable { vendor, message, .. } => Self::Uncertain {
+                vendor,
+                operation,
+                message,
+                source: None,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Longest excerpt of a response body kept in an error.
+pub const EXCERPT_LEN: usize = 200;
+
+/// A short, printable, secret-free excerpt of a response body.
+///
+/// Invalid UTF-8 is replaced, control characters are dropped, values of keys that
+/// look like credentials (`token`, `password`, `secret`, `authorization`, …) are
+/// replaced by `[REDACTED]`, and the result is cut to [`EXCERPT_LEN`] characters.
+pub fn excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(EXCERPT_LEN * 4)];
+    let text = String::from_utf8_lossy(head);
+    let redacted = redact(&text);
+    let mut out: String = redacted
+        .chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .take(EXCERPT_LEN)
+        .collect();
+    if body.len() > head.len() || redacted.chars().count() > EXCERPT_LEN {
+        out.push('…');
+    }
+    out
+}
+
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "authorization",
+    "api_key",
+    "apikey",
+    "refresh",
+    "access",
+    "user-id",
+    "partner",
+];
+
+/// Replaces the values of credential-like keys in JSON, form or header text with
+/// `[REDACTED]`. Works on fragments (a truncated body) as well as whole documents.
+pub fn redact(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // Find the next key that looks like a credential.
+        let next = SECRET_KEYS
+            .iter()
+            .filter_map(|k| lower[i..].find(k).map(|p| (i + p, k.len())))
+            .min_by_key(|(p, _)| *p);
+        let Some((pos, len)) = next else {
+            out.push_str(&text[i..]);
+            break;
+        };
+        // Extend to the end of the key word (e.g. `access_token`).
+        let mut key_end = pos + len;
+        while key_end < bytes.len() && is_key_char(bytes[key_end]) {
+            key_end += 1;
+        }
+        out.push_str(&text[i..key_end]);
+        // Skip the separator: `":`, `=`, `: `, `" : "`.
+        let mut j = key_end;
+        while j < bytes.len() && matches!(bytes[j], b'"' | b'\'' | b' ' | b':' | b'=') {
+            j += 1;
+        }
+        if j == key_end || j >= bytes.len() {
+            i = key_end;
+            continue;
+        }
+        let sep_has_assign = text[key_end..j].contains([':', '=']);
+        if !sep_has_assign {
+            i = key_end;
+            continue;
+        }
+        out.push_str(&text[key_end..j]);
+        // The value runs to the next delimiter.
+        let mut k = j;
+        while k < bytes.len() && !matches!(bytes[k], b'"' | b'\'' | b'&' | b',' | b'}' | b'\n' | b'\r' | b';') {
+            k += 1;
+        }
+        if k > j {
+            out.push_str("[REDACTED]");
+        }
+        i = k;
+    }
+    out
+}
+
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_json_form_and_header_credentials() {
+        let r = redact(r#"{"access_token":"abc123","name":"x"}"#);
+        assert!(!r.contains("abc123"), "{r}");
+        assert!(r.contains("\"name\":\"x\""), "{r}");
+        let r = redact("token=38iGm3yI86Hw&reference_no=S1");
+        assert!(!r.contains("38iGm3yI86Hw"), "{r}");
+        assert!(r.contains("reference_no=S1"), "{r}");
+        let r = redact("Authorization: Bearer sekret\nX: y");
+        assert!(!r.contains("sekret"), "{r}");
+    }
+
+    #[test]
+    fn excerpt_is_short_and_total() {
+        let big = vec![b'a'; 10_000];
+        let e = excerpt(&big);
+        assert!(e.chars().count() <= EXCERPT_LEN + 1);
+        let e = excerpt(&[0xff, 0xfe, b'{', 0]);
+        assert!(e.contains('{'));
+    }
+
+    #[test]
+    fn kinds_and_retryability() {
+        let e = Error::RateLimited {
+            vendor: "v",
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert!(e.is_retryable());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let u = Error::Unavailable {
+            vendor: "v",
+            status: Some(502),
+            message: "bad gateway".into(),
+        }
+        .into_uncertain("push_sale");
+        assert_eq!(u.kind(), ErrorKind::Uncertain);
+        assert!(!u.is_retryable());
+    }
+}

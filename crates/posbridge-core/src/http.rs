@@ -1,0 +1,654 @@
+//! The shared HTTP transport every connector sends its requests through.
+//!
+//! A vendor crate declares *what* a call is ([`Request`]: operation, method, path,
+//! body, whether it is idempotent) and how the vendor reports errors (a
+//! [`ParseError`] function); the [`Transport`] decides *how*: one `reqwest` client
+//! per connector, timeouts, a rate limit, retries with exponential backoff and
+//! jitter, `Retry-After` honoured and capped, one re-authentication on a refused
+//! credential, a capped response size, and a `tracing` span per call.
+//!
+//! # What is retried
+//!
+//! | failure | idempotent request | non-idempotent write |
+//! |---|---|---|
+//! | connect/DNS/TLS failure (nothing delivered) | retried | retried |
+//! | 429 | retried after `Retry-After` (if within the cap) | same |
+//! | 503 | retried | retried (the server says it did not process it) |
+//! | other 5xx, timeout or broken connection after sending | retried | **[`Error::Uncertain`]**, not retried |
+//! | 401/403 with a renewable credential | one renewal, one resend | same |
+//! | other 4xx | not retried | not retried |
+//!
+//! A `Retry-After` longer than [`RetryConfig::max_retry_after_ms`] is not slept on:
+//! the call returns [`Error::RateLimited`] at once so the caller (or the outbox) can
+//! schedule it.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use backon::{ExponentialBuilder, Retryable};
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tracing::{Instrument, field};
+use url::Url;
+
+use crate::auth::{Auth, Credentials};
+use crate::error::{Error, Result, Source};
+
+/// Retry behaviour of a [`Transport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Retries after the first attempt; `0` disables retries.
+    pub max_retries: usize,
+    /// The first backoff delay, in milliseconds.
+    pub min_delay_ms: u64,
+    /// The longest backoff delay, in milliseconds.
+    pub max_delay_ms: u64,
+    /// The longest `Retry-After` the transport sleeps on, in milliseconds; a longer
+    /// one ends the call with [`Error::RateLimited`] at once.
+    pub max_retry_after_ms: u64,
+    /// Whether backoff delays are randomised (recommended: it spreads retries of many
+    /// clients).
+    pub jitter: bool,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            min_delay_ms: 200,
+            max_delay_ms: 5_000,
+            max_retry_after_ms: 30_000,
+            jitter: true,
+        }
+    }
+}
+
+/// A client-side rate limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per second allowed on average.
+    pub per_second: NonZeroU32,
+    /// Requests allowed in a burst; `per_second` when absent.
+    #[serde(default)]
+    pub burst: Option<NonZeroU32>,
+}
+
+/// HTTP settings shared by every connector's config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Whole-request timeout (connect, send, receive), in milliseconds.
+    pub timeout_ms: u64,
+    /// Connect timeout, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// The largest response body read, in bytes; a larger one is a
+    /// [`Error::Decode`].
+    pub max_response_bytes: usize,
+    /// Retry behaviour.
+    pub retry: RetryConfig,
+    /// Optional client-side rate limit.
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 30_000,
+            connect_timeout_ms: 10_000,
+            max_response_bytes: 8 * 1024 * 1024,
+            retry: RetryConfig::default(),
+            rate_limit: None,
+        }
+    }
+}
+
+/// A rate limiter that several connectors (tenants of one vendor) may share.
+pub type RateLimiter = governor::DefaultDirectRateLimiter;
+
+/// A request body.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// `application/json`.
+    Json(Bytes),
+    /// `application/x-www-form-urlencoded`.
+    Form(Bytes),
+}
+
+/// One call a connector wants made.
+#[derive(Debug, Clone)]
+pub struct Request {
+    operation: &'static str,
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+    idempotent: bool,
+}
+
+impl Request {
+    /// A request; `path` is joined to the connector's base URL. GET, HEAD, PUT and
+    /// DELETE start idempotent, POST and PATCH do not.
+    pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
+        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
+        Self {
+            operation,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            idempotent,
+        }
+    }
+
+    /// A GET request.
+    pub fn get(operation: &'static str, path: impl Into<String>) -> Self {
+        Self::new(operation, Method::GET, path)
+    }
+
+    /// A POST request.
+    pub fn post(operation: &'static str, path: impl Into<String>) -> Self {
+        Self::new(operation, Method::POST, path)
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid("body", format!("cannot encode the request as JSON: {e}")))?;
+        self.body = Body::Json(bytes.into());
+        Ok(self)
+    }
+
+    /// Sets a form-encoded body.
+    pub fn form<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let s = serde_urlencoded_ser(body)?;
+        self.body = Body::Form(s.into());
+        Ok(self)
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Declares whether sending this request twice has the same effect as once
+    /// (an upsert, a read). Only idempotent requests are retried after they may have
+    /// reached the vendor.
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// The operation name, for logs and errors.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// Whether the request is idempotent.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+}
+
+fn serde_urlencoded_ser<T: Serialize + ?Sized>(body: &T) -> Result<String> {
+    serde_urlencoded::to_string(body)
+        .map_err(|e| Error::invalid("body", format!("cannot encode the request as a form: {e}")))
+}
+
+/// A response the transport read in full.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body, at most [`HttpConfig::max_response_bytes`] long.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// Decodes the body as JSON, or fails with a [`Error::Decode`] that carries a
+    /// short, redacted excerpt.
+    pub fn json<T: DeserializeOwned>(&self, vendor: &'static str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::decode(vendor, e.to_string(), &self.body))
+    }
+
+    /// Like [`Response::json`] for the answer to a write: a body that cannot be read
+    /// means the write may have been applied, so the error is [`Error::Uncertain`].
+    pub fn json_after_write<T: DeserializeOwned>(&self, vendor: &'static str, operation: &'static str) -> Result<T> {
+        self.json(vendor).map_err(|e| e.into_uncertain(operation))
+    }
+
+    /// The `Retry-After` header as a delay from now (seconds or an HTTP date).
+    /// Negative, unparsable or absurd values yield `None`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(&self.headers)
+    }
+}
+
+/// Parses `Retry-After` as delta-seconds or an HTTP date. Returns `None` for a value
+/// that is missing, malformed, negative, or a date in the past (treated as "now" by
+/// the caller's backoff).
+pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        // Clamp absurd values to a day; the cap decides what to do with them.
+        return Some(Duration::from_secs(secs.min(86_400)));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    at.duration_since(SystemTime::now())
+        .ok()
+        .map(|d| d.min(Duration::from_secs(86_400)))
+}
+
+/// How a vendor turns a response into an error: `None` means success. Every vendor
+/// crate has one, ending in [`default_parse_error`].
+pub type ParseError = fn(vendor: &'static str, response: &Response) -> Option<Error>;
+
+/// Maps an HTTP status to an error kind, the way most vendors mean it: 2xx is
+/// success; 401/403 [`Error::Auth`]; 404 [`Error::NotFound`]; 408 and 5xx
+/// [`Error::Unavailable`]; 429 [`Error::RateLimited`] with its `Retry-After`; other
+/// 4xx [`Error::Rejected`] keeping a redacted excerpt of the body as the message.
+pub fn default_parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
+    let status = response.status;
+    if status.is_success() {
+        return None;
+    }
+    let message = crate::error::excerpt(&response.body);
+    let code = status.as_u16();
+    Some(match code {
+        401 | 403 => Error::Auth {
+            vendor,
+            message: if message.is_empty() {
+                format!("HTTP {code}")
+            } else {
+                message
+            },
+        },
+        404 => Error::NotFound {
+            vendor,
+            what: if message.is_empty() { "resource".into() } else { message },
+        },
+        429 => Error::RateLimited {
+            vendor,
+            retry_after: response.retry_after(),
+        },
+        408 | 500..=599 => Error::Unavailable {
+            vendor,
+            status: Some(code),
+            message: format!(
+                "HTTP {code}{}",
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                }
+            ),
+        },
+        400..=499 => Error::Rejected {
+            vendor,
+            status: Some(code),
+            code: None,
+            message,
+        },
+        _ => Error::Decode {
+            vendor,
+            message: format!("unexpected HTTP status {code}"),
+            excerpt: message,
+        },
+    })
+}
+
+/// The transport of one connector: a base URL, a client, retry and rate-limit
+/// settings, and the vendor's error parser.
+pub struct Transport {
+    vendor: &'static str,
+    base_url: Url,
+    client: reqwest::Client,
+    config: HttpConfig,
+    limiter: Option<Arc<RateLimiter>>,
+    parse_error: ParseError,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("vendor", &self.vendor)
+            .field("base_url", &self.base_url.as_str())
+            .field("config", &self.config)
+            .field("rate_limited", &self.limiter.is_some())
+            .finish()
+    }
+}
+
+/// Builds the `reqwest` client posbridge uses: rustls, the given timeouts, no
+/// redirects (a redirect must not carry our credentials to another host).
+pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.timeout_ms))
+        .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("posbridge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+}
+
+impl Transport {
+    /// A transport with its own client. `base_url` is the vendor's root; request
+    /// paths are appended to it.
+    pub fn new(vendor: &'static str, base_url: &str, config: HttpConfig, parse_error: ParseError) -> Result<Self> {
+        let client = build_client(&config)?;
+        Self::with_client(vendor, base_url, config, parse_error, client)
+    }
+
+    /// A transport over a client shared with other connectors (one connection pool
+    /// for many merchants). The client's own timeouts apply.
+    pub fn with_client(
+        vendor: &'static str,
+        base_url: &str,
+        config: HttpConfig,
+        parse_error: ParseError,
+        client: reqwest::Client,
+    ) -> Result<Self> {
+        let mut base_url = Url::parse(base_url)
+            .map_err(|e| Error::config(format!("{vendor}: base URL {base_url:?} is not a URL: {e}")))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(Error::config(format!("{vendor}: base URL must be http or https")));
+        }
+        // Keep the base path when joining: make sure it ends with '/'.
+        if !base_url.path().ends_with('/') {
+            let p = format!("{}/", base_url.path());
+            base_url.set_path(&p);
+        }
+        let limiter = config.rate_limit.as_ref().map(|r| {
+            let quota = governor::Quota::per_second(r.per_second).allow_burst(r.burst.unwrap_or(r.per_second));
+            Arc::new(governor::RateLimiter::direct(quota))
+        });
+        Ok(Self {
+            vendor,
+            base_url,
+            client,
+            config,
+            limiter,
+            parse_error,
+        })
+    }
+
+    /// Shares `limiter` with other transports (one vendor-wide limit).
+    pub fn with_rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The vendor name.
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
+    }
+
+    /// The base URL, always ending in `/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends `request` with retries, returning the response of the first attempt the
+    /// vendor's [`ParseError`] accepts, or the error of the last one.
+    pub async fn send(&self, request: &Request, auth: Option<&dyn Auth>) -> Result<Response> {
+        let span = tracing::info_span!(
+            "posbridge.call",
+            vendor = self.vendor,
+            operation = request.operation,
+            method = %request.method,
+            path = %request.path,
+            status = field::Empty,
+            attempts = field::Empty,
+            elapsed_ms = field::Empty,
+        );
+        let started = tokio::time::Instant::now();
+        let attempts = AtomicU32::new(0);
+        let retry = &self.config.retry;
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(retry.min_delay_ms))
+            .with_max_delay(Duration::from_millis(retry.max_delay_ms.max(retry.min_delay_ms)))
+            .with_max_times(retry.max_retries);
+        if retry.jitter {
+            backoff = backoff.with_jitter();
+        }
+        let cap = Duration::from_millis(retry.max_retry_after_ms);
+        let result = (|| async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            self.attempt_with_reauth(request, auth).await
+        })
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|e: &Error| e.is_retryable())
+        .adjust(move |e: &Error, backoff: Option<Duration>| {
+            let backoff = backoff?;
+            match e.retry_after() {
+                Some(wait) if wait > cap => None,
+                Some(wait) => Some(wait.max(backoff.min(wait + Duration::from_millis(100)))),
+                None => Some(backoff),
+            }
+        })
+        .notify(|e: &Error, delay: Duration| {
+            tracing::debug!(error = %e, delay_ms = delay.as_millis() as u64, "retrying");
+        })
+        .instrument(span.clone())
+        .await;
+        span.record("attempts", attempts.load(Ordering::Relaxed));
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        if let Err(e) = &result {
+            span.in_scope(|| tracing::debug!(kind = %e.kind(), "call failed"));
+        }
+        result
+    }
+
+    async fn attempt_with_reauth(&self, request: &Request, auth: Option<&dyn Auth>) -> Result<Response> {
+        let reauthed = AtomicBool::new(false);
+        loop {
+            let credentials = match auth {
+                Some(a) => Some(a.credentials().await?),
+                None => None,
+            };
+            match self.attempt(request, credentials.as_ref()).await {
+                Err(e @ Error::Auth { .. }) => {
+                    if let (Some(a), Some(c)) = (auth, credentials.as_ref())
+                        && a.can_renew()
+                        && !reauthed.swap(true, Ordering::Relaxed)
+                    {
+                        tracing::debug!("credential refused; renewing once");
+                        a.rejected(c).await;
+                        continue;
+                    }
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &Request, credentials: Option<&Credentials>) -> Result<Response> {
+        if let Some(l) = &self.limiter {
+            l.until_ready().await;
+        }
+        let vendor = self.vendor;
+        let url = self
+            .base_url
+            .join(request.path.trim_start_matches('/'))
+            .map_err(|e| Error::config(format!("{vendor}: bad request path {:?}: {e}", request.path)))?;
+        let mut builder = self.client.request(request.method.clone(), url);
+        let mut query: Vec<(&str, &str)> = request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut headers = request.headers.clone();
+        if let Some(c) = credentials {
+            c.apply(&mut headers, &mut query)?;
+        }
+        if !query.is_empty() {
+            builder = builder.query(&query);
+        }
+        builder = match &request.body {
+            Body::Empty => builder,
+            Body::Json(b) => {
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                builder.body(b.clone())
+            }
+            Body::Form(b) => {
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                builder.body(b.clone())
+            }
+        };
+        builder = builder.headers(headers);
+
+        let started = tokio::time::Instant::now();
+        let sent = builder.send().await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(self.send_error(request, e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match self.read_body(response).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                return Err(Error::Decode {
+                    vendor,
+                    message: format!("response body exceeds {} bytes", self.config.max_response_bytes),
+                    excerpt: String::new(),
+                });
+            }
+            Err(BodyError::Read(e)) => return Err(self.after_send_error(request, "reading the response failed", e)),
+        };
+        tracing::debug!(
+            status = status.as_u16(),
+            bytes = body.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "response"
+        );
+        tracing::Span::current().record("status", status.as_u16());
+        let response = Response { status, headers, body };
+        match (self.parse_error)(vendor, &response) {
+            None => Ok(response),
+            Some(e) => Err(self.classify_for_write(request, e)),
+        }
+    }
+
+    /// A vendor error on a non-idempotent write: only statuses that prove the request
+    /// was not processed stay retryable.
+    fn classify_for_write(&self, request: &Request, e: Error) -> Error {
+        if request.idempotent {
+            return e;
+        }
+        match e {
+            Error::Unavailable { status: Some(503), .. } => e,
+            Error::Unavailable { .. } => e.into_uncertain(request.operation),
+            other => other,
+        }
+    }
+
+    fn send_error(&self, request: &Request, e: reqwest::Error) -> Error {
+        let vendor = self.vendor;
+        let e = e.without_url();
+        if e.is_builder() {
+            return Error::config(format!("{vendor}: cannot build the request: {e}"));
+        }
+        if e.is_connect() {
+            return Error::Transport {
+                vendor,
+                message: format!("cannot connect: {}", error_chain(&e)),
+                source: Some(Arc::new(e) as Source),
+            };
+        }
+        let what = if e.is_timeout() {
+            "timed out after the request was sent"
+        } else {
+            "connection failed after the request was sent"
+        };
+        self.after_send_error(request, what, e)
+    }
+
+    fn after_send_error(&self, request: &Request, what: &str, e: reqwest::Error) -> Error {
+        let vendor = self.vendor;
+        let e = e.without_url();
+        let message = format!("{what}: {}", error_chain(&e));
+        if request.idempotent {
+            Error::Unavailable {
+                vendor,
+                status: None,
+                message,
+            }
+        } else {
+            Error::Uncertain {
+                vendor,
+                operation: request.operation,
+                message,
+                source: Some(Arc::new(e) as Source),
+            }
+        }
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, BodyError> {
+        let limit = self.config.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(BodyError::TooLarge);
+        }
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+            if buf.len() + chunk.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// The error and its sources on one line. Callers strip the URL first (it may carry a
+/// credential in its query).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}

@@ -1,0 +1,306 @@
+//! The capability traits a connector implements, and [`Connector`] that ties them
+//! together for dynamic use.
+//!
+//! All traits are object-safe (`async-trait`), so a CLI or an outbox can hold a
+//! `Box<dyn Connector>` chosen at run time. A vendor implements only what its API
+//! offers and declares it in [`Capabilities`]; every optional method's default
+//! returns [`Error::Unsupported`], visibly, never a silent no-op.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures_util::{Stream, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Customer, Purchase, PushReceipt, Sale, StockLevel};
+
+/// A boxed, sendable stream, as the traits return for lists.
+pub type BoxStream<'a, T> = Pin<Box<dyn Stream<Item = T> + Send + 'a>>;
+
+/// The vendor a connector talks to.
+pub trait Vendor: Send + Sync {
+    /// The vendor's short name, e.g. `cloudma`. Used in errors, logs and metrics.
+    fn vendor(&self) -> &'static str;
+
+    /// The error for an operation this connector does not offer.
+    fn unsupported(&self, operation: Operation) -> Error {
+        Error::Unsupported {
+            vendor: self.vendor(),
+            operation: operation.as_str(),
+        }
+    }
+}
+
+/// Pushing sales (invoices, orders, quotations).
+#[async_trait]
+pub trait Sales: Vendor {
+    /// Sends one sale. The sale is checked with [`Sale::reconcile`] first; a sale
+    /// that fails is refused with [`Error::Invalid`] and nothing is sent.
+    async fn push_sale(&self, sale: &Sale) -> Result<PushReceipt>;
+
+    /// Sends many sales and returns one outcome per sale, in input order. Vendors
+    /// that batch send them in batches; a locally invalid sale is refused alone and
+    /// does not hold back the others. The default sends them one by one.
+    async fn push_sales(&self, sales: &[Sale]) -> Vec<Result<PushReceipt>> {
+        let mut out = Vec::with_capacity(sales.len());
+        for sale in sales {
+            out.push(self.push_sale(sale).await);
+        }
+        out
+    }
+
+    /// Reads a sale back by the vendor's id.
+    async fn get_sale(&self, vendor_id: &str) -> Result<Sale> {
+        let _ = vendor_id;
+        Err(self.unsupported(Operation::GetSale))
+    }
+
+    /// Streams the sales the vendor holds, page by page.
+    fn list_sales(&self) -> BoxStream<'_, Result<Sale>> {
+        Box::pin(futures_util::stream::once(futures_util::future::ready(Err(
+            self.unsupported(Operation::ListSales)
+        ))))
+    }
+
+    /// Voids (cancels) a sale by the vendor's id.
+    async fn void_sale(&self, vendor_id: &str) -> Result<()> {
+        let _ = vendor_id;
+        Err(self.unsupported(Operation::VoidSale))
+    }
+}
+
+/// Pushing purchases (goods received notes).
+#[async_trait]
+pub trait Purchases: Vendor {
+    /// Sends one purchase, checked with [`Purchase::reconcile`] first.
+    async fn push_purchase(&self, purchase: &Purchase) -> Result<PushReceipt>;
+}
+
+/// Reading stock levels.
+#[async_trait]
+pub trait Stock: Vendor {
+    /// Streams every stock level; vendors that page fetch pages lazily.
+    fn stock_levels(&self) -> BoxStream<'_, Result<StockLevel>>;
+
+    /// Collects [`Stock::stock_levels`] into a vector.
+    async fn stock_snapshot(&self) -> Result<Vec<StockLevel>> {
+        self.stock_levels().try_collect().await
+    }
+}
+
+/// Managing customers.
+#[async_trait]
+pub trait Customers: Vendor {
+    /// Streams every customer.
+    fn list_customers(&self) -> BoxStream<'_, Result<Customer>> {
+        Box::pin(futures_util::stream::once(futures_util::future::ready(Err(
+            self.unsupported(Operation::ListCustomers)
+        ))))
+    }
+
+    /// Reads one customer by the vendor's id.
+    async fn get_customer(&self, vendor_id: &str) -> Result<Customer> {
+        let _ = vendor_id;
+        Err(self.unsupported(Operation::GetCustomer))
+    }
+
+    /// Creates a customer and returns it as the vendor stored it (with its id).
+    async fn create_customer(&self, customer: &Customer) -> Result<Customer> {
+        let _ = customer;
+        Err(self.unsupported(Operation::CreateCustomer))
+    }
+
+    /// Updates a customer by the vendor's id.
+    async fn update_customer(&self, vendor_id: &str, customer: &Customer) -> Result<Customer> {
+        let _ = (vendor_id, customer);
+        Err(self.unsupported(Operation::UpdateCustomer))
+    }
+
+    /// Deletes a customer by the vendor's id.
+    async fn delete_customer(&self, vendor_id: &str) -> Result<()> {
+        let _ = vendor_id;
+        Err(self.unsupported(Operation::DeleteCustomer))
+    }
+}
+
+/// An operation of the capability traits, as named in capabilities, fixtures and
+/// errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Operation {
+    /// [`Sales::push_sale`].
+    PushSale,
+    /// [`Sales::push_sales`].
+    PushSales,
+    /// [`Sales::get_sale`].
+    GetSale,
+    /// [`Sales::list_sales`].
+    ListSales,
+    /// [`Sales::void_sale`].
+    VoidSale,
+    /// [`Purchases::push_purchase`].
+    PushPurchase,
+    /// [`Stock::stock_levels`].
+    StockLevels,
+    /// [`Customers::list_customers`].
+    ListCustomers,
+    /// [`Customers::get_customer`].
+    GetCustomer,
+    /// [`Customers::create_customer`].
+    CreateCustomer,
+    /// [`Customers::update_customer`].
+    UpdateCustomer,
+    /// [`Customers::delete_customer`].
+    DeleteCustomer,
+}
+
+impl Operation {
+    /// Every operation, in declaration order.
+    pub const ALL: [Operation; 12] = [
+        Self::PushSale,
+        Self::PushSales,
+        Self::GetSale,
+        Self::ListSales,
+        Self::VoidSale,
+        Self::PushPurchase,
+        Self::StockLevels,
+        Self::ListCustomers,
+        Self::GetCustomer,
+        Self::CreateCustomer,
+        Self::UpdateCustomer,
+        Self::DeleteCustomer,
+    ];
+
+    /// The snake_case name, as in fixtures.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PushSale => "push_sale",
+            Self::PushSales => "push_sales",
+            Self::GetSale => "get_sale",
+            Self::ListSales => "list_sales",
+            Self::VoidSale => "void_sale",
+            Self::PushPurchase => "push_purchase",
+            Self::StockLevels => "stock_levels",
+            Self::ListCustomers => "list_customers",
+            Self::GetCustomer => "get_customer",
+            Self::CreateCustomer => "create_customer",
+            Self::UpdateCustomer => "update_customer",
+            Self::DeleteCustomer => "delete_customer",
+        }
+    }
+
+    /// Whether the operation writes to the vendor.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Self::PushSale
+                | Self::PushSales
+                | Self::VoidSale
+                | Self::PushPurchase
+                | Self::CreateCustomer
+                | Self::UpdateCustomer
+                | Self::DeleteCustomer
+        )
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the vendor does when the same document reference is pushed again. This
+/// decides whether a write that may have been applied can be re-sent safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DuplicatePolicy {
+    /// The reference is an upsert key: re-sending updates the same record. Safe to retry.
+    Upsert,
+    /// The vendor refuses a reference it already has, with an error we recognise.
+    /// Re-sending cannot create a duplicate; a refusal after an uncertain write means
+    /// the first one landed.
+    Rejected,
+    /// The vendor accepts the repeat and ignores it. Safe to retry.
+    Ignored,
+    /// Unknown: re-sending may book the document twice. Never retried blindly.
+    Unknown,
+}
+
+impl DuplicatePolicy {
+    /// Whether a push under this policy can be re-sent without risk of a double booking.
+    pub fn is_idempotent(self) -> bool {
+        matches!(self, Self::Upsert | Self::Ignored | Self::Rejected)
+    }
+}
+
+/// What a connector offers, declared once and read by the CLI, the outbox and the
+/// conformance matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The operations this connector implements.
+    pub operations: BTreeSet<Operation>,
+    /// The most sales one request may carry, for vendors that batch.
+    pub max_batch: Option<usize>,
+    /// What a repeated sale reference does.
+    pub sale_duplicates: DuplicatePolicy,
+    /// What a repeated purchase reference does.
+    pub purchase_duplicates: DuplicatePolicy,
+}
+
+impl Capabilities {
+    /// Capabilities with the given operations and unknown duplicate behaviour.
+    pub fn new(operations: impl IntoIterator<Item = Operation>) -> Self {
+        Self {
+            operations: operations.into_iter().collect(),
+            max_batch: None,
+            sale_duplicates: DuplicatePolicy::Unknown,
+            purchase_duplicates: DuplicatePolicy::Unknown,
+        }
+    }
+
+    /// Whether `op` is offered.
+    pub fn supports(&self, op: Operation) -> bool {
+        self.operations.contains(&op)
+    }
+}
+
+/// One merchant's account at one vendor, with whichever capabilities the vendor offers.
+///
+/// ```
+/// use posbridge_core::{Connector, Operation};
+///
+/// fn describe(c: &dyn Connector) -> String {
+///     let ops: Vec<_> = c.capabilities().operations.iter().map(|o| o.as_str()).collect();
+///     format!("{} offers {}", c.vendor(), ops.join(", "))
+/// }
+/// ```
+pub trait Connector: Vendor + fmt::Debug {
+    /// What this connector offers.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// The sales capability, if offered.
+    fn sales(&self) -> Option<&dyn Sales> {
+        None
+    }
+
+    /// The purchases capability, if offered.
+    fn purchases(&self) -> Option<&dyn Purchases> {
+        None
+    }
+
+    /// The stock capability, if offered.
+    fn stock(&self) -> Option<&dyn Stock> {
+        None
+    }
+
+    /// The customers capability, if offered.
+    fn customers(&self) -> Option<&dyn Customers> {
+        None
+    }
+}
