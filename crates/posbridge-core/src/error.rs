@@ -160,6 +160,7 @@ fn fmt_retry_after(retry_after: &Option<Duration>) -> String {
 
 /// The kind of an [`Error`], without its data: handy for matching and for fixtures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {

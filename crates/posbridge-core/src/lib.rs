@@ -55,10 +55,12 @@ pub use model::{
 };
 pub use money::{Discount, Tax};
 pub use traits::{
-    BoxStream, Capabilities, Connector, Customers, DuplicatePolicy, Operation, Purchases, Sales, Stock, Vendor,
+    BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Purchases, Sales,
+    Stock, Vendor,
 };
 
 pub use jiff;
+pub use reqwest;
 /// Re-exported so connectors and users name the same versions.
 pub use rust_decimal::Decimal;
 pub use secrecy::{ExposeSecret, SecretString};

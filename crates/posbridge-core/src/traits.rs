@@ -129,12 +129,15 @@ pub trait Customers: Vendor {
 /// An operation of the capability traits, as named in capabilities, fixtures and
 /// errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Operation {
     /// [`Sales::push_sale`].
     PushSale,
-    /// [`Sales::push_sales`].
+    /// [`Sales::push_sales`] as a native batch (the vendor takes many sales per
+    /// request). Every `Sales` connector offers `push_sales`; only batching ones
+    /// declare this.
     PushSales,
     /// [`Sales::get_sale`].
     GetSale,
@@ -268,6 +271,14 @@ impl Capabilities {
     pub fn supports(&self, op: Operation) -> bool {
         self.operations.contains(&op)
     }
+}
+
+/// A vendor configuration that can be turned into a connector: what the facade's
+/// `connect`, the CLI and the conformance runner use to pick a vendor at run time.
+pub trait ConnectorConfig: serde::de::DeserializeOwned {
+    /// Builds the connector. No request is sent; a configuration that cannot work
+    /// (a bad URL, a missing credential) is an [`Error::Config`].
+    fn connect(self) -> Result<Box<dyn Connector>>;
 }
 
 /// One merchant's account at one vendor, with whichever capabilities the vendor offers.

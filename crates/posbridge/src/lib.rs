@@ -1,0 +1,91 @@
+//! # posbridge
+//!
+//! Push point-of-sale sales, purchases and customers into the back-office systems
+//! merchants use (ERP, retail management, accounting, sales-force apps), and read
+//! their stock back, through one typed API.
+//!
+//! This facade re-exports [`posbridge_core`] (the domain types, traits and errors)
+//! and one connector per cargo feature: `cloudma`, and more as vendors land; `full`
+//! turns them all on. No vendor is on by default, so a library user compiles only
+//! the vendors they need.
+//!
+//! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
+//! config file or the CLI), returning a `Box<dyn Connector>`.
+//!
+//! ```
+//! # #[cfg(feature = "cloudma")]
+//! # {
+//! use posbridge::{Connector, Operation, VendorConfig};
+//!
+//! let config: VendorConfig = serde_json::from_str(r#"{
+//!     "vendor": "cloudma",
+//!     "base_url": "https://testdev.cloudma.app/",
+//!     "token": "38iGm3yI86Hw"
+//! }"#)?;
+//! let connector = posbridge::connect(config)?;
+//! assert_eq!(connector.vendor(), "cloudma");
+//! assert!(connector.capabilities().supports(Operation::PushSale));
+//! // The token never shows in Debug output.
+//! assert!(!format!("{connector:?}").contains("38iGm3yI86Hw"));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub use posbridge_core::*;
+
+/// The CloudMA connector.
+#[cfg(feature = "cloudma")]
+pub use posbridge_cloudma as cloudma;
+
+use serde::Deserialize;
+
+/// A connector configuration for any compiled-in vendor, tagged by `vendor`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "vendor", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VendorConfig {
+    /// CloudMA.
+    #[cfg(feature = "cloudma")]
+    Cloudma(posbridge_cloudma::Config),
+    /// Placeholder so the enum exists when no vendor feature is on; never
+    /// deserialized.
+    #[doc(hidden)]
+    #[serde(skip)]
+    None,
+}
+
+/// Builds the connector a config describes. No request is sent.
+pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
+    match config {
+        #[cfg(feature = "cloudma")]
+        VendorConfig::Cloudma(c) => c.connect(),
+        VendorConfig::None => Err(Error::config("no vendor configured")),
+    }
+}
+
+/// A compiled-in vendor and what it offers.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VendorInfo {
+    /// The vendor name, as in `VendorConfig`'s `vendor` tag.
+    pub name: &'static str,
+    /// The crate implementing it.
+    pub crate_name: &'static str,
+    /// What it offers.
+    pub capabilities: Capabilities,
+}
+
+/// The vendors compiled into this build.
+#[allow(clippy::vec_init_then_push)] // one push per optional feature
+pub fn vendors() -> Vec<VendorInfo> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(feature = "cloudma")]
+    v.push(VendorInfo {
+        name: posbridge_cloudma::VENDOR,
+        crate_name: "posbridge-cloudma",
+        capabilities: posbridge_cloudma::capabilities(),
+    });
+    v
+}

@@ -1,0 +1,493 @@
+//! # xtask
+//!
+//! Project chores, run as `cargo xtask <command>`:
+//!
+//! - `conformance [--check]`: validates every fixture against the committed JSON
+//!   Schema, regenerates `docs/fixture.schema.json` and each vendor's
+//!   `tests/conformance.rs` (one test per fixture, sorted), runs the conformance
+//!   tests and prints the vendor × operation matrix. `--check` writes nothing and
+//!   fails when a generated file is stale or a required case is missing.
+//! - `test`: the whole gate CI runs: fmt, clippy `-D warnings`, `conformance --check`,
+//!   every test (cargo-nextest when installed), doc tests, and `cargo doc` without
+//!   warnings.
+//!
+//! The test `generated_files_are_fresh` runs the `--check` logic under plain
+//! `cargo test` too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use posbridge::Operation;
+use posbridge_conformance::{Case, Fixture};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  conformance [--check]   regenerate conformance tests and schema, run them, print the matrix
+                          (--check: write nothing; fail on stale files or missing required cases)
+  test                    the whole gate: fmt, clippy, conformance --check, tests, doc tests, docs";
+
+fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("conformance") => {
+            let check = args.iter().any(|a| a == "--check");
+            let report = conformance(&root(), check)?;
+            say(&report.text);
+            if !report.problems.is_empty() {
+                bail!(
+                    "conformance {}:\n  {}",
+                    if check { "check failed" } else { "failed" },
+                    report.problems.join("\n  ")
+                );
+            }
+            Ok(())
+        }
+        Some("test") => test_gate(),
+        Some("help" | "--help" | "-h") | None => {
+            say(USAGE);
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn say(text: &str) {
+    println!("{text}");
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// One vendor's fixtures.
+struct VendorCases {
+    vendor: &'static str,
+    crate_name: &'static str,
+    operations: BTreeSet<Operation>,
+    fixtures: Vec<(String, Fixture)>,
+}
+
+impl VendorCases {
+    fn crate_ident(&self) -> String {
+        self.crate_name.replace('-', "_")
+    }
+}
+
+/// What `conformance` found.
+struct Report {
+    text: String,
+    problems: Vec<String>,
+}
+
+fn conformance(root: &Path, check: bool) -> Result<Report> {
+    let mut problems = Vec::new();
+    let schema_text = posbridge_conformance::schema_json();
+    sync_file(
+        &root.join("docs/fixture.schema.json"),
+        &schema_text,
+        check,
+        &mut problems,
+    )?;
+    let schema: serde_json::Value = serde_json::from_str(&schema_text)?;
+    let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("the fixture schema: {e}"))?;
+
+    let mut vendors = Vec::new();
+    for info in posbridge::vendors() {
+        let dir = root.join("crates").join(info.crate_name).join("fixtures");
+        let mut fixtures = Vec::new();
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        for path in names {
+            let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let value: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(format!("{}/{file}: not JSON: {e}", info.crate_name));
+                    continue;
+                }
+            };
+            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            if !errors.is_empty() {
+                problems.push(format!(
+                    "{}/{file}: does not match docs/fixture.schema.json: {}",
+                    info.crate_name,
+                    errors.join("; ")
+                ));
+                continue;
+            }
+            let fixture: Fixture = match serde_json::from_value(value) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(format!("{}/{file}: {e}", info.crate_name));
+                    continue;
+                }
+            };
+            let stem = file.trim_end_matches(".json").to_owned();
+            let prefix = format!("{}__", fixture.operation.as_str());
+            if !stem.starts_with(&prefix) {
+                problems.push(format!(
+                    "{}/{file}: a {} case's file name must start with {prefix}",
+                    info.crate_name, fixture.operation
+                ));
+            }
+            if !stem
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                problems.push(format!(
+                    "{}/{file}: file names are lower-case letters, digits and underscores",
+                    info.crate_name
+                ));
+            }
+            if !info.capabilities.supports(fixture.operation) {
+                problems.push(format!(
+                    "{}/{file}: {} is not in the connector's capabilities",
+                    info.crate_name, fixture.operation
+                ));
+            }
+            fixtures.push((stem, fixture));
+        }
+        vendors.push(VendorCases {
+            vendor: info.name,
+            crate_name: info.crate_name,
+            operations: info.capabilities.operations.clone(),
+            fixtures,
+        });
+    }
+
+    for v in &vendors {
+        let path = root.join("crates").join(v.crate_name).join("tests/conformance.rs");
+        let code = rustfmt(root, &generated_tests(v))?;
+        sync_file(&path, &code, check, &mut problems)?;
+    }
+
+    let results = if check || !problems.is_empty() {
+        None
+    } else {
+        Some(run_conformance_tests(root, &vendors)?)
+    };
+    let (text, mut matrix_problems) = matrix(&vendors, results.as_ref());
+    problems.append(&mut matrix_problems);
+    Ok(Report { text, problems })
+}
+
+/// Writes `content` to `path`, or in check mode records a problem when it differs.
+fn sync_file(path: &Path, content: &str, check: bool, problems: &mut Vec<String>) -> Result<()> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    if current == content {
+        return Ok(());
+    }
+    if check {
+        problems.push(format!(
+            "{} is stale: run `cargo xtask conformance` and commit the result",
+            path.display()
+        ));
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Formats generated code with the workspace's rustfmt settings, so that the
+/// committed file is exactly what `cargo fmt` would leave.
+fn rustfmt(root: &Path, code: &str) -> Result<String> {
+    use std::io::Write as _;
+    let mut child = Command::new("rustfmt")
+        .current_dir(root)
+        .args(["--edition", "2024", "--emit", "stdout", "--config-path"])
+        .arg(root.join("rustfmt.toml"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running rustfmt (install it with `rustup component add rustfmt`)")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(code.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "rustfmt failed on generated code: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn generated_tests(v: &VendorCases) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "//! Generated by `cargo xtask conformance`, do not edit by hand.");
+    let _ = writeln!(s, "//!");
+    let _ = writeln!(
+        s,
+        "//! One test per fixture in `crates/{}/fixtures/`, sorted by name.",
+        v.crate_name
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "#![allow(non_snake_case)]");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "use posbridge_conformance::run;");
+    let _ = writeln!(s, "use {}::Config;", v.crate_ident());
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "const FIXTURES: &str = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/fixtures\");"
+    );
+    for (name, _) in &v.fixtures {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "#[tokio::test]");
+        let _ = writeln!(s, "async fn {name}() {{");
+        let _ = writeln!(s, "    run::<Config>(FIXTURES, \"{name}.json\").await;");
+        let _ = writeln!(s, "}}");
+    }
+    s
+}
+
+/// Runs each vendor's conformance tests; returns pass/fail per (vendor, fixture).
+fn run_conformance_tests(root: &Path, vendors: &[VendorCases]) -> Result<BTreeMap<(String, String), bool>> {
+    let mut results = BTreeMap::new();
+    for v in vendors.iter().filter(|v| !v.fixtures.is_empty()) {
+        let out = Command::new(cargo())
+            .current_dir(root)
+            .args([
+                "test",
+                "--quiet",
+                "-p",
+                v.crate_name,
+                "--test",
+                "conformance",
+                "--",
+                "--color",
+                "never",
+            ])
+            .output()
+            .with_context(|| format!("running {}'s conformance tests", v.crate_name))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // `--quiet` prints failures by name; every fixture not listed as failed passed
+        // only if the run reached the summary.
+        let failed: BTreeSet<String> = stdout
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("---- ").and_then(|r| r.split(' ').next()))
+            .map(str::to_owned)
+            .collect();
+        let ran = stdout.contains("test result:");
+        for (name, _) in &v.fixtures {
+            let passed = ran && !failed.contains(name);
+            results.insert((v.vendor.to_owned(), name.clone()), passed);
+        }
+        if !ran {
+            eprintln!("{stderr}");
+            bail!("{}'s conformance tests did not run", v.crate_name);
+        }
+        if !failed.is_empty() {
+            eprintln!("{stdout}");
+        }
+    }
+    Ok(results)
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn matrix(vendors: &[VendorCases], results: Option<&BTreeMap<(String, String), bool>>) -> (String, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut rows = vec![[
+        "vendor".to_owned(),
+        "operation".to_owned(),
+        "cases".to_owned(),
+        "passed".to_owned(),
+        "required cases missing".to_owned(),
+    ]];
+    for v in vendors {
+        for op in &v.operations {
+            let cases: Vec<&(String, Fixture)> = v.fixtures.iter().filter(|(_, f)| f.operation == *op).collect();
+            let covered: BTreeSet<Case> = cases.iter().flat_map(|(_, f)| f.covers.iter().copied()).collect();
+            let missing: Vec<&str> = Case::required_for(*op)
+                .iter()
+                .filter(|c| !covered.contains(c))
+                .map(|c| c.as_str())
+                .collect();
+            if !missing.is_empty() {
+                problems.push(format!(
+                    "{} {}: required cases missing: {}",
+                    v.vendor,
+                    op,
+                    missing.join(", ")
+                ));
+            }
+            let passed = match results {
+                Some(r) => {
+                    let n = cases
+                        .iter()
+                        .filter(|(name, _)| r.get(&(v.vendor.to_owned(), name.clone())).copied().unwrap_or(false))
+                        .count();
+                    if n < cases.len() {
+                        problems.push(format!(
+                            "{} {}: {} of {} cases failed",
+                            v.vendor,
+                            op,
+                            cases.len() - n,
+                            cases.len()
+                        ));
+                    }
+                    format!("{n}/{}", cases.len())
+                }
+                None => "not run".to_owned(),
+            };
+            rows.push([
+                v.vendor.to_owned(),
+                op.as_str().to_owned(),
+                cases.len().to_string(),
+                passed,
+                if missing.is_empty() {
+                    "-".to_owned()
+                } else {
+                    missing.join(", ")
+                },
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for (n, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let _ = writeln!(text, "{}", line.join("  ").trim_end());
+        if n == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(text, "{}", rule.join("  "));
+        }
+    }
+    (text, problems)
+}
+
+/// The whole gate.
+fn test_gate() -> Result<()> {
+    let root = root();
+    let started = Instant::now();
+    let mut timings = Vec::new();
+    let nextest = Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    type Step<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let steps: Vec<Step<'_>> = vec![
+        ("fmt", vec!["fmt", "--all", "--", "--check"], vec![]),
+        (
+            "clippy",
+            vec![
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            vec![],
+        ),
+    ];
+    for (name, args, env) in &steps {
+        step(&root, name, args, env, &mut timings)?;
+    }
+    let t = Instant::now();
+    let report = conformance(&root, true)?;
+    say(&report.text);
+    if !report.problems.is_empty() {
+        bail!("conformance --check failed:\n  {}", report.problems.join("\n  "));
+    }
+    timings.push(("conformance --check".to_owned(), t.elapsed().as_secs_f32()));
+    let tests: Vec<&str> = if nextest {
+        vec!["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]
+    } else {
+        vec![
+            "test",
+            "--workspace",
+            "--all-features",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--no-fail-fast",
+        ]
+    };
+    step(&root, "tests", &tests, &[], &mut timings)?;
+    step(
+        &root,
+        "doc tests",
+        &["test", "--workspace", "--all-features", "--doc"],
+        &[],
+        &mut timings,
+    )?;
+    step(
+        &root,
+        "docs",
+        &["doc", "--workspace", "--all-features", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+        &mut timings,
+    )?;
+    let mut summary = String::from("\nxtask test: all steps passed\n");
+    for (name, secs) in &timings {
+        let _ = writeln!(summary, "  {name:<20} {secs:>7.1}s");
+    }
+    let _ = writeln!(summary, "  {:<20} {:>7.1}s", "total", started.elapsed().as_secs_f32());
+    say(&summary);
+    Ok(())
+}
+
+fn step(root: &Path, name: &str, args: &[&str], env: &[(&str, &str)], timings: &mut Vec<(String, f32)>) -> Result<()> {
+    say(&format!("\n== {name}: cargo {}", args.join(" ")));
+    let t = Instant::now();
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("step {name} failed: cargo {}", args.join(" "));
+    }
+    timings.push((name.to_owned(), t.elapsed().as_secs_f32()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo test` catches a stale generated file or a missing required case too.
+    #[test]
+    fn generated_files_are_fresh() {
+        let report = conformance(&root(), true).unwrap();
+        assert!(report.problems.is_empty(), "{}", report.problems.join("\n"));
+    }
+}
