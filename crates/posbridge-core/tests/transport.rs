@@ -263,3 +263,31 @@ async fn an_oversized_response_is_a_decode_error() {
     let e = t.send(&Request::get("stock_levels", "/big"), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
 }
+
+#[tokio::test]
+async fn the_rate_limit_spaces_requests() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/stock");
+            then.status(200).body("[]");
+        })
+        .await;
+    let t = transport(
+        &server,
+        HttpConfig {
+            rate_limit: Some(posbridge_core::RateLimitConfig {
+                per_second: std::num::NonZeroU32::new(10).unwrap(),
+                burst: std::num::NonZeroU32::new(1),
+            }),
+            ..config()
+        },
+    );
+    let started = Instant::now();
+    for _ in 0..4 {
+        t.send(&Request::get("stock_levels", "/stock"), None).await.unwrap();
+    }
+    // One token at once, then one every 100 ms: three waits.
+    assert!(started.elapsed() >= Duration::from_millis(280), "{:?}", started.elapsed());
+    m.assert_calls_async(4).await;
+}
