@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use httpmock::prelude::*;
 use posbridge_cloudma::{CloudMa, Config};
 use posbridge_core::{HttpConfig, Purchases, RetryConfig, Sale, Sales, SecretString, Stock};
+use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
 
 const TOKEN: &str = "38iGm3yI86Hw-very-secret";
 
@@ -116,7 +116,11 @@ async fn a_whole_push_at_trace_level_logs_no_token() {
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("posbridge.call"), "no spans were captured:\n{logs}");
     assert!(logs.contains("push_sale") && logs.contains("stock_levels"), "{logs}");
-    for text in [logs, format!("{stock_error} {stock_error:?}"), format!("{purchase_error} {purchase_error:?}")] {
+    for text in [
+        logs,
+        format!("{stock_error} {stock_error:?}"),
+        format!("{purchase_error} {purchase_error:?}"),
+    ] {
         assert!(!text.contains(TOKEN), "the token leaked:\n{text}");
     }
 }

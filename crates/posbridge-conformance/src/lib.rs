@@ -1,7 +1,7 @@
 //! # posbridge-conformance
 //!
 //! The conformance suite every posbridge connector passes: the [fixture format](fixture)
-//! (one JSON file per case under `crates/<vendor>/fixtures/`) and the [runner](runner)
+//! (one JSON file per case under `crates/<vendor>/fixtures/`) and the [runner]
 //! that the generated `tests/conformance.rs` of each vendor crate calls.
 //!
 //! Each case starts its own loopback mock server (httpmock) that serves the case's

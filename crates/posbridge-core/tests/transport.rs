@@ -288,6 +288,10 @@ async fn the_rate_limit_spaces_requests() {
         t.send(&Request::get("stock_levels", "/stock"), None).await.unwrap();
     }
     // One token at once, then one every 100 ms: three waits.
-    assert!(started.elapsed() >= Duration::from_millis(280), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(280),
+        "{:?}",
+        started.elapsed()
+    );
     m.assert_calls_async(4).await;
 }

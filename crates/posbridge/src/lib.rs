@@ -40,6 +40,11 @@ pub use posbridge_cloudma as cloudma;
 
 use serde::Deserialize;
 
+/// The README's example, compiled as a doc test.
+#[cfg(all(doctest, feature = "cloudma"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// A connector configuration for any compiled-in vendor, tagged by `vendor`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "vendor", rename_all = "snake_case")]
