@@ -454,7 +454,7 @@ impl Transport {
             let backoff = backoff?;
             match e.retry_after() {
                 Some(wait) if wait > cap => None,
-                Some(wait) => Some(wait.max(backoff.min(wait + Duration::from_millis(100)))),
+                Some(wait) => Some(wait.max(backoff)),
                 None => Some(backoff),
             }
         })

@@ -295,3 +295,36 @@ async fn the_rate_limit_spaces_requests() {
     );
     m.assert_calls_async(4).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_calls_with_an_expired_bearer_refresh_once() {
+    let server = MockServer::start_async().await;
+    let m = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/stock").header("authorization", "Bearer tok-0");
+            then.status(200).body("[]");
+        })
+        .await;
+    let login = Login {
+        fetches: Arc::new(AtomicUsize::new(0)),
+    };
+    let expired = Token::new(SecretString::from("expired"), Some(Duration::ZERO));
+    let auth = Arc::new(RefreshableBearer::new(login.clone()).with_token(expired));
+    let t = Arc::new(transport(&server, config()));
+    let mut calls = Vec::new();
+    for _ in 0..100 {
+        let (t, auth) = (t.clone(), auth.clone());
+        calls.push(tokio::spawn(async move {
+            t.send(
+                &Request::get("stock_levels", "/stock"),
+                Some(auth.as_ref() as &dyn Auth),
+            )
+            .await
+        }));
+    }
+    for c in calls {
+        assert_eq!(c.await.unwrap().unwrap().status.as_u16(), 200);
+    }
+    assert_eq!(login.fetches.load(Ordering::SeqCst), 1);
+    m.assert_calls_async(100).await;
+}
