@@ -14,8 +14,7 @@ use posbridge_core::http::{Response, default_parse_error};
 
 use crate::map::vendor_message;
 
-/// The code given to a rejection that says the reference already exists.
-pub const DUPLICATE_REFERENCE: &str = "duplicate_reference";
+pub use posbridge_core::error::DUPLICATE_REFERENCE;
 
 /// CloudMA's error parser: `None` for success.
 pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<Error> {

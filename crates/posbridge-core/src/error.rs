@@ -325,6 +325,11 @@ impl Error {
     }
 }
 
+/// The vendor code a connector gives an [`Error::Rejected`] that says the document's
+/// reference already exists at the vendor. After an [`Error::Uncertain`] push, a
+/// re-send refused with this code proves the first push landed.
+pub const DUPLICATE_REFERENCE: &str = "duplicate_reference";
+
 /// Longest excerpt of a response body kept in an error.
 pub const EXCERPT_LEN: usize = 200;
 

@@ -79,6 +79,9 @@ pub struct VendorInfo {
     pub crate_name: &'static str,
     /// What it offers.
     pub capabilities: Capabilities,
+    /// The config fields that hold secrets; a CLI reads each from the environment
+    /// variable `POSBRIDGE_<VENDOR>_<FIELD>` when set.
+    pub secret_fields: &'static [&'static str],
 }
 
 /// The vendors compiled into this build.
@@ -91,6 +94,7 @@ pub fn vendors() -> Vec<VendorInfo> {
         name: posbridge_cloudma::VENDOR,
         crate_name: "posbridge-cloudma",
         capabilities: posbridge_cloudma::capabilities(),
+        secret_fields: &["token"],
     });
     v
 }
