@@ -1,0 +1,236 @@
+//! The CLI's configuration: a TOML file with one section per vendor (and, for many
+//! merchants, `[tenants.<name>.<vendor>]`), secrets from environment variables.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use posbridge::{VendorConfig, VendorInfo};
+
+use crate::exit::{CliError, Exit};
+
+/// The loaded configuration file (possibly empty).
+#[derive(Debug)]
+pub struct Settings {
+    table: toml::Table,
+    tenant: Option<String>,
+}
+
+/// The default config file: `<platform config dir>/posbridge/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("posbridge").join("config.toml"))
+}
+
+impl Settings {
+    /// Loads `path`, or the default file when it exists, or nothing.
+    pub fn load(path: Option<&Path>, tenant: Option<&str>) -> Result<Self, CliError> {
+        let (path, explicit) = match path {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_path().filter(|p| p.exists()), false),
+        };
+        let mut table = toml::Table::new();
+        if let Some(p) = &path {
+            let text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => {
+                    return Err(CliError::new(
+                        Exit::Usage,
+                        anyhow::anyhow!("cannot read config file {}: {e}", p.display()),
+                    )
+                    .hint("create one with `posbridge config init`"));
+                }
+            };
+            table = text.parse::<toml::Table>().map_err(|e| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("config file {} is not valid TOML: {e}", p.display()),
+                )
+            })?;
+            warn_if_secrets_readable(p, &table);
+        }
+        if let Some(t) = tenant {
+            let tenants = table.get("tenants").and_then(|v| v.as_table());
+            let section = tenants.and_then(|ts| ts.get(t)).and_then(|v| v.as_table()).cloned();
+            table = match section {
+                Some(s) => s,
+                None if path.is_none() => toml::Table::new(),
+                None => {
+                    return Err(CliError::new(
+                        Exit::Usage,
+                        anyhow::anyhow!("tenant {t:?} has no [tenants.{t}] section in the config file"),
+                    ));
+                }
+            };
+        }
+        Ok(Self {
+            table,
+            tenant: tenant.map(str::to_owned),
+        })
+    }
+
+    fn env_name(&self, vendor: &str, field: &str) -> String {
+        let mut name = String::from("POSBRIDGE_");
+        if let Some(t) = &self.tenant {
+            name.push_str(&t.to_ascii_uppercase().replace(['-', '.', ' '], "_"));
+            name.push('_');
+        }
+        name.push_str(&vendor.to_ascii_uppercase());
+        name.push('_');
+        name.push_str(&field.to_ascii_uppercase());
+        name
+    }
+
+    /// Where the user fixes `vendor`'s credentials.
+    pub fn credentials_hint(&self, vendor: &VendorInfo) -> String {
+        let vars: Vec<String> = vendor
+            .secret_fields
+            .iter()
+            .map(|f| self.env_name(vendor.name, f))
+            .collect();
+        format!(
+            "check {}'s credentials: set {} or the [{}] section of the config file",
+            vendor.name,
+            vars.join(", "),
+            vendor.name
+        )
+    }
+
+    /// Whether `vendor` has a section or a secret in the environment.
+    pub fn is_configured(&self, vendor: &VendorInfo) -> bool {
+        self.table.contains_key(vendor.name)
+            || vendor
+                .secret_fields
+                .iter()
+                .any(|f| std::env::var_os(self.env_name(vendor.name, f)).is_some())
+    }
+
+    /// The vendor's connector config: its section, with secrets and `base_url` taken
+    /// from `POSBRIDGE_<VENDOR>_<FIELD>` when set.
+    pub fn vendor_config(&self, vendor: &VendorInfo) -> Result<VendorConfig, CliError> {
+        let mut section = match self.table.get(vendor.name) {
+            Some(toml::Value::Table(t)) => t.clone(),
+            Some(_) => {
+                return Err(CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("[{}] in the config file must be a table", vendor.name),
+                ));
+            }
+            None => toml::Table::new(),
+        };
+        for field in vendor.secret_fields.iter().copied().chain(["base_url"]) {
+            if let Ok(v) = std::env::var(self.env_name(vendor.name, field)) {
+                section.insert(field.to_owned(), toml::Value::String(v));
+            }
+        }
+        for field in vendor.secret_fields {
+            if !section.contains_key(*field) {
+                return Err(
+                    CliError::new(Exit::Usage, anyhow::anyhow!("{}: no {field} configured", vendor.name)).hint(
+                        format!(
+                            "set {} or add {field} to the [{}] section",
+                            self.env_name(vendor.name, field),
+                            vendor.name
+                        ),
+                    ),
+                );
+            }
+        }
+        section.insert("vendor".into(), toml::Value::String(vendor.name.to_owned()));
+        toml::Value::Table(section).try_into::<VendorConfig>().map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!("the [{}] section is not valid: {}", vendor.name, e.message()),
+            )
+        })
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_secrets_readable(path: &Path, table: &toml::Table) {
+    use std::os::unix::fs::PermissionsExt;
+    let holds_secret = posbridge::vendors().iter().any(|v| {
+        let in_section = |t: &toml::Table| {
+            t.get(v.name)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| v.secret_fields.iter().any(|f| s.contains_key(*f)))
+        };
+        in_section(table)
+            || table
+                .get("tenants")
+                .and_then(|t| t.as_table())
+                .is_some_and(|ts| ts.values().filter_map(|t| t.as_table()).any(in_section))
+    });
+    if !holds_secret {
+        return;
+    }
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!("config file holds secrets and is readable by others");
+        eprintln!(
+            "warning: {} holds secrets and is readable by other users; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_secrets_readable(_path: &Path, _table: &toml::Table) {}
+
+/// A commented template with a section per compiled-in vendor.
+pub fn template() -> String {
+    let mut s = String::from(
+        "# posbridge configuration.\n\
+         #\n\
+         # One section per vendor. Secrets are better kept out of this file: each secret\n\
+         # field is read from POSBRIDGE_<VENDOR>_<FIELD> when set (e.g. POSBRIDGE_CLOUDMA_TOKEN).\n\
+         # If you do keep a secret here, make the file private: chmod 600 <this file>.\n\
+         #\n\
+         # For many merchants, repeat the sections under [tenants.<name>.<vendor>] and pass\n\
+         # --tenant <name>; their secrets come from POSBRIDGE_<NAME>_<VENDOR>_<FIELD>.\n",
+    );
+    for v in posbridge::vendors() {
+        s.push('\n');
+        s.push_str(&vendor_template(v.name));
+    }
+    s
+}
+
+fn vendor_template(vendor: &str) -> String {
+    match vendor {
+        "cloudma" => "[cloudma]\n\
+             # The CloudMA server (the test server by default).\n\
+             base_url = \"https://testdev.cloudma.app/\"\n\
+             # token = \"...\"                  # better: POSBRIDGE_CLOUDMA_TOKEN\n\
+             # body = \"form\"                  # or \"json\"\n\
+             # grand_total = \"items_sum\"      # or \"payable\"\n\
+             # walk_in_customer = \"Walk-in Customer\"\n\
+             \n\
+             [cloudma.http]\n\
+             timeout_ms = 30000\n\
+             # [cloudma.http.retry]\n\
+             # max_retries = 3\n\
+             # [cloudma.http.rate_limit]\n\
+             # per_second = 5\n"
+            .to_owned(),
+        other => format!("[{other}]\n# see docs/vendors/{other}.md\n"),
+    }
+}
+
+/// Writes the template to `path`, refusing to overwrite unless `force`.
+pub fn init(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        bail!("{} already exists (use --force to overwrite)", path.display());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(path, template()).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,602 @@
+//! `posbridge demo`: a day of sample sales and a purchase through every vendor in
+//! this build, against the sandbox started in-process, then the books checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::anyhow;
+use jiff::Timestamp;
+use posbridge::{
+    Connector, Customer, Decimal, Discount, Error, ErrorKind, HttpConfig, Purchase, PurchaseLine, PushReceipt,
+    RetryConfig, Sale, SaleLine, StockLevel, VendorInfo,
+};
+use posbridge_sandbox::{Fault, FaultRule, Product, Sandbox, SandboxConfig, SandboxHandle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::commands::{Output, table};
+use crate::exit::{CliError, Exit};
+
+/// Options of the demo.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    /// Sales per vendor.
+    pub sales: usize,
+    /// Inject faults.
+    pub faults: bool,
+    /// Seed for the sample data and the faults.
+    pub seed: u64,
+}
+
+/// How often a re-send is tried to settle an uncertain outcome.
+const SETTLE_ATTEMPTS: usize = 6;
+
+/// A product that is not in the catalogue: every vendor refuses the sale holding it.
+const UNKNOWN_PRODUCT: &str = "DISCONTINUED-9";
+
+/// The report of one vendor's day.
+#[derive(Debug, Serialize)]
+pub struct VendorReport {
+    vendor: &'static str,
+    sent: usize,
+    accepted: usize,
+    rejected: usize,
+    uncertain: usize,
+    settled_already_booked: usize,
+    settled_booked_on_resend: usize,
+    unsettled: usize,
+    lost: usize,
+    duplicated: usize,
+    purchase: String,
+    rejections: Vec<String>,
+    stock: Vec<StockRow>,
+    checks: Vec<Check>,
+}
+
+#[derive(Debug, Serialize)]
+struct StockRow {
+    code: String,
+    before: Decimal,
+    sold: Decimal,
+    received: Decimal,
+    after: Decimal,
+    expected: Decimal,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    detail: String,
+}
+
+/// Faults for `--faults`: about one request in four fails in some way.
+fn demo_faults() -> Vec<FaultRule> {
+    let rule = |route: &str, fault: Fault, rate: f64| FaultRule {
+        vendor: None,
+        route: Some(route.to_owned()),
+        fault,
+        rate,
+    };
+    let mut rules = Vec::new();
+    for route in ["api/push-sale", "api/push-purchase"] {
+        rules.push(rule(route, Fault::Latency { ms: 20 }, 0.10));
+        rules.push(rule(route, Fault::RateLimit { retry_after_secs: 1 }, 0.03));
+        rules.push(rule(route, Fault::Status { status: 503 }, 0.05));
+        rules.push(rule(route, Fault::Status { status: 500 }, 0.05));
+        rules.push(rule(route, Fault::DropBeforeApply, 0.05));
+        rules.push(rule(route, Fault::DropAfterApply, 0.05));
+    }
+    rules.push(rule("api/sync-stock", Fault::Status { status: 502 }, 0.10));
+    rules.push(rule("api/sync-stock", Fault::DropBeforeApply, 0.05));
+    rules
+}
+
+fn demo_http() -> HttpConfig {
+    HttpConfig {
+        timeout_ms: 5_000,
+        retry: RetryConfig {
+            max_retries: 5,
+            min_delay_ms: 10,
+            max_delay_ms: 200,
+            max_retry_after_ms: 2_000,
+            jitter: true,
+        },
+        ..HttpConfig::default()
+    }
+}
+
+/// The connector of `vendor` pointed at the sandbox, with the sandbox's credentials.
+fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Box<dyn Connector>, CliError> {
+    let config = match vendor.name {
+        #[cfg(feature = "cloudma")]
+        "cloudma" => posbridge::VendorConfig::Cloudma(
+            posbridge::cloudma::Config::new(posbridge::SecretString::from(
+                posbridge_sandbox::CloudmaConfig::default().token,
+            ))
+            .with_base_url(handle.vendor_url("cloudma"))
+            .with_http(demo_http()),
+        ),
+        other => {
+            return Err(CliError::new(
+                Exit::Usage,
+                anyhow!("the demo does not know vendor {other} yet"),
+            ));
+        }
+    };
+    posbridge::connect(config).map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name), e))
+}
+
+/// `posbridge demo`.
+pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
+    let config = SandboxConfig {
+        seed: options.seed,
+        faults: if options.faults { demo_faults() } else { Vec::new() },
+        ..SandboxConfig::default()
+    };
+    let handle = Sandbox::start(config)
+        .await
+        .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))?;
+    out.human(format!(
+        "posbridge demo: {} sales and a purchase per vendor against the sandbox at {}{}",
+        options.sales,
+        handle.base_url(),
+        if options.faults { ", with faults injected" } else { "" }
+    ));
+    let catalogue = handle.state().products;
+    let mut reports = Vec::new();
+    let mut exit = Exit::Ok;
+    for vendor in posbridge::vendors() {
+        let connector = sandbox_connector(&vendor, &handle)?;
+        let report = run_vendor(vendor.name, connector.as_ref(), &catalogue, options, &handle).await?;
+        if report.checks.iter().any(|c| !c.ok) {
+            exit = Exit::RecordsFailed;
+        }
+        if !out.json {
+            print_report(&report, options.faults);
+        }
+        reports.push(report);
+    }
+    handle.shutdown().await;
+    out.json(&json!({"demo": {"sales_per_vendor": options.sales, "faults": options.faults, "vendors": reports}}));
+    out.human(if exit == Exit::Ok {
+        "\nall checks passed"
+    } else {
+        "\nSOME CHECKS FAILED"
+    });
+    Ok(exit)
+}
+
+/// A day of sales for `vendor`: valid sales over the catalogue, then one holding a
+/// product the vendor does not know.
+fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec<Sale> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5a1e);
+    let customers = [
+        ("Nimal Perera", "nimal@example.lk"),
+        ("Siti Aminah", "siti@example.my"),
+        ("Tan Wei Ming", "weiming@example.sg"),
+        ("Dewi Lestari", "dewi@example.id"),
+    ];
+    // Opening at 08:00 in Colombo, sales spread over twelve hours.
+    let opening = "2026-11-26T08:00:00+05:30"
+        .parse::<Timestamp>()
+        .map(|t| t.as_second())
+        .unwrap_or_default();
+    let step = if n == 0 { 0 } else { 12 * 3_600 / n as i64 };
+    let mut sales = Vec::with_capacity(n + 1);
+    for i in 0..n {
+        let lines_n = rng.random_range(1..=4usize).min(catalogue.len());
+        let mut picked = BTreeSet::new();
+        let mut lines = Vec::new();
+        while lines.len() < lines_n {
+            let p = &catalogue[rng.random_range(0..catalogue.len())];
+            if !picked.insert(p.code.clone()) {
+                continue;
+            }
+            let discount = match rng.random_range(0..10) {
+                0 => Some(Discount::Percent(Decimal::from(10))),
+                1 => Some(Discount::Percent(Decimal::from(5))),
+                _ => None,
+            };
+            lines.push(SaleLine {
+                product_code: p.code.clone(),
+                name: Some(p.name.clone()),
+                quantity: Decimal::from(rng.random_range(1..=3)),
+                unit: None,
+                unit_price: p.price,
+                discount,
+                tax: None,
+                total: None,
+                note: None,
+            });
+        }
+        let customer = (rng.random_range(0..3) == 0).then(|| {
+            let (name, email) = customers[rng.random_range(0..customers.len())];
+            Customer {
+                name: name.to_owned(),
+                email: Some(email.to_owned()),
+                ..Customer::default()
+            }
+        });
+        let mut sale = Sale {
+            reference: format!("DEMO-{}-{:04}", vendor.to_ascii_uppercase(), i + 1),
+            issued_at: Timestamp::from_second(opening + step * i as i64).unwrap_or(Timestamp::UNIX_EPOCH),
+            kind: Default::default(),
+            status: Default::default(),
+            customer,
+            lines,
+            discount: None,
+            shipping: if rng.random_range(0..5) == 0 {
+                Decimal::from(150)
+            } else {
+                Decimal::ZERO
+            },
+            payments: Vec::new(),
+            location: None,
+            note: None,
+            total: None,
+        };
+        // The POS states its total, as a real one would; the connector checks it.
+        sale.total = sale.reconcile().ok().map(|r| r.amounts().total);
+        sales.push(sale);
+    }
+    if let Some(first) = catalogue.first() {
+        sales.push(Sale {
+            reference: format!("DEMO-{}-{:04}", vendor.to_ascii_uppercase(), n + 1),
+            issued_at: Timestamp::from_second(opening + 12 * 3_600).unwrap_or(Timestamp::UNIX_EPOCH),
+            kind: Default::default(),
+            status: Default::default(),
+            customer: None,
+            lines: vec![SaleLine {
+                product_code: UNKNOWN_PRODUCT.to_owned(),
+                name: Some("A product the back office does not know".to_owned()),
+                quantity: Decimal::ONE,
+                unit: None,
+                unit_price: first.price,
+                discount: None,
+                tax: None,
+                total: None,
+                note: None,
+            }],
+            discount: None,
+            shipping: Decimal::ZERO,
+            payments: Vec::new(),
+            location: None,
+            note: None,
+            total: None,
+        });
+    }
+    sales
+}
+
+fn restock(vendor: &str, catalogue: &[Product]) -> Purchase {
+    Purchase {
+        reference: format!("DEMO-GRN-{}", vendor.to_ascii_uppercase()),
+        received_at: "2026-11-26T20:00:00+05:30".parse().unwrap_or(Timestamp::UNIX_EPOCH),
+        supplier: Some("Lanka Wholesale Traders".to_owned()),
+        lines: catalogue
+            .iter()
+            .take(3)
+            .map(|p| PurchaseLine {
+                product_code: p.code.clone(),
+                name: Some(p.name.clone()),
+                quantity: Decimal::from(24),
+                unit: None,
+                unit_cost: (p.price * Decimal::new(6, 1)).round_dp(2),
+                discount: None,
+                tax: None,
+                total: None,
+            })
+            .collect(),
+        discount: None,
+        shipping: Decimal::ZERO,
+        location: None,
+        note: None,
+        total: None,
+    }
+}
+
+/// Reads stock, retrying the whole read a few times if faults beat the transport's
+/// own retries.
+async fn read_stock(connector: &dyn Connector) -> Result<BTreeMap<String, Decimal>, Error> {
+    let Some(stock) = connector.stock() else {
+        return Ok(BTreeMap::new());
+    };
+    let mut last = None;
+    for _ in 0..SETTLE_ATTEMPTS {
+        match stock.stock_snapshot().await {
+            Ok(levels) => {
+                return Ok(levels
+                    .into_iter()
+                    .map(|l: StockLevel| (l.product_code, l.quantity))
+                    .collect());
+            }
+            Err(e) if e.is_retryable() => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(Error::config("stock could not be read")))
+}
+
+/// How an uncertain push ended after re-sending.
+enum Settled {
+    AlreadyBooked,
+    BookedOnResend,
+    NotBooked(Error),
+    Unsettled(Error),
+}
+
+/// Re-sends a document whose outcome was uncertain. Safe here because the vendor (and
+/// the sandbox imitating it) refuses a repeated reference with a recognisable code:
+/// a duplicate rejection means the first push landed.
+async fn settle<F, Fut>(mut resend: F) -> Settled
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<PushReceipt, Error>>,
+{
+    let mut last = None;
+    for _ in 0..SETTLE_ATTEMPTS {
+        match resend().await {
+            Ok(_) => return Settled::BookedOnResend,
+            Err(e) if e.vendor_code() == Some(posbridge::error::DUPLICATE_REFERENCE) => return Settled::AlreadyBooked,
+            Err(e) if e.kind() == ErrorKind::Uncertain || e.is_retryable() => last = Some(e),
+            Err(e) => return Settled::NotBooked(e),
+        }
+    }
+    Settled::Unsettled(last.unwrap_or(Error::config("no attempt made")))
+}
+
+async fn run_vendor(
+    vendor: &'static str,
+    connector: &dyn Connector,
+    catalogue: &[Product],
+    options: DemoOptions,
+    handle: &SandboxHandle,
+) -> Result<VendorReport, CliError> {
+    let fail = |what: &str, e: Error| CliError::from_posbridge(format!("{vendor}: {what}"), e);
+    let before = read_stock(connector)
+        .await
+        .map_err(|e| fail("reading stock before", e))?;
+    let sales = sample_sales(vendor, options.sales, options.seed, catalogue);
+    let pusher = connector
+        .sales()
+        .ok_or_else(|| CliError::new(Exit::Usage, anyhow!("{vendor} takes no sales")))?;
+
+    let mut report = VendorReport {
+        vendor,
+        sent: sales.len(),
+        accepted: 0,
+        rejected: 0,
+        uncertain: 0,
+        settled_already_booked: 0,
+        settled_booked_on_resend: 0,
+        unsettled: 0,
+        lost: 0,
+        duplicated: 0,
+        purchase: String::new(),
+        rejections: Vec::new(),
+        stock: Vec::new(),
+        checks: Vec::new(),
+    };
+    let mut booked: BTreeSet<String> = BTreeSet::new();
+    let outcomes = pusher.push_sales(&sales).await;
+    for (sale, outcome) in sales.iter().zip(outcomes) {
+        match outcome {
+            Ok(_) => {
+                report.accepted += 1;
+                booked.insert(sale.reference.clone());
+            }
+            Err(e) if e.kind() == ErrorKind::Uncertain => {
+                report.uncertain += 1;
+                match settle(|| pusher.push_sale(sale)).await {
+                    Settled::AlreadyBooked => {
+                        report.settled_already_booked += 1;
+                        booked.insert(sale.reference.clone());
+                    }
+                    Settled::BookedOnResend => {
+                        report.settled_booked_on_resend += 1;
+                        booked.insert(sale.reference.clone());
+                    }
+                    Settled::NotBooked(e) => {
+                        report.rejected += 1;
+                        report.rejections.push(format!("{}: {e}", sale.reference));
+                    }
+                    Settled::Unsettled(e) => {
+                        report.unsettled += 1;
+                        report
+                            .rejections
+                            .push(format!("{}: still uncertain: {e}", sale.reference));
+                    }
+                }
+            }
+            Err(e) => {
+                report.rejected += 1;
+                report.rejections.push(format!("{}: {e}", sale.reference));
+            }
+        }
+    }
+
+    let purchase = restock(vendor, catalogue);
+    let mut received: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut purchase_booked = false;
+    if let Some(purchases) = connector.purchases() {
+        let outcome = match purchases.push_purchase(&purchase).await {
+            Ok(_) => Ok("accepted"),
+            Err(e) if e.kind() == ErrorKind::Uncertain => match settle(|| purchases.push_purchase(&purchase)).await {
+                Settled::AlreadyBooked => Ok("accepted (settled: already booked)"),
+                Settled::BookedOnResend => Ok("accepted (settled: booked on re-send)"),
+                Settled::NotBooked(e) | Settled::Unsettled(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        report.purchase = match outcome {
+            Ok(s) => {
+                purchase_booked = true;
+                format!("{} {s}", purchase.reference)
+            }
+            Err(e) => format!("{} not booked: {e}", purchase.reference),
+        };
+    } else {
+        report.purchase = "not offered by this vendor".to_owned();
+    }
+    if purchase_booked {
+        for l in &purchase.lines {
+            *received.entry(l.product_code.clone()).or_default() += l.quantity;
+        }
+    }
+
+    let mut sold: BTreeMap<String, Decimal> = BTreeMap::new();
+    for sale in sales.iter().filter(|s| booked.contains(&s.reference)) {
+        for l in &sale.lines {
+            *sold.entry(l.product_code.clone()).or_default() += l.quantity;
+        }
+    }
+    let after = read_stock(connector)
+        .await
+        .map_err(|e| fail("reading stock after", e))?;
+    let mut mismatches = Vec::new();
+    for (code, b) in &before {
+        let s = sold.get(code).copied().unwrap_or_default();
+        let r = received.get(code).copied().unwrap_or_default();
+        let expected = *b - s + r;
+        let a = after.get(code).copied().unwrap_or_default();
+        if a != expected {
+            mismatches.push(format!("{code}: after {a}, expected {expected}"));
+        }
+        if !s.is_zero() || !r.is_zero() {
+            report.stock.push(StockRow {
+                code: code.clone(),
+                before: *b,
+                sold: s,
+                received: r,
+                after: a,
+                expected,
+            });
+        }
+    }
+    report.checks.push(Check {
+        name: "stock after = before - sold + received".to_owned(),
+        ok: mismatches.is_empty() && !before.is_empty(),
+        detail: if mismatches.is_empty() {
+            format!("{} products", before.len())
+        } else {
+            mismatches.join("; ")
+        },
+    });
+
+    // What the vendor (the sandbox) really holds, against what posbridge reported.
+    let state = handle.state();
+    let held: BTreeSet<String> = state
+        .documents
+        .get(vendor)
+        .map(|d| d.sales.keys().cloned().collect())
+        .unwrap_or_default();
+    let lost: Vec<&String> = held.symmetric_difference(&booked).collect();
+    report.lost = lost.len();
+    let mut applied: BTreeMap<String, usize> = BTreeMap::new();
+    for r in handle.requests().iter().filter(|r| r.vendor == vendor && r.applied) {
+        if let Some(reference) = &r.reference {
+            *applied.entry(reference.clone()).or_default() += 1;
+        }
+    }
+    report.duplicated = applied.values().filter(|n| **n > 1).count();
+    report.checks.push(Check {
+        name: "the vendor holds exactly the sales reported booked".to_owned(),
+        ok: lost.is_empty(),
+        detail: if lost.is_empty() {
+            format!("{} sales", booked.len())
+        } else {
+            format!(
+                "differ: {}",
+                lost.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        },
+    });
+    report.checks.push(Check {
+        name: "no document applied twice".to_owned(),
+        ok: report.duplicated == 0,
+        detail: format!("{} duplicated", report.duplicated),
+    });
+    report.checks.push(Check {
+        name: "every sale accounted for".to_owned(),
+        ok: report.accepted
+            + report.settled_already_booked
+            + report.settled_booked_on_resend
+            + report.rejected
+            + report.unsettled
+            == report.sent,
+        detail: format!("{} sent", report.sent),
+    });
+    Ok(report)
+}
+
+fn print_report(r: &VendorReport, faults: bool) {
+    outln!("\n== {}", r.vendor);
+    let settled = r.settled_already_booked + r.settled_booked_on_resend;
+    let mut rows = vec![
+        ["sales sent".to_owned(), r.sent.to_string(), String::new()],
+        [
+            "accepted".to_owned(),
+            (r.accepted + settled).to_string(),
+            if settled > 0 {
+                format!("{} at once, {settled} after settling an uncertain outcome", r.accepted)
+            } else {
+                "at once".to_owned()
+            },
+        ],
+        ["rejected".to_owned(), r.rejected.to_string(), r.rejections.join("; ")],
+        [
+            "uncertain".to_owned(),
+            r.uncertain.to_string(),
+            if r.uncertain > 0 {
+                format!(
+                    "settled by re-sending: {} already booked, {} booked on re-send, {} still uncertain",
+                    r.settled_already_booked, r.settled_booked_on_resend, r.unsettled
+                )
+            } else if faults {
+                String::new()
+            } else {
+                "(run with --faults to see some)".to_owned()
+            },
+        ],
+        ["lost".to_owned(), r.lost.to_string(), String::new()],
+        ["duplicated".to_owned(), r.duplicated.to_string(), String::new()],
+        ["purchase".to_owned(), String::new(), r.purchase.clone()],
+    ];
+    for row in &mut rows {
+        row[2] = row[2].chars().take(110).collect();
+    }
+    outln!("{}", table(&["", "count", "detail"], &rows, &[false, true, false]));
+    outln!();
+    let stock_rows: Vec<[String; 6]> = r
+        .stock
+        .iter()
+        .map(|s| {
+            [
+                s.code.clone(),
+                s.before.to_string(),
+                s.sold.to_string(),
+                s.received.to_string(),
+                s.after.to_string(),
+                if s.after == s.expected {
+                    "ok".to_owned()
+                } else {
+                    format!("expected {}", s.expected)
+                },
+            ]
+        })
+        .collect();
+    outln!(
+        "{}",
+        table(
+            &["stock (changed)", "before", "sold", "received", "after", "check"],
+            &stock_rows,
+            &[false, true, true, true, true, false]
+        )
+    );
+    outln!();
+    for c in &r.checks {
+        outln!("[{}] {} ({})", if c.ok { "ok" } else { "FAILED" }, c.name, c.detail);
+    }
+}

@@ -1,0 +1,282 @@
+//! # posbridge (the command line)
+//!
+//! `posbridge demo` shows every connector working against the built-in sandbox, with
+//! no vendor account; `push`, `stock`, `customers` and `check` talk to the vendors in
+//! the config file; `sandbox` runs the sandbox as a process. See `docs/cli.md`.
+//!
+//! Exit codes: 0 ok, 1 some records failed (or a demo check failed), 2 usage, config
+//! or input error, 3 authentication failed, 4 vendor unavailable.
+#![allow(clippy::print_stderr)] // a CLI prints its errors
+
+/// Prints a line on stdout; a closed stdout (`posbridge stock | head`) is not an error
+/// worth a panic, so write failures are ignored.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod commands;
+mod config;
+mod demo;
+mod exit;
+mod records;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::commands::{Ctx, CustomersAction, Format, Output, PushKind};
+use crate::config::Settings;
+use crate::exit::{CliError, Exit};
+
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 some records failed, 2 usage/config/input error, \
+3 authentication failed, 4 vendor unavailable.";
+
+/// Push POS sales, purchases and customers into back-office systems, and read their stock.
+#[derive(Debug, Parser)]
+#[command(name = "posbridge", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Config file (TOML) [default: <config dir>/posbridge/config.toml]
+    #[arg(long, global = true, env = "POSBRIDGE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Use the sections of this merchant: [tenants.NAME.<vendor>]
+    #[arg(long, global = true, value_name = "NAME")]
+    tenant: Option<String>,
+
+    /// Machine-readable JSON output
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a day of sample sales and a purchase through every vendor against the sandbox
+    #[command(after_help = "Example:\n  posbridge demo --sales 50\n  posbridge demo --faults --seed 7")]
+    Demo {
+        /// Sales per vendor
+        #[arg(long, default_value_t = 50)]
+        sales: usize,
+        /// Inject faults (timeouts, 429, 5xx, dropped connections) and show the books stay right
+        #[arg(long)]
+        faults: bool,
+        /// Seed for the sample data and the faults
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Push sales or purchases from a JSON or NDJSON file
+    #[command(
+        after_help = "Example:\n  posbridge push sale sales.ndjson --vendor cloudma\n  cat sale.json | posbridge push sale -"
+    )]
+    Push {
+        #[command(subcommand)]
+        what: PushWhat,
+    },
+    /// Read stock levels
+    #[command(after_help = "Example:\n  posbridge stock --vendor cloudma --format csv > stock.csv")]
+    Stock {
+        /// The vendor [default: the only one configured]
+        #[arg(long)]
+        vendor: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List, read, create, update or delete customers, where the vendor can
+    #[command(after_help = "Example:\n  posbridge customers list --vendor salesmania")]
+    Customers {
+        /// The vendor [default: the only one configured]
+        #[arg(long, global = true)]
+        vendor: Option<String>,
+        #[command(subcommand)]
+        action: CustomersAction,
+    },
+    /// Check that each configured vendor accepts its credentials
+    #[command(after_help = "Example:\n  posbridge check\n  posbridge check --vendor cloudma --json")]
+    Check {
+        /// Only this vendor
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Run the vendor sandbox until Ctrl-C
+    #[command(after_help = "Example:\n  posbridge sandbox --port 8080\n  \
+        POSBRIDGE_CLOUDMA_BASE_URL=http://127.0.0.1:8080/cloudma/ POSBRIDGE_CLOUDMA_TOKEN=38iGm3yI86Hw posbridge stock")]
+    Sandbox {
+        /// Port (0 picks a free one)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to bind; loopback unless you say otherwise
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+        /// Product catalogue (JSON) instead of the built-in sample
+        #[arg(long, value_name = "FILE")]
+        catalogue: Option<PathBuf>,
+        /// Fault rules (JSON array), see docs/sandbox.md
+        #[arg(long, value_name = "FILE")]
+        faults: Option<PathBuf>,
+        /// Seed for fault injection
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Manage the config file
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PushWhat {
+    /// Push sales (one JSON object, a JSON array, or NDJSON; `-` reads standard input)
+    #[command(after_help = "Example:\n  posbridge push sale day.ndjson --vendor cloudma --json")]
+    Sale {
+        /// The file, or `-`
+        file: PathBuf,
+        /// The vendor [default: the only one configured]
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Push purchases (goods received notes)
+    #[command(after_help = "Example:\n  posbridge push purchase grn-2001.json --vendor cloudma")]
+    Purchase {
+        /// The file, or `-`
+        file: PathBuf,
+        /// The vendor [default: the only one configured]
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Write a commented config template
+    #[command(after_help = "Example:\n  posbridge config init\n  posbridge config init --path ./posbridge.toml")]
+    Init {
+        /// Where [default: the --config file, else <config dir>/posbridge/config.toml]
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print where the config file is looked for
+    Path,
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let out = Output { json: cli.json };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Usage.into();
+        }
+    };
+    match runtime.block_on(run(cli, out)) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            if out.json {
+                outln!("{}", e.to_json());
+            }
+            eprintln!("{}", e.render());
+            e.exit.into()
+        }
+    }
+}
+
+async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
+    let ctx = || -> Result<Ctx, CliError> {
+        Ok(Ctx {
+            settings: Settings::load(cli.config.as_deref(), cli.tenant.as_deref())?,
+            out,
+        })
+    };
+    match &cli.command {
+        Command::Demo { sales, faults, seed } => {
+            demo::demo(
+                out,
+                demo::DemoOptions {
+                    sales: *sales,
+                    faults: *faults,
+                    seed: *seed,
+                },
+            )
+            .await
+        }
+        Command::Push { what } => match what {
+            PushWhat::Sale { file, vendor } => commands::push(&ctx()?, PushKind::Sale, vendor.as_deref(), file).await,
+            PushWhat::Purchase { file, vendor } => {
+                commands::push(&ctx()?, PushKind::Purchase, vendor.as_deref(), file).await
+            }
+        },
+        Command::Stock { vendor, format } => commands::stock(&ctx()?, vendor.as_deref(), *format).await,
+        Command::Customers { vendor, action } => commands::customers(&ctx()?, vendor.as_deref(), action).await,
+        Command::Check { vendor } => commands::check(&ctx()?, vendor.as_deref()).await,
+        Command::Sandbox {
+            port,
+            bind,
+            catalogue,
+            faults,
+            seed,
+        } => {
+            commands::sandbox(
+                out,
+                SocketAddr::new(*bind, *port),
+                catalogue.as_deref(),
+                *seed,
+                faults.as_deref(),
+            )
+            .await
+        }
+        Command::Config { action } => match action {
+            ConfigAction::Init { path, force } => {
+                let path = path
+                    .clone()
+                    .or_else(|| cli.config.clone())
+                    .or_else(config::default_path)
+                    .ok_or_else(|| CliError::new(Exit::Usage, anyhow::anyhow!("no config directory; pass --path")))?;
+                config::init(&path, *force).map_err(|e| CliError::new(Exit::Usage, e))?;
+                out.human(format!("wrote {} (mode 600)", path.display()));
+                out.json(&serde_json::json!({"written": path}));
+                Ok(Exit::Ok)
+            }
+            ConfigAction::Path => {
+                let path = cli.config.clone().or_else(config::default_path);
+                out.human(
+                    path.as_ref()
+                        .map_or("no config directory".to_owned(), |p| p.display().to_string()),
+                );
+                out.json(&serde_json::json!({"path": path}));
+                Ok(Exit::Ok)
+            }
+        },
+    }
+}

@@ -1,0 +1,350 @@
+//! # posbridge-sandbox
+//!
+//! A local, stateful imitation of the back-office vendor APIs posbridge talks to, so a
+//! POS integration (and posbridge's own end-to-end tests) can run against something
+//! that behaves like the vendor — validates, refuses, books, moves stock — without an
+//! account, a network or a vendor's test server.
+//!
+//! **What it does.** One HTTP server on loopback serves every vendor under its own
+//! path prefix (`/cloudma/api/push-sale`, …). Each vendor module follows the vendor's
+//! document and the decisions recorded in `docs/vendors/<vendor>.md`: the same field
+//! names, body encodings, status codes and messages. The state is shared: one
+//! [`Catalogue`] whose stock every vendor's sales lower and purchases raise, the
+//! documents each vendor received (by reference), and a log of every request. Fault
+//! rules ([`FaultRule`]) make requests slow, rate limited, failing, or drop the
+//! connection before or after the request is applied; they are drawn from one seeded
+//! generator, so a run repeats. The `/_sandbox/*` routes (and the same methods on
+//! [`SandboxHandle`]) show the state and the log, reset, and set faults. See
+//! `docs/sandbox.md` for the routes, the admin API and the fault kinds.
+//!
+//! **What it does not do.** It is not a vendor: it implements what the documents
+//! say and what posbridge decided where they are silent, no more (no customers,
+//! reports or other endpoints). It keeps everything in memory (a restart starts over),
+//! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA.
+//!
+//! **It is independent of the connectors.** The vendor modules share no code with the
+//! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`
+//! replays the CloudMA conformance fixtures against the sandbox, both as raw requests
+//! and through the real connector.
+//!
+//! **Tests.** Unit tests next to the code (`state.rs`, `faults.rs`, `vendors/mod.rs`,
+//! `vendors/body.rs`, `vendors/cloudma.rs`); against a started sandbox: `tests/cloudma.rs` (the CloudMA
+//! rules), `tests/admin_faults.rs` (admin API, fault injection, determinism, dropped
+//! connections, shutdown), `tests/cloudma_fixtures.rs` (the conformance fixtures in
+//! both directions).
+//!
+//! ```
+//! use posbridge_sandbox::{Sandbox, SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! // Point a CloudMA connector's base_url at sandbox.vendor_url("cloudma"), or talk to it directly:
+//! let stock: serde_json::Value = reqwest::Client::builder()
+//!     .no_proxy()
+//!     .build()?
+//!     .post(format!("{}api/sync-stock", sandbox.vendor_url("cloudma")))
+//!     .form(&[("token", "38iGm3yI86Hw")])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(stock[0]["code"], "TEA-100");
+//! assert_eq!(stock[0]["qty"], "118");
+//! assert_eq!(sandbox.requests().len(), 1);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod admin;
+mod faults;
+mod state;
+mod vendors;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use crate::faults::{Fault, FaultRule};
+use crate::state::{App, Shared, State};
+pub use crate::state::{Catalogue, Product, RequestRecord, StateSnapshot, VendorDocuments};
+
+/// The API token CloudMA's document gives, which the sandbox accepts by default.
+pub const CLOUDMA_DEFAULT_TOKEN: &str = "38iGm3yI86Hw";
+
+/// How to start a sandbox. Every field has a default, so `{}` (or
+/// [`SandboxConfig::default()`]) is a working configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Where to listen; default `127.0.0.1:0` (loopback, a free port).
+    pub bind: SocketAddr,
+    /// The products and their initial stock; default [`Catalogue::sample()`].
+    pub catalogue: Catalogue,
+    /// Seeds the fault generator, so the same requests get the same faults; default 42.
+    pub seed: u64,
+    /// Fault rules in force from the start; default none.
+    pub faults: Vec<FaultRule>,
+    /// CloudMA's settings.
+    pub cloudma: CloudmaConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            catalogue: Catalogue::sample(),
+            seed: 42,
+            faults: Vec::new(),
+            cloudma: CloudmaConfig::default(),
+        }
+    }
+}
+
+/// The CloudMA imitation's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloudmaConfig {
+    /// The only API token accepted; default `38iGm3yI86Hw`, the one in CloudMA's
+    /// document.
+    pub token: String,
+}
+
+impl Default for CloudmaConfig {
+    fn default() -> Self {
+        Self {
+            token: CLOUDMA_DEFAULT_TOKEN.to_owned(),
+        }
+    }
+}
+
+/// Why a sandbox could not start or load its configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The address could not be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The catalogue file could not be read.
+    #[error("cannot read the catalogue file {}: {source}", path.display())]
+    CatalogueFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The catalogue file is not a catalogue.
+    #[error("the catalogue file {} is not a valid catalogue: {source}", path.display())]
+    CatalogueParse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: serde_json::Error,
+    },
+    /// The catalogue has a product without a code, or a code twice.
+    #[error("invalid catalogue: {0}")]
+    InvalidCatalogue(String),
+    /// A fault rule in the configuration is invalid (see [`FaultRule::validate`]).
+    #[error("invalid fault rule: {0}")]
+    InvalidFault(String),
+}
+
+/// Starts sandboxes.
+#[derive(Debug)]
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Validates `config`, binds its address and serves in a background task until
+    /// [`SandboxHandle::shutdown`] (or until the handle is dropped). Must be called
+    /// inside a Tokio runtime.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        config.catalogue.validate()?;
+        for (i, rule) in config.faults.iter().enumerate() {
+            rule.validate()
+                .map_err(|e| SandboxError::InvalidFault(format!("rule #{i}: {e}")))?;
+        }
+        let bind = config.bind;
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .map_err(|source| SandboxError::Bind { addr: bind, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { addr: bind, source })?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared: App = Arc::new(Shared::new(
+            State::new(config.catalogue, config.seed, config.faults),
+            config.cloudma,
+            shutdown_rx,
+        ));
+        let app = router(shared.clone());
+        let signal = {
+            let shared = shared.clone();
+            async move { shared.shutting_down().await }
+        };
+        let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
+        tracing::info!(%addr, "posbridge sandbox listening");
+        Ok(SandboxHandle {
+            addr,
+            shared,
+            shutdown,
+            task,
+        })
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .merge(admin::router())
+        .merge(vendors::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), vendors::vendor_layer))
+        .with_state(app)
+}
+
+async fn not_found() -> Response {
+    vendors::json_message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// A running sandbox. Dropping it stops the server (gracefully, in the background);
+/// [`shutdown`](Self::shutdown) stops it and waits.
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    shared: App,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("addr", &self.addr)
+            .field("running", &!self.task.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxHandle {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/` (an unspecified bind address such as `0.0.0.0` is
+    /// given as loopback, which clients can reach).
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}/", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// A vendor's base URL, e.g. `http://127.0.0.1:PORT/cloudma/`: what a connector's
+    /// `base_url` is set to.
+    pub fn vendor_url(&self, vendor: &str) -> String {
+        format!("{}{}/", self.base_url(), vendor.trim_matches('/'))
+    }
+
+    /// The state now: the same data as `GET /_sandbox/state`.
+    pub fn state(&self) -> StateSnapshot {
+        self.shared.lock().snapshot()
+    }
+
+    /// The request log, in order of arrival: the same as `GET /_sandbox/requests`.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().requests()
+    }
+
+    /// The fault rules in force: the same as `GET /_sandbox/faults`.
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.shared.lock().faults()
+    }
+
+    /// Replaces the fault rules, as `POST /_sandbox/faults` does. The rules are not
+    /// validated here (check them with [`FaultRule::validate`]): a rate outside
+    /// `0.0..=1.0` is clamped and a status outside `400..=599` becomes 500.
+    pub fn set_faults(&self, faults: Vec<FaultRule>) {
+        for (i, rule) in faults.iter().enumerate() {
+            if let Err(e) = rule.validate() {
+                tracing::warn!(rule = i, "questionable sandbox fault rule: {e}");
+            }
+        }
+        self.shared.lock().set_faults(faults);
+    }
+
+    /// Restores the original catalogue, clears the documents, ids and the request log,
+    /// and re-seeds the fault generator, as `POST /_sandbox/reset` does. The fault
+    /// rules stay.
+    pub fn reset(&self) {
+        self.shared.lock().reset();
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (a latency fault's
+    /// wait is cut short), and returns when the server has stopped.
+    pub async fn shutdown(self) {
+        let Self { shutdown, task, .. } = self;
+        shutdown.send_replace(true);
+        finished(task.await);
+    }
+
+    /// Runs until the server stops. It does not stop by itself: use this when
+    /// something else ends the process; to stop on a signal, see
+    /// [`shutdown_on`](Self::shutdown_on).
+    pub async fn wait(self) {
+        let Self { shutdown, task, .. } = self;
+        finished(task.await);
+        drop(shutdown);
+    }
+
+    /// Runs until `signal` completes (e.g. Ctrl-C), then shuts down gracefully as
+    /// [`shutdown`](Self::shutdown) does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), posbridge_sandbox::SandboxError> {
+    /// let sandbox = posbridge_sandbox::Sandbox::start(Default::default()).await?;
+    /// // A CLI would pass `async { let _ = tokio::signal::ctrl_c().await; }`.
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let _ = stop.send(());
+    /// sandbox.shutdown_on(async { let _ = stopped.await; }).await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn shutdown_on(self, signal: impl Future<Output = ()>) {
+        let Self { shutdown, mut task, .. } = self;
+        let stopped_alone = tokio::select! {
+            () = signal => None,
+            r = &mut task => Some(r),
+        };
+        match stopped_alone {
+            Some(r) => finished(r),
+            None => {
+                shutdown.send_replace(true);
+                finished(task.await);
+            }
+        }
+    }
+}
+
+fn finished(result: Result<std::io::Result<()>, tokio::task::JoinError>) {
+    match result {
+        Ok(Ok(())) => tracing::info!("posbridge sandbox stopped"),
+        Ok(Err(e)) => tracing::error!("posbridge sandbox stopped with an error: {e}"),
+        Err(e) => tracing::error!("posbridge sandbox task failed: {e}"),
+    }
+}

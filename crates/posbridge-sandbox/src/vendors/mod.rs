@@ -1,0 +1,234 @@
+//! The vendor imitations, one module each, mounted under `/<vendor>/`.
+//!
+//! Every request to a vendor route passes through [`vendor_layer`]: it numbers the
+//! request, decides its faults, applies them around the vendor's handler, and logs
+//! the outcome. A vendor module only validates and applies: it returns a [`Reply`]
+//! saying whether the state changed.
+//!
+//! To add a vendor: a module here with `VENDOR`, `ROUTES`, `router()` and
+//! `reference_of()`, then one line in each of [`VENDORS`], [`routes`], [`router`]
+//! and [`reference_of`].
+
+pub(crate) mod body;
+pub(crate) mod cloudma;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::faults::{self, Fault};
+use crate::state::{App, RequestRecord, Ticket};
+
+/// The vendors the sandbox imitates, by path prefix.
+pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR];
+
+/// A vendor's routes, as paths after its prefix (`api/push-sale`).
+pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
+    match vendor {
+        cloudma::VENDOR => cloudma::ROUTES,
+        _ => &[],
+    }
+}
+
+/// Every vendor's routes, each nested under `/<vendor>`.
+pub(crate) fn router() -> Router<App> {
+    Router::new().nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
+}
+
+/// The document reference a request body carries, for the log.
+fn reference_of(vendor: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    match vendor {
+        cloudma::VENDOR => cloudma::reference_of(headers, body),
+        _ => None,
+    }
+}
+
+/// The largest request body a vendor route reads.
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// What a vendor handler answers, and whether it changed the state.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub applied: bool,
+}
+
+impl Reply {
+    /// A reply that changed nothing: `{"message": …}`.
+    pub(crate) fn message(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: json!({ "message": message.into() }),
+            applied: false,
+        }
+    }
+}
+
+/// Carried on a handler's response so [`vendor_layer`] can log whether it applied.
+#[derive(Debug, Clone, Copy)]
+struct Applied(bool);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        r.extensions_mut().insert(Applied(self.applied));
+        r
+    }
+}
+
+/// `{"message": …}` with `status`.
+pub(crate) fn json_message(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+/// Splits `/cloudma/api/push-sale` into a known vendor and its route.
+fn split_vendor_path(path: &str) -> Option<(&'static str, &str)> {
+    let rest = path.strip_prefix('/')?;
+    let (first, route) = rest.split_once('/').unwrap_or((rest, ""));
+    VENDORS.iter().find(|v| **v == first).map(|v| (*v, route))
+}
+
+/// Logs a request when dropped, so a request whose client went away mid-way is logged
+/// too (with no status).
+struct LogGuard {
+    app: App,
+    ticket: Ticket,
+    record: Option<RequestRecord>,
+}
+
+impl LogGuard {
+    fn finish(mut self, status: Option<StatusCode>, applied: bool) {
+        if let Some(mut record) = self.record.take() {
+            record.status = status.map(|s| s.as_u16());
+            record.applied = applied;
+            tracing::info!(
+                vendor = %record.vendor,
+                method = %record.method,
+                path = %record.path,
+                status = ?record.status,
+                fault = ?record.fault,
+                applied,
+                reference = ?record.reference,
+                "sandbox request"
+            );
+            self.app.lock().finish(self.ticket, record);
+        }
+    }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            tracing::info!(vendor = %record.vendor, path = %record.path, "sandbox request abandoned by the client");
+            self.app.lock().finish(self.ticket, record);
+        }
+    }
+}
+
+/// The middleware around every route: for vendor paths, faults and the log.
+pub(crate) async fn vendor_layer(State(app): State<App>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let Some((vendor, route)) = split_vendor_path(&path) else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT).await;
+    let reference = bytes
+        .as_ref()
+        .ok()
+        .and_then(|b| reference_of(vendor, &parts.headers, b));
+    let (ticket, plan) = app.lock().begin(vendor, route);
+    let guard = LogGuard {
+        app: app.clone(),
+        ticket,
+        record: Some(RequestRecord {
+            seq: 0,
+            vendor: vendor.to_owned(),
+            method: parts.method.to_string(),
+            path: path.clone(),
+            status: None,
+            fault: plan.fault_name(),
+            applied: false,
+            reference,
+        }),
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(_) => {
+            let mut guard = guard;
+            // The faults drawn were not applied: the body could not be read.
+            if let Some(r) = guard.record.as_mut() {
+                r.fault = None;
+            }
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            guard.finish(Some(status), false);
+            return json_message(status, "Malformed request: the body is too large or was cut off");
+        }
+    };
+
+    if !plan.latency.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep(plan.latency) => {}
+            () = app.shutting_down() => {}
+        }
+    }
+
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match plan.action {
+        None => {
+            let response = next.run(request).await;
+            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
+            guard.finish(Some(response.status()), applied);
+            response
+        }
+        Some(Fault::RateLimit { retry_after_secs }) => {
+            let response = faults::rate_limited(retry_after_secs);
+            guard.finish(Some(response.status()), false);
+            response
+        }
+        Some(Fault::Status { status }) => {
+            let response = faults::injected_status(status);
+            guard.finish(Some(response.status()), false);
+            response
+        }
+        Some(Fault::DropBeforeApply) => {
+            guard.finish(None, false);
+            faults::broken_connection()
+        }
+        Some(Fault::DropAfterApply) => {
+            let response = next.run(request).await;
+            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
+            guard.finish(None, applied);
+            faults::broken_connection()
+        }
+        // Latency never ends a plan; treat it as no fault.
+        Some(Fault::Latency { .. }) => {
+            let response = next.run(request).await;
+            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
+            guard.finish(Some(response.status()), applied);
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_known_vendor_paths_only() {
+        assert_eq!(
+            split_vendor_path("/cloudma/api/push-sale"),
+            Some(("cloudma", "api/push-sale"))
+        );
+        assert_eq!(split_vendor_path("/cloudma"), Some(("cloudma", "")));
+        assert_eq!(split_vendor_path("/_sandbox/state"), None);
+        assert_eq!(split_vendor_path("/cloudmax/api/push-sale"), None);
+        assert_eq!(split_vendor_path(""), None);
+    }
+}
