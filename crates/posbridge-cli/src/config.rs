@@ -12,6 +12,8 @@ use crate::exit::{CliError, Exit};
 #[derive(Debug)]
 pub struct Settings {
     table: toml::Table,
+    /// The config file's directory, against which relative paths in it resolve.
+    dir: Option<PathBuf>,
     tenant: Option<String>,
 }
 
@@ -64,6 +66,7 @@ impl Settings {
         }
         Ok(Self {
             table,
+            dir: path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)),
             tenant: tenant.map(str::to_owned),
         })
     }
@@ -135,6 +138,23 @@ impl Settings {
                 );
             }
         }
+        if let Some(file) = section.remove("id_map_file") {
+            let file = file.as_str().map(PathBuf::from).ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("[{}] id_map_file must be a path", vendor.name),
+                )
+            })?;
+            let file = match &self.dir {
+                Some(dir) if file.is_relative() => dir.join(file),
+                _ => file,
+            };
+            let map = posbridge::InMemoryIdMap::from_json_file(&file)
+                .map_err(|e| CliError::new(Exit::Usage, anyhow::anyhow!("[{}] id_map_file: {e}", vendor.name)))?;
+            let value = toml::Value::try_from(&map)
+                .map_err(|e| CliError::new(Exit::Usage, anyhow::anyhow!("[{}] id_map_file: {e}", vendor.name)))?;
+            section.insert("id_map".into(), value);
+        }
         section.insert("vendor".into(), toml::Value::String(vendor.name.to_owned()));
         toml::Value::Table(section).try_into::<VendorConfig>().map_err(|e| {
             CliError::new(
@@ -188,7 +208,9 @@ pub fn template() -> String {
          # If you do keep a secret here, make the file private: chmod 600 <this file>.\n\
          #\n\
          # For many merchants, repeat the sections under [tenants.<name>.<vendor>] and pass\n\
-         # --tenant <name>; their secrets come from POSBRIDGE_<NAME>_<VENDOR>_<FIELD>.\n",
+         # --tenant <name>; their secrets come from POSBRIDGE_<NAME>_<VENDOR>_<FIELD>.\n\
+         #\n\
+         # Uncomment the sections of the vendors you use.\n",
     );
     for v in posbridge::vendors() {
         s.push('\n');
@@ -198,24 +220,59 @@ pub fn template() -> String {
 }
 
 fn vendor_template(vendor: &str) -> String {
-    match vendor {
-        "cloudma" => "[cloudma]\n\
-             # The CloudMA server (the test server by default).\n\
-             base_url = \"https://testdev.cloudma.app/\"\n\
-             # token = \"...\"                  # better: POSBRIDGE_CLOUDMA_TOKEN\n\
-             # body = \"form\"                  # or \"json\"\n\
-             # grand_total = \"items_sum\"      # or \"payable\"\n\
+    let Some(body) = vendor_template_body(vendor) else {
+        return format!("# [{vendor}]: see docs/vendors/{vendor}.md\n");
+    };
+    // Every section starts commented out: uncomment the vendors you use.
+    body.lines()
+        .map(|l| {
+            if l.is_empty() || l.starts_with('#') {
+                format!("{l}\n")
+            } else {
+                format!("# {l}\n")
+            }
+        })
+        .collect()
+}
+
+/// A vendor's template section, uncommented.
+fn vendor_template_body(vendor: &str) -> Option<&'static str> {
+    Some(match vendor {
+        "cloudma" => {
+            "[cloudma]\n\
+             base_url = \"https://testdev.cloudma.app/\"   # CloudMA's test server; use yours\n\
+             # token = \"...\"                            # better: POSBRIDGE_CLOUDMA_TOKEN\n\
+             # body = \"form\"                            # or \"json\"\n\
+             # grand_total = \"items_sum\"                # or \"payable\"\n\
              # walk_in_customer = \"Walk-in Customer\"\n\
              \n\
-             [cloudma.http]\n\
-             timeout_ms = 30000\n\
+             # [cloudma.http]\n\
+             # timeout_ms = 30000\n\
              # [cloudma.http.retry]\n\
              # max_retries = 3\n\
              # [cloudma.http.rate_limit]\n\
              # per_second = 5\n"
-            .to_owned(),
-        other => format!("[{other}]\n# see docs/vendors/{other}.md\n"),
-    }
+        }
+        "codemax" => {
+            "[codemax]\n\
+             base_url = \"https://possync.c-mx.co/\"      # staging: https://possync-staging.c-mx.co/\n\
+             base_path = \"/api/v1\"\n\
+             username = \"your-pos-live-sync-user\"\n\
+             # password = \"...\"                         # better: POSBRIDGE_CODEMAX_PASSWORD\n\
+             branch_code = \"HQ\"\n\
+             utc_offset = \"+08:00\"\n"
+        }
+        "easpro" => {
+            "[easpro]\n\
+             base_url = \"https://www.eas-pro.my/\"\n\
+             # partner = \"...\"                          # better: POSBRIDGE_EASPRO_PARTNER\n\
+             # user_id = \"...\"                          # better: POSBRIDGE_EASPRO_USER_ID\n\
+             utc_offset = \"+08:00\"\n\
+             # POS product code -> EAS Pro invProductId: {\"product\": {\"SKU-1\": \"68668492-...\"}}\n\
+             id_map_file = \"easpro-products.json\"\n"
+        }
+        _ => return None,
+    })
 }
 
 /// Writes the template to `path`, refusing to overwrite unless `force`.
@@ -233,4 +290,51 @@ pub fn init(path: &Path, force: bool) -> Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uncommenting a template section gives a config that works once its secrets are
+    /// set, so the template cannot rot.
+    #[test]
+    fn every_template_section_is_a_valid_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("easpro-products.json"),
+            r#"{"product": {"TEA-100": "uuid-1"}}"#,
+        )
+        .unwrap();
+        let mut table = toml::Table::new();
+        for v in posbridge::vendors() {
+            let body = vendor_template_body(v.name).expect("every vendor has a template section");
+            let mut section: toml::Table = body.parse().unwrap();
+            let inner = section.get_mut(v.name).and_then(|s| s.as_table_mut()).unwrap();
+            for f in v.secret_fields {
+                inner.insert((*f).to_owned(), toml::Value::String("secret".into()));
+            }
+            table.extend(section);
+        }
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+        let settings = Settings::load(Some(&path), None).unwrap();
+        for v in posbridge::vendors() {
+            assert!(settings.is_configured(&v));
+            let config = settings.vendor_config(&v).map_err(|e| e.render()).unwrap();
+            assert!(posbridge::connect(config).is_ok(), "{}", v.name);
+        }
+    }
+
+    #[test]
+    fn a_missing_secret_names_the_variable_to_set() {
+        let settings = Settings {
+            table: "[cloudma]\nbase_url = \"http://127.0.0.1:1/\"\n".parse().unwrap(),
+            dir: None,
+            tenant: Some("colombo-1".into()),
+        };
+        let v = posbridge::vendors().into_iter().find(|v| v.name == "cloudma").unwrap();
+        let e = settings.vendor_config(&v).unwrap_err().render();
+        assert!(e.contains("POSBRIDGE_COLOMBO_1_CLOUDMA_TOKEN"), "{e}");
+    }
 }

@@ -543,10 +543,16 @@ impl Transport {
         let body = match self.read_body(response).await {
             Ok(b) => b,
             Err(BodyError::TooLarge) => {
-                return Err(Error::Decode {
+                let e = Error::Decode {
                     vendor,
                     message: format!("response body exceeds {} bytes", self.config.max_response_bytes),
                     excerpt: String::new(),
+                };
+                // The vendor answered a write we cannot read: it may have applied it.
+                return Err(if request.idempotent {
+                    e
+                } else {
+                    e.into_uncertain(request.operation)
                 });
             }
             Err(BodyError::Read(e)) => return Err(self.after_send_error(request, "reading the response failed", e)),

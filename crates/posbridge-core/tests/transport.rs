@@ -328,3 +328,23 @@ async fn a_hundred_concurrent_calls_with_an_expired_bearer_refresh_once() {
     assert_eq!(login.fetches.load(Ordering::SeqCst), 1);
     m.assert_calls_async(100).await;
 }
+
+#[tokio::test]
+async fn an_oversized_answer_to_a_write_is_uncertain() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/push");
+            then.status(200).body(vec![b'x'; 64 * 1024]);
+        })
+        .await;
+    let t = transport(
+        &server,
+        HttpConfig {
+            max_response_bytes: 1024,
+            ..config()
+        },
+    );
+    let e = t.send(&Request::post("push_sale", "/push"), None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Uncertain, "{e}");
+}

@@ -5,8 +5,8 @@
 //! their stock back, through one typed API.
 //!
 //! This facade re-exports [`posbridge_core`] (the domain types, traits and errors)
-//! and one connector per cargo feature: `cloudma`, and more as vendors land; `full`
-//! turns them all on. No vendor is on by default, so a library user compiles only
+//! and one connector per cargo feature: `cloudma`, `codemax`, `easpro`, and more as
+//! vendors land; `full` turns them all on. No vendor is on by default, so a library user compiles only
 //! the vendors they need.
 //!
 //! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
@@ -38,6 +38,14 @@ pub use posbridge_core::*;
 #[cfg(feature = "cloudma")]
 pub use posbridge_cloudma as cloudma;
 
+/// The Codemax POS Live Sync connector.
+#[cfg(feature = "codemax")]
+pub use posbridge_codemax as codemax;
+
+/// The EAS Pro connector.
+#[cfg(feature = "easpro")]
+pub use posbridge_easpro as easpro;
+
 use serde::Deserialize;
 
 /// The README's example, compiled as a doc test.
@@ -53,6 +61,12 @@ pub enum VendorConfig {
     /// CloudMA.
     #[cfg(feature = "cloudma")]
     Cloudma(posbridge_cloudma::Config),
+    /// Codemax POS Live Sync.
+    #[cfg(feature = "codemax")]
+    Codemax(posbridge_codemax::Config),
+    /// EAS Pro.
+    #[cfg(feature = "easpro")]
+    Easpro(posbridge_easpro::Config),
     /// Placeholder so the enum exists when no vendor feature is on; never
     /// deserialized.
     #[doc(hidden)]
@@ -65,6 +79,10 @@ pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
     match config {
         #[cfg(feature = "cloudma")]
         VendorConfig::Cloudma(c) => c.connect(),
+        #[cfg(feature = "codemax")]
+        VendorConfig::Codemax(c) => c.connect(),
+        #[cfg(feature = "easpro")]
+        VendorConfig::Easpro(c) => c.connect(),
         VendorConfig::None => Err(Error::config("no vendor configured")),
     }
 }
@@ -95,6 +113,20 @@ pub fn vendors() -> Vec<VendorInfo> {
         crate_name: "posbridge-cloudma",
         capabilities: posbridge_cloudma::capabilities(),
         secret_fields: &["token"],
+    });
+    #[cfg(feature = "codemax")]
+    v.push(VendorInfo {
+        name: posbridge_codemax::VENDOR,
+        crate_name: "posbridge-codemax",
+        capabilities: posbridge_codemax::capabilities(),
+        secret_fields: &["password"],
+    });
+    #[cfg(feature = "easpro")]
+    v.push(VendorInfo {
+        name: posbridge_easpro::VENDOR,
+        crate_name: "posbridge-easpro",
+        capabilities: posbridge_easpro::capabilities(),
+        secret_fields: &["partner", "user_id"],
     });
     v
 }

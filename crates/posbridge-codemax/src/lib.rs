@@ -1,0 +1,446 @@
+//! # posbridge-codemax
+//!
+//! The posbridge connector for **Codemax POS Live Sync**, the Malaysian retail
+//! management system's sales intake: it pushes sales as invoices ([`Sales`]) so
+//! that Codemax RMS deducts the items sold from its inventory, at most 20 invoices
+//! per request, with Codemax's login / refresh token auth.
+//!
+//! Codemax's public collection describes the flow (log in for an access and a refresh
+//! token; the access token lives 15 minutes; refresh with both tokens; sync at most
+//! 20 invoices per request) and, in prose, what an invoice carries. It publishes no
+//! field names, no login or refresh path and no response codes: every such name was
+//! chosen, lives in `src/wire.rs` only, and is documented with its reason in
+//! `docs/vendors/codemax.md`. In short:
+//!
+//! - [`Sales::push_sales`] sends the valid sales in requests of up to 20 invoices
+//!   and returns one outcome per sale, in input order; a sale refused locally
+//!   ([`Error::Invalid`]) is not sent and does not hold back the others.
+//! - An invoice carries its number (the sale's reference), its timestamp in the
+//!   merchant's UTC offset, the branch code, the POS Live Sync username, the items
+//!   (item code and quantity deducted) and whether it is void. **No money** goes on
+//!   the wire (the integration is for inventory tracking), but totals are still
+//!   checked with [`Sale::reconcile`] before anything is sent.
+//! - A repeated invoice number (with the same void status: voiding a synced invoice
+//!   is sending it again with `is_void`) is assumed to be refused per invoice
+//!   ([`DuplicatePolicy::Rejected`], code `duplicate_reference`), so a sync is
+//!   **not** re-sent after it may have been applied: such a failure is
+//!   [`Error::Uncertain`] for each sale of that request.
+//!
+//! It does not read stock, purchases or customers: the API has none. Tests: unit
+//! tests in `map.rs`, `error.rs` and `auth.rs`, conformance cases in `fixtures/` run
+//! by the generated `tests/conformance.rs`, `tests/secrets.rs` and `tests/tokens.rs`.
+//!
+//! ```no_run
+//! use posbridge_codemax::{Codemax, Config};
+//! use posbridge_core::{Sale, Sales, SecretString};
+//!
+//! # async fn run() -> posbridge_core::Result<()> {
+//! let codemax = Codemax::new(
+//!     Config::new("pos-kl01", SecretString::from("s3cret"), "KL01")
+//!         .with_base_url(posbridge_codemax::STAGING_BASE_URL),
+//! )?;
+//! let sale: Sale = serde_json::from_str(r#"{
+//!     "reference": "INV-1001", "issued_at": "2026-11-26T10:15:00+08:00",
+//!     "lines": [{"product_code": "TEA-100", "quantity": "2", "unit_price": "4.50"}]
+//! }"#).expect("a valid sale");
+//! for outcome in codemax.push_sales(&[sale]).await {
+//!     match outcome {
+//!         Ok(receipt) => println!("Codemax took {}", receipt.reference),
+//!         Err(e) => println!("not synced: {e}"),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod auth;
+mod error;
+mod map;
+mod wire;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::tz::Offset;
+use posbridge_core::http::Request;
+use posbridge_core::{
+    Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ErrorKind, HttpConfig, Operation, PushReceipt,
+    RefreshableBearer, Result, Sale, Sales, SecretString, Transport, Vendor,
+};
+use serde::{Deserialize, Deserializer};
+
+use crate::auth::CodemaxTokens;
+
+/// The vendor name used in errors, logs and config files.
+pub const VENDOR: &str = "codemax";
+
+/// Codemax's live server, from its collection (the default).
+pub const DEFAULT_BASE_URL: &str = "https://possync.c-mx.co/";
+
+/// Codemax's staging server, from its collection.
+pub const STAGING_BASE_URL: &str = "https://possync-staging.c-mx.co/";
+
+/// The API's base path on the server, from the collection's links.
+pub const DEFAULT_BASE_PATH: &str = "/api/v1";
+
+/// The most invoices one sync request carries.
+pub const MAX_BATCH: usize = wire::MAX_INVOICES_PER_SYNC;
+
+/// How long an access token lives when the login answer does not say: 15 minutes,
+/// as the collection states.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
+
+/// The longest token lifetime accepted in the config: one day.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
+/// One merchant's Codemax POS Live Sync account (one branch).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The Codemax server: live `https://possync.c-mx.co/` (default) or staging
+    /// `https://possync-staging.c-mx.co/`.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// The API's path on the server, `/api/v1` by default; the sync endpoint is
+    /// `{base_path}/sync`, login and refresh `{base_path}/auth/login` and
+    /// `{base_path}/auth/refresh`.
+    #[serde(default = "default_base_path")]
+    pub base_path: String,
+    /// The POS Live Sync username: used to log in, and sent with every invoice.
+    pub username: String,
+    /// The POS Live Sync password.
+    pub password: SecretString,
+    /// The merchant's branch code, sent with every invoice.
+    pub branch_code: String,
+    /// The merchant's UTC offset, for invoice timestamps: `"+08:00"` (Malaysia) by
+    /// default. In code, a `posbridge_core::jiff::tz::Offset`.
+    #[serde(default = "default_utc_offset", deserialize_with = "deserialize_offset")]
+    pub utc_offset: Offset,
+    /// How long an access token lives when the login answer has no `expires_in`, in
+    /// seconds (1 to 86400): 900 by default.
+    #[serde(default = "default_token_lifetime_secs")]
+    pub token_lifetime_secs: u64,
+    /// Timeouts, retries, rate limit.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+
+fn default_base_path() -> String {
+    DEFAULT_BASE_PATH.to_owned()
+}
+
+fn default_utc_offset() -> Offset {
+    Offset::constant(8)
+}
+
+fn default_token_lifetime_secs() -> u64 {
+    DEFAULT_TOKEN_LIFETIME_SECS
+}
+
+fn deserialize_offset<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Offset, D::Error> {
+    let text = String::deserialize(d)?;
+    map::parse_offset(&text).map_err(serde::de::Error::custom)
+}
+
+impl Config {
+    /// A config for the live server with the POS Live Sync `username`, `password`
+    /// and the merchant's `branch_code`; offset +08:00.
+    pub fn new(username: impl Into<String>, password: SecretString, branch_code: impl Into<String>) -> Self {
+        Self {
+            base_url: default_base_url(),
+            base_path: default_base_path(),
+            username: username.into(),
+            password,
+            branch_code: branch_code.into(),
+            utc_offset: default_utc_offset(),
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Sets the server, e.g. [`STAGING_BASE_URL`].
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Sets the API's base path (`/api/v1` by default).
+    pub fn with_base_path(mut self, base_path: impl Into<String>) -> Self {
+        self.base_path = base_path.into();
+        self
+    }
+
+    /// Sets the merchant's UTC offset for invoice timestamps.
+    pub fn with_utc_offset(mut self, utc_offset: Offset) -> Self {
+        self.utc_offset = utc_offset;
+        self
+    }
+
+    /// Sets the access token lifetime assumed when the login answer does not say.
+    pub fn with_token_lifetime_secs(mut self, secs: u64) -> Self {
+        self.token_lifetime_secs = secs;
+        self
+    }
+
+    /// Sets the HTTP settings.
+    pub fn with_http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The base path with one leading and no trailing slash (`""` for the root).
+    fn normalized_base_path(&self) -> Result<String> {
+        let p = self.base_path.trim().trim_end_matches('/');
+        if p.contains(['?', '#']) || p.chars().any(char::is_whitespace) {
+            return Err(Error::config(format!(
+                "{VENDOR}: base_path {:?} must be a plain path such as \"/api/v1\"",
+                self.base_path
+            )));
+        }
+        Ok(if p.is_empty() || p.starts_with('/') {
+            p.to_owned()
+        } else {
+            format!("/{p}")
+        })
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.username.trim().is_empty() {
+            return Err(Error::config(format!("{VENDOR}: username is empty")));
+        }
+        if self.branch_code.trim().is_empty() {
+            return Err(Error::config(format!("{VENDOR}: branch_code is empty")));
+        }
+        if !(1..=MAX_TOKEN_LIFETIME_SECS).contains(&self.token_lifetime_secs) {
+            return Err(Error::config(format!(
+                "{VENDOR}: token_lifetime_secs must be between 1 and {MAX_TOKEN_LIFETIME_SECS}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ConnectorConfig for Config {
+    fn connect(self) -> Result<Box<dyn Connector>> {
+        Ok(Box::new(Codemax::new(self)?))
+    }
+}
+
+/// What the Codemax connector offers: pushing sales, natively in batches of up to 20;
+/// a repeated invoice number is assumed to be refused per invoice.
+pub fn capabilities() -> Capabilities {
+    let mut c = Capabilities::new([Operation::PushSale, Operation::PushSales]);
+    c.max_batch = Some(MAX_BATCH);
+    c.sale_duplicates = DuplicatePolicy::Rejected;
+    c
+}
+
+/// A Codemax POS Live Sync client for one merchant branch.
+#[derive(Debug)]
+pub struct Codemax {
+    transport: Arc<Transport>,
+    auth: RefreshableBearer<CodemaxTokens>,
+    config: Config,
+    sync_path: String,
+    capabilities: Capabilities,
+}
+
+impl Codemax {
+    /// A client with its own connection pool. No request is sent: it logs in on the
+    /// first push.
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        let transport = Transport::new(VENDOR, &config.base_url, config.http.clone(), error::parse_error)?;
+        Self::from_parts(transport, config)
+    }
+
+    /// A client sharing `client`'s connection pool with other merchants' clients.
+    pub fn with_client(config: Config, client: posbridge_core::reqwest::Client) -> Result<Self> {
+        config.validate()?;
+        let transport = Transport::with_client(
+            VENDOR,
+            &config.base_url,
+            config.http.clone(),
+            error::parse_error,
+            client,
+        )?;
+        Self::from_parts(transport, config)
+    }
+
+    fn from_parts(transport: Transport, config: Config) -> Result<Self> {
+        let base_path = config.normalized_base_path()?;
+        let transport = Arc::new(transport);
+        let tokens = CodemaxTokens::new(
+            transport.clone(),
+            config.username.clone(),
+            config.password.clone(),
+            &base_path,
+            Duration::from_secs(config.token_lifetime_secs),
+        );
+        Ok(Self {
+            transport,
+            // The renewal margin is per token (see `auth.rs`), so the bearer's is zero.
+            auth: RefreshableBearer::with_margin(tokens, Duration::ZERO),
+            sync_path: format!("{base_path}{}", wire::SYNC_PATH),
+            config,
+            capabilities: capabilities(),
+        })
+    }
+
+    fn invoice_options(&self) -> map::InvoiceOptions<'_> {
+        map::InvoiceOptions {
+            username: &self.config.username,
+            branch_code: &self.config.branch_code,
+            utc_offset: self.config.utc_offset,
+        }
+    }
+
+    /// Maps, chunks and sends `sales`; one outcome per sale, in input order.
+    async fn push_batch(&self, sales: &[Sale], operation: &'static str) -> Vec<Result<PushReceipt>> {
+        let options = self.invoice_options();
+        let mut outcomes: Vec<Option<Result<PushReceipt>>> = Vec::with_capacity(sales.len());
+        let mut ready: Vec<(usize, wire::Invoice)> = Vec::with_capacity(sales.len());
+        let mut seen = HashSet::with_capacity(sales.len());
+        for (i, sale) in sales.iter().enumerate() {
+            match map::invoice(sale, &options) {
+                Ok(_) if !seen.insert(sale.reference.as_str()) => outcomes.push(Some(Err(Error::invalid(
+                    "reference",
+                    format!(
+                        "invoice number {:?} appears more than once in this batch; Codemax would refuse the repeat",
+                        sale.reference
+                    ),
+                )))),
+                Ok(invoice) => {
+                    ready.push((i, invoice));
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+
+        // After a failure that says the vendor takes nothing from us now (refused
+        // credentials, throttling, an outage), the remaining requests are not sent:
+        // they would fail the same way, and nothing of them was applied.
+        let mut stopped: Option<Error> = None;
+        for chunk in ready.chunks(MAX_BATCH) {
+            let results = match &stopped {
+                Some(e) => vec![Err(e.clone()); chunk.len()],
+                None => self.sync(chunk, operation).await,
+            };
+            if stopped.is_none()
+                && let Some(Err(e)) = results.first()
+                && results.iter().all(Result::is_err)
+                && stops_the_batch(e)
+            {
+                stopped = Some(e.clone());
+            }
+            for ((i, _), result) in chunk.iter().zip(results) {
+                if let Some(slot) = outcomes.get_mut(*i) {
+                    *slot = Some(result);
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    Err(Error::Uncertain {
+                        vendor: VENDOR,
+                        operation,
+                        message: "no outcome was recorded for this sale (a posbridge bug)".into(),
+                        source: None,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// Sends one request of at most [`MAX_BATCH`] invoices; one outcome per invoice.
+    async fn sync(&self, chunk: &[(usize, wire::Invoice)], operation: &'static str) -> Vec<Result<PushReceipt>> {
+        let whole = |e: Error| vec![Err(e); chunk.len()];
+        // Log in (or refresh) first, so that a refused login is reported as what it
+        // is, never as the outcome of a sync.
+        if let Err(e) = self.auth.token().await {
+            return whole(e);
+        }
+        let body = wire::SyncInvoices {
+            invoices: chunk.iter().map(|(_, invoice)| invoice).collect(),
+        };
+        // Not idempotent: re-sending a sync that landed would turn its successes
+        // into duplicate refusals, so a failure after sending is uncertain.
+        let request = match Request::post(operation, self.sync_path.as_str()).json(&body) {
+            Ok(r) => r,
+            Err(e) => return whole(e),
+        };
+        let response = match self.transport.send(&request, Some(&self.auth)).await {
+            Ok(r) => r,
+            // A body too large to read is a Decode error here: after a write, uncertain.
+            Err(e) => return whole(e.into_uncertain(operation)),
+        };
+        let references: Vec<&str> = chunk.iter().map(|(_, invoice)| invoice.invoice_no.as_str()).collect();
+        map::sync_outcomes(&references, &response.body)
+            .unwrap_or_else(|why| whole(Error::decode(VENDOR, why, &response.body).into_uncertain(operation)))
+    }
+}
+
+/// Whether a failure of a whole request means the next one would fail the same way
+/// without anything being applied.
+fn stops_the_batch(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Auth
+            | ErrorKind::RateLimited
+            | ErrorKind::Unavailable
+            | ErrorKind::Transport
+            | ErrorKind::NotFound
+            | ErrorKind::Config
+            | ErrorKind::Decode
+    )
+}
+
+impl Vendor for Codemax {
+    fn vendor(&self) -> &'static str {
+        VENDOR
+    }
+}
+
+#[async_trait]
+impl Sales for Codemax {
+    /// Sends one sale as a batch of one.
+    async fn push_sale(&self, sale: &Sale) -> Result<PushReceipt> {
+        self.push_batch(std::slice::from_ref(sale), "push_sale")
+            .await
+            .pop()
+            .unwrap_or_else(|| {
+                Err(Error::Uncertain {
+                    vendor: VENDOR,
+                    operation: "push_sale",
+                    message: "no outcome was recorded for this sale (a posbridge bug)".into(),
+                    source: None,
+                })
+            })
+    }
+
+    /// Sends the valid sales in requests of at most 20 invoices, one request after
+    /// the other, and returns one outcome per sale in input order.
+    async fn push_sales(&self, sales: &[Sale]) -> Vec<Result<PushReceipt>> {
+        self.push_batch(sales, "push_sales").await
+    }
+}
+
+impl Connector for Codemax {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn sales(&self) -> Option<&dyn Sales> {
+        Some(self)
+    }
+}
