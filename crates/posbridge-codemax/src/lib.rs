@@ -381,8 +381,9 @@ impl Codemax {
         };
         let response = match self.transport.send(&request, Some(&self.auth)).await {
             Ok(r) => r,
-            // A body too large to read is a Decode error here: after a write, uncertain.
-            Err(e) => return whole(e.into_uncertain(operation)),
+            // The transport already reports a failure after sending this non-idempotent
+            // write as uncertain; what is left (503, 429, connect failures) was not applied.
+            Err(e) => return whole(e),
         };
         let references: Vec<&str> = chunk.iter().map(|(_, invoice)| invoice.invoice_no.as_str()).collect();
         map::sync_outcomes(&references, &response.body)

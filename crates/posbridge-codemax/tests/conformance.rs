@@ -88,6 +88,20 @@ async fn push_sale__server_error_is_uncertain_not_retried() {
 }
 
 #[tokio::test]
+async fn push_sale__service_unavailable_is_retried_then_accepted() {
+    run::<Config>(FIXTURES, "push_sale__service_unavailable_is_retried_then_accepted.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__service_unavailable_throughout_is_not_uncertain() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__service_unavailable_throughout_is_not_uncertain.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn push_sale__token_refused_after_renewal_is_an_auth_error() {
     run::<Config>(FIXTURES, "push_sale__token_refused_after_renewal_is_an_auth_error.json").await;
 }
