@@ -43,11 +43,11 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Config file (TOML) [default: <config dir>/posbridge/config.toml]
+    /// Config file (TOML) [default: CONFIG_DIR/posbridge/config.toml]
     #[arg(long, global = true, env = "POSBRIDGE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Use the sections of this merchant: [tenants.NAME.<vendor>]
+    /// Use the sections of this merchant: [tenants.NAME.VENDOR]
     #[arg(long, global = true, value_name = "NAME")]
     tenant: Option<String>,
 
@@ -163,7 +163,7 @@ enum ConfigAction {
     /// Write a commented config template
     #[command(after_help = "Example:\n  posbridge config init\n  posbridge config init --path ./posbridge.toml")]
     Init {
-        /// Where [default: the --config file, else <config dir>/posbridge/config.toml]
+        /// Where [default: the --config file, else CONFIG_DIR/posbridge/config.toml]
         #[arg(long)]
         path: Option<PathBuf>,
         /// Overwrite an existing file

@@ -251,6 +251,19 @@ async fn a_thousand_sales_with_twenty_percent_faults_lose_nothing_and_duplicate_
     assert!(applied.values().all(|n| *n == 1), "a sale was applied twice");
     let uncertain = reported.values().filter(|o| *o == "uncertain").count();
     let accepted = reported.values().filter(|o| *o == "accepted").count();
+    let requests = handle.requests();
+    let faulted = requests.iter().filter(|r| r.fault.is_some()).count();
+    let held_uncertain = reported
+        .iter()
+        .filter(|(r, o)| *o == "uncertain" && held.contains(*r))
+        .count();
+    println!(
+        "1000 sales: {} requests ({faulted} met a fault); accepted {accepted}, uncertain {uncertain} \
+         ({held_uncertain} of them held by the vendor), other {}; held {}; applied twice 0",
+        requests.len(),
+        reported.len() - accepted - uncertain,
+        held.len()
+    );
     assert!(
         uncertain > 0 && accepted > 800,
         "accepted {accepted}, uncertain {uncertain}"

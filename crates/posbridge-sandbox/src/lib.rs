@@ -6,11 +6,12 @@
 //! account, a network or a vendor's test server.
 //!
 //! **What it does.** One HTTP server on loopback serves every vendor under its own
-//! path prefix (`/cloudma/api/push-sale`, …). Each vendor module follows the vendor's
-//! document and the decisions recorded in `docs/vendors/<vendor>.md`: the same field
-//! names, body encodings, status codes and messages. The state is shared: one
-//! [`Catalogue`] whose stock every vendor's sales lower and purchases raise, the
-//! documents each vendor received (by reference), and a log of every request. Fault
+//! path prefix (`/cloudma/api/push-sale`, `/easpro/eas/api/external/transaction/create`,
+//! …). Each vendor module follows the vendor's document and the decisions recorded in
+//! `docs/vendors/<vendor>.md`: the same field names, body encodings, status codes and
+//! messages. The state is shared: one [`Catalogue`] whose stock every vendor's sales
+//! lower and purchases raise, the documents each vendor received (by reference), and a
+//! log of every request. Fault
 //! rules ([`FaultRule`]) make requests slow, rate limited, failing, or drop the
 //! connection before or after the request is applied; they are drawn from one seeded
 //! generator, so a run repeats. The `/_sandbox/*` routes (and the same methods on
@@ -20,18 +21,21 @@
 //! **What it does not do.** It is not a vendor: it implements what the documents
 //! say and what posbridge decided where they are silent, no more (no customers,
 //! reports or other endpoints). It keeps everything in memory (a restart starts over),
-//! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA.
+//! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA
+//! ([`CloudmaConfig`]) and EAS Pro ([`EasproConfig`]).
 //!
 //! **It is independent of the connectors.** The vendor modules share no code with the
 //! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`
-//! replays the CloudMA conformance fixtures against the sandbox, both as raw requests
-//! and through the real connector.
+//! and `tests/easpro_fixtures.rs` replay each connector's conformance fixtures against
+//! the sandbox, both as raw requests and through the real connector.
 //!
 //! **Tests.** Unit tests next to the code (`state.rs`, `faults.rs`, `vendors/mod.rs`,
-//! `vendors/body.rs`, `vendors/cloudma.rs`); against a started sandbox: `tests/cloudma.rs` (the CloudMA
-//! rules), `tests/admin_faults.rs` (admin API, fault injection, determinism, dropped
-//! connections, shutdown), `tests/cloudma_fixtures.rs` (the conformance fixtures in
-//! both directions).
+//! `vendors/body.rs`, `vendors/cloudma.rs`, `vendors/easpro.rs`); against a started
+//! sandbox: `tests/cloudma.rs` and `tests/easpro.rs` (each vendor's rules),
+//! `tests/admin_faults.rs` (admin API, fault injection, determinism, dropped
+//! connections, shutdown), `tests/cloudma_fixtures.rs` and `tests/easpro_fixtures.rs`
+//! (the conformance fixtures in both directions), `tests/easpro_faults.rs` (2,000
+//! sales through the EAS Pro connector while a fifth of the requests lose their answer).
 //!
 //! ```
 //! use posbridge_sandbox::{Sandbox, SandboxConfig};
@@ -63,6 +67,7 @@ mod faults;
 mod state;
 mod vendors;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -78,9 +83,18 @@ use tokio::task::JoinHandle;
 pub use crate::faults::{Fault, FaultRule};
 use crate::state::{App, Shared, State};
 pub use crate::state::{Catalogue, Product, RequestRecord, StateSnapshot, VendorDocuments};
+pub use crate::vendors::easpro::{easpro_product_id, easpro_product_ids};
 
 /// The API token CloudMA's document gives, which the sandbox accepts by default.
 pub const CLOUDMA_DEFAULT_TOKEN: &str = "38iGm3yI86Hw";
+
+/// The `partner` header (the partner key EAS Pro's admin issues) the EAS Pro imitation
+/// accepts by default.
+pub const EASPRO_DEFAULT_PARTNER: &str = "sandbox-partner";
+
+/// The `user-id` header (the merchant's EAS Pro user) the EAS Pro imitation accepts by
+/// default.
+pub const EASPRO_DEFAULT_USER_ID: &str = "sandbox-user";
 
 /// How to start a sandbox. Every field has a default, so `{}` (or
 /// [`SandboxConfig::default()`]) is a working configuration.
@@ -97,6 +111,8 @@ pub struct SandboxConfig {
     pub faults: Vec<FaultRule>,
     /// CloudMA's settings.
     pub cloudma: CloudmaConfig,
+    /// EAS Pro's settings.
+    pub easpro: EasproConfig,
 }
 
 impl Default for SandboxConfig {
@@ -107,6 +123,7 @@ impl Default for SandboxConfig {
             seed: 42,
             faults: Vec::new(),
             cloudma: CloudmaConfig::default(),
+            easpro: EasproConfig::default(),
         }
     }
 }
@@ -124,6 +141,57 @@ impl Default for CloudmaConfig {
     fn default() -> Self {
         Self {
             token: CLOUDMA_DEFAULT_TOKEN.to_owned(),
+        }
+    }
+}
+
+/// The EAS Pro imitation's settings: the credentials it accepts and the EAS Pro
+/// product ids (`invProductId`) of the catalogue's products.
+///
+/// Every catalogue product is an EAS Pro product. Its `invProductId` is the one
+/// `products` gives it, else the one [`easpro_product_id`] derives from its code (a
+/// UUID-like id, the same on every run), so a connector's id map can be built from
+/// [`easpro_product_ids`] whatever the catalogue. An entry of `products` whose code is
+/// not in the catalogue is ignored (its id is then unknown to the sandbox).
+///
+/// ```
+/// use posbridge_sandbox::{Catalogue, EasproConfig, easpro_product_ids};
+///
+/// let config = EasproConfig::default();
+/// assert_eq!((config.partner.as_str(), config.user_id.as_str()), ("sandbox-partner", "sandbox-user"));
+/// // The connector's id map (POS code → invProductId) for the sample catalogue:
+/// let ids = easpro_product_ids(&Catalogue::sample());
+/// assert_eq!(config.products[&ids["TEA-100"]], "TEA-100");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EasproConfig {
+    /// The only `partner` header accepted; default [`EASPRO_DEFAULT_PARTNER`].
+    pub partner: String,
+    /// The only `user-id` header accepted; default [`EASPRO_DEFAULT_USER_ID`].
+    pub user_id: String,
+    /// `invProductId` → catalogue product code. Default: every product of
+    /// [`Catalogue::sample()`] under its derived id ([`easpro_product_id`]).
+    pub products: BTreeMap<String, String>,
+}
+
+impl Default for EasproConfig {
+    fn default() -> Self {
+        Self::for_catalogue(&Catalogue::sample())
+    }
+}
+
+impl EasproConfig {
+    /// The default credentials, and every product of `catalogue` under its derived
+    /// `invProductId`.
+    pub fn for_catalogue(catalogue: &Catalogue) -> Self {
+        Self {
+            partner: EASPRO_DEFAULT_PARTNER.to_owned(),
+            user_id: EASPRO_DEFAULT_USER_ID.to_owned(),
+            products: easpro_product_ids(catalogue)
+                .into_iter()
+                .map(|(code, id)| (id, code))
+                .collect(),
         }
     }
 }
@@ -162,6 +230,9 @@ pub enum SandboxError {
     /// A fault rule in the configuration is invalid (see [`FaultRule::validate`]).
     #[error("invalid fault rule: {0}")]
     InvalidFault(String),
+    /// A vendor's settings are unusable (an empty credential, an empty product id).
+    #[error("invalid vendor settings: {0}")]
+    InvalidConfig(String),
 }
 
 /// Starts sandboxes.
@@ -169,7 +240,8 @@ pub enum SandboxError {
 pub struct Sandbox;
 
 impl Sandbox {
-    /// Validates `config`, binds its address and serves in a background task until
+    /// Validates `config` (the catalogue, the fault rules, the vendors' settings), binds
+    /// its address and serves in a background task until
     /// [`SandboxHandle::shutdown`] (or until the handle is dropped). Must be called
     /// inside a Tokio runtime.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
@@ -178,6 +250,7 @@ impl Sandbox {
             rule.validate()
                 .map_err(|e| SandboxError::InvalidFault(format!("rule #{i}: {e}")))?;
         }
+        let easpro = vendors::easpro::Settings::resolve(&config.easpro, &config.catalogue)?;
         let bind = config.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -189,6 +262,7 @@ impl Sandbox {
         let shared: App = Arc::new(Shared::new(
             State::new(config.catalogue, config.seed, config.faults),
             config.cloudma,
+            easpro,
             shutdown_rx,
         ));
         let app = router(shared.clone());
@@ -255,8 +329,8 @@ impl SandboxHandle {
         format!("http://{}/", SocketAddr::new(ip, self.addr.port()))
     }
 
-    /// A vendor's base URL, e.g. `http://127.0.0.1:PORT/cloudma/`: what a connector's
-    /// `base_url` is set to.
+    /// A vendor's base URL, e.g. `http://127.0.0.1:PORT/cloudma/` or
+    /// `http://127.0.0.1:PORT/easpro/`: what a connector's `base_url` is set to.
     pub fn vendor_url(&self, vendor: &str) -> String {
         format!("{}{}/", self.base_url(), vendor.trim_matches('/'))
     }

@@ -152,11 +152,18 @@ impl Catalogue {
 /// The documents one vendor imitation received, by reference.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VendorDocuments {
-    /// Sales, by the reference the POS gave them (CloudMA: `reference_no`): the
-    /// request as parsed, without the token.
+    /// Sales, by the reference the POS gave them (CloudMA: `reference_no`, EAS Pro:
+    /// `billReferenceId`): the request as parsed, without credentials (CloudMA: the
+    /// form without the token; EAS Pro: the `data` object). A vendor that upserts
+    /// (EAS Pro) keeps the latest version.
     pub sales: BTreeMap<String, Value>,
     /// Purchases (goods received notes), by reference.
     pub purchases: BTreeMap<String, Value>,
+    /// Payments of sales, by the payment's own reference (EAS Pro: `reference`), for
+    /// vendors that take payments separately from the sale. Absent from older JSON,
+    /// where it reads as empty.
+    #[serde(default)]
+    pub payments: BTreeMap<String, Value>,
 }
 
 /// What the sandbox holds now: the same data as `GET /_sandbox/state`.
@@ -201,7 +208,8 @@ pub struct RequestRecord {
     pub fault: Option<String>,
     /// Whether the request changed the state (stored a document, moved stock).
     pub applied: bool,
-    /// The document reference the body carried (CloudMA: `reference_no`), if any.
+    /// The document reference the body carried, if any: CloudMA's `reference_no`; EAS
+    /// Pro's `billReferenceId` for a bill, the payment's own `reference` for a payment.
     pub reference: Option<String>,
 }
 
@@ -343,12 +351,32 @@ impl State {
     }
 
     pub(crate) fn has_document(&self, vendor: &str, kind: DocKind, reference: &str) -> bool {
-        self.documents.get(vendor).is_some_and(|d| match kind {
-            DocKind::Sale => d.sales.contains_key(reference),
-            DocKind::Purchase => d.purchases.contains_key(reference),
+        self.document(vendor, kind, reference).is_some()
+    }
+
+    /// The document of `kind` stored under `reference`, if any.
+    pub(crate) fn document(&self, vendor: &str, kind: DocKind, reference: &str) -> Option<&Value> {
+        self.documents.get(vendor).and_then(|d| match kind {
+            DocKind::Sale => d.sales.get(reference),
+            DocKind::Purchase => d.purchases.get(reference),
         })
     }
 
+    /// The payment stored under `reference`, if any.
+    pub(crate) fn payment(&self, vendor: &str, reference: &str) -> Option<&Value> {
+        self.documents.get(vendor).and_then(|d| d.payments.get(reference))
+    }
+
+    /// Stores (or replaces) the payment under `reference`.
+    pub(crate) fn store_payment(&mut self, vendor: &str, reference: &str, payment: Value) {
+        self.documents
+            .entry(vendor.to_owned())
+            .or_default()
+            .payments
+            .insert(reference.to_owned(), payment);
+    }
+
+    /// Stores (or replaces) the document of `kind` under `reference`.
     pub(crate) fn store_document(&mut self, vendor: &str, kind: DocKind, reference: &str, document: Value) {
         let docs = self.documents.entry(vendor.to_owned()).or_default();
         let map = match kind {
@@ -400,15 +428,23 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// CloudMA's settings.
     pub(crate) cloudma: crate::CloudmaConfig,
+    /// EAS Pro's settings, resolved against the catalogue.
+    pub(crate) easpro: vendors::easpro::Settings,
     /// Turns `true` when the sandbox shuts down (or its handle is dropped).
     shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
-    pub(crate) fn new(state: State, cloudma: crate::CloudmaConfig, shutdown: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        state: State,
+        cloudma: crate::CloudmaConfig,
+        easpro: vendors::easpro::Settings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
         Self {
             state: Mutex::new(state),
             cloudma,
+            easpro,
             shutdown,
         }
     }

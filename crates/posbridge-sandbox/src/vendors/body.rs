@@ -1,9 +1,11 @@
 //! Request bodies as PHP back ends read them: `application/x-www-form-urlencoded`
 //! with bracket notation (`items[0][code]=TEA-100`) parsed into nested arrays, or
 //! `application/json`. Both become one [`Value`] tree (form leaves are strings), so a
-//! vendor module validates one shape.
+//! vendor module validates one shape. [`text`] and [`decimal`] read its leaves, which
+//! may be strings or JSON numbers.
 
 use axum::http::{HeaderMap, header};
+use posbridge_core::Decimal;
 use serde_json::{Map, Value};
 
 /// How deep a form field name may nest (`a[b][c]` is 3). PHP's default is 64; real
@@ -133,6 +135,32 @@ fn arrays(v: Value) -> Value {
             }
         }
         other => other,
+    }
+}
+
+/// A string field; a JSON number is taken as its text.
+pub(crate) fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A decimal: a JSON number, or a string holding one (`"150.00"`, `"1.5e2"`).
+pub(crate) fn decimal(v: &Value) -> Option<Decimal> {
+    let s = match v {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    if s.is_empty() {
+        return None;
+    }
+    if s.contains(['e', 'E']) {
+        Decimal::from_scientific(&s).ok()
+    } else {
+        s.parse().ok()
     }
 }
 

@@ -37,7 +37,8 @@ use posbridge_core::Decimal;
 use posbridge_core::money::round_money;
 use serde_json::{Map, Value, json};
 
-use super::{Reply, body};
+use super::Reply;
+use super::body::{self, decimal, text};
 use crate::state::{App, DocKind, State as SandboxState};
 
 /// The path prefix.
@@ -104,32 +105,6 @@ fn authorise(token: &str, headers: &HeaderMap, body: &[u8]) -> Result<Map<String
     match fields.get("token") {
         Some(Value::String(t)) if t == token => Ok(fields),
         _ => Err(Reply::message(StatusCode::UNAUTHORIZED, "Unauthorized")),
-    }
-}
-
-/// A string field; a JSON number is taken as its text.
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A decimal: a JSON number, or a string holding one (`"150.00"`, `"1.5e2"`).
-fn decimal(v: &Value) -> Option<Decimal> {
-    let s = match v {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    if s.is_empty() {
-        return None;
-    }
-    if s.contains(['e', 'E']) {
-        Decimal::from_scientific(&s).ok()
-    } else {
-        s.parse().ok()
     }
 }
 

@@ -7,10 +7,12 @@
 //!
 //! To add a vendor: a module here with `VENDOR`, `ROUTES`, `router()` and
 //! `reference_of()`, then one line in each of [`VENDORS`], [`routes`], [`router`]
-//! and [`reference_of`].
+//! and [`reference_of`]. A vendor with settings adds them to [`Shared`](crate::state::Shared)
+//! (and to `SandboxConfig`).
 
 pub(crate) mod body;
 pub(crate) mod cloudma;
+pub(crate) mod easpro;
 
 use axum::Router;
 use axum::body::Body;
@@ -24,25 +26,29 @@ use crate::faults::{self, Fault};
 use crate::state::{App, RequestRecord, Ticket};
 
 /// The vendors the sandbox imitates, by path prefix.
-pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR];
+pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, easpro::VENDOR];
 
 /// A vendor's routes, as paths after its prefix (`api/push-sale`).
 pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
     match vendor {
         cloudma::VENDOR => cloudma::ROUTES,
+        easpro::VENDOR => easpro::ROUTES,
         _ => &[],
     }
 }
 
 /// Every vendor's routes, each nested under `/<vendor>`.
 pub(crate) fn router() -> Router<App> {
-    Router::new().nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
+    Router::new()
+        .nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
+        .nest(&format!("/{}", easpro::VENDOR), easpro::router())
 }
 
-/// The document reference a request body carries, for the log.
-fn reference_of(vendor: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+/// The document reference a request to `route` carries in its body, for the log.
+fn reference_of(vendor: &str, route: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     match vendor {
         cloudma::VENDOR => cloudma::reference_of(headers, body),
+        easpro::VENDOR => easpro::reference_of(route, body),
         _ => None,
     }
 }
@@ -141,7 +147,7 @@ pub(crate) async fn vendor_layer(State(app): State<App>, request: Request, next:
     let reference = bytes
         .as_ref()
         .ok()
-        .and_then(|b| reference_of(vendor, &parts.headers, b));
+        .and_then(|b| reference_of(vendor, route, &parts.headers, b));
     let (ticket, plan) = app.lock().begin(vendor, route);
     let guard = LogGuard {
         app: app.clone(),
@@ -227,6 +233,10 @@ mod tests {
             Some(("cloudma", "api/push-sale"))
         );
         assert_eq!(split_vendor_path("/cloudma"), Some(("cloudma", "")));
+        assert_eq!(
+            split_vendor_path("/easpro/eas/api/external/transaction/payment/create"),
+            Some(("easpro", "eas/api/external/transaction/payment/create"))
+        );
         assert_eq!(split_vendor_path("/_sandbox/state"), None);
         assert_eq!(split_vendor_path("/cloudmax/api/push-sale"), None);
         assert_eq!(split_vendor_path(""), None);

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a started sandbox, a client, and the
-//! CloudMA requests the fixtures use.
+//! CloudMA requests the fixtures use (EAS Pro's are in [`easpro`]).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod easpro;
 
 use std::future::Future;
 use std::time::Duration;
