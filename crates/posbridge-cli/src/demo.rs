@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::anyhow;
 use jiff::Timestamp;
 use posbridge::{
-    Connector, Customer, Decimal, Discount, Error, ErrorKind, HttpConfig, Purchase, PurchaseLine, PushReceipt,
-    RetryConfig, Sale, SaleLine, StockLevel, VendorInfo,
+    Connector, Customer, Decimal, Discount, Error, ErrorKind, HttpConfig, Payment, PaymentMethod, Purchase,
+    PurchaseLine, PushReceipt, RetryConfig, Sale, SaleLine, StockLevel, VendorInfo,
 };
 use posbridge_sandbox::{Fault, FaultRule, Product, Sandbox, SandboxConfig, SandboxHandle};
 use rand::rngs::StdRng;
@@ -48,7 +48,10 @@ pub struct VendorReport {
     unsettled: usize,
     lost: usize,
     duplicated: usize,
+    requests: usize,
+    faults_met: usize,
     purchase: String,
+    stock_source: &'static str,
     rejections: Vec<String>,
     stock: Vec<StockRow>,
     checks: Vec<Check>,
@@ -71,25 +74,39 @@ struct Check {
     detail: String,
 }
 
-/// Faults for `--faults`: about one request in four fails in some way.
+/// Faults for `--faults`: about one write in four, and one read in seven, meets a
+/// fault, on every vendor the sandbox imitates.
 fn demo_faults() -> Vec<FaultRule> {
-    let rule = |route: &str, fault: Fault, rate: f64| FaultRule {
-        vendor: None,
+    let writes: &[(&str, &str)] = &[
+        ("cloudma", "api/push-sale"),
+        ("cloudma", "api/push-purchase"),
+        ("easpro", "eas/api/external/transaction/create"),
+        ("easpro", "eas/api/external/transaction/payment/create"),
+        ("codemax", "api/v1/sync"),
+    ];
+    let reads: &[(&str, &str)] = &[("cloudma", "api/sync-stock")];
+    let rule = |vendor: &str, route: &str, fault: Fault, rate: f64| FaultRule {
+        vendor: Some(vendor.to_owned()),
         route: Some(route.to_owned()),
         fault,
         rate,
     };
     let mut rules = Vec::new();
-    for route in ["api/push-sale", "api/push-purchase"] {
-        rules.push(rule(route, Fault::Latency { ms: 20 }, 0.10));
-        rules.push(rule(route, Fault::RateLimit { retry_after_secs: 1 }, 0.03));
-        rules.push(rule(route, Fault::Status { status: 503 }, 0.05));
-        rules.push(rule(route, Fault::Status { status: 500 }, 0.05));
-        rules.push(rule(route, Fault::DropBeforeApply, 0.05));
-        rules.push(rule(route, Fault::DropAfterApply, 0.05));
+    for (vendor, route) in writes {
+        rules.push(rule(vendor, route, Fault::Latency { ms: 20 }, 0.10));
+        rules.push(rule(vendor, route, Fault::RateLimit { retry_after_secs: 1 }, 0.03));
+        rules.push(rule(vendor, route, Fault::Status { status: 503 }, 0.05));
+        rules.push(rule(vendor, route, Fault::Status { status: 500 }, 0.05));
+        rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
+        rules.push(rule(vendor, route, Fault::DropAfterApply, 0.05));
     }
-    rules.push(rule("api/sync-stock", Fault::Status { status: 502 }, 0.10));
-    rules.push(rule("api/sync-stock", Fault::DropBeforeApply, 0.05));
+    for (vendor, route) in reads {
+        rules.push(rule(vendor, route, Fault::Status { status: 502 }, 0.10));
+        rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
+    }
+    // Only rules for vendors this sandbox imitates.
+    let known: Vec<&str> = posbridge::vendors().iter().map(|v| v.name).collect();
+    rules.retain(|r| r.vendor.as_deref().is_some_and(|v| known.contains(&v)) && r.validate().is_ok());
     rules
 }
 
@@ -119,6 +136,22 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
             .with_base_url(handle.vendor_url("cloudma"))
             .with_http(demo_http()),
         ),
+        #[cfg(feature = "easpro")]
+        "easpro" => {
+            let catalogue = posbridge_sandbox::Catalogue {
+                products: handle.state().products,
+            };
+            let mut config = posbridge::easpro::Config::new(
+                posbridge::SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_PARTNER),
+                posbridge::SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_USER_ID),
+            )
+            .with_base_url(handle.vendor_url("easpro"))
+            .with_http(demo_http());
+            for (code, id) in posbridge_sandbox::easpro_product_ids(&catalogue) {
+                config = config.with_product(code, id);
+            }
+            posbridge::VendorConfig::Easpro(config)
+        }
         _ => return Ok(None),
     };
     posbridge::connect(config)
@@ -243,6 +276,15 @@ fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec
         };
         // The POS states its total, as a real one would; the connector checks it.
         sale.total = sale.reconcile().ok().map(|r| r.amounts().total);
+        // A third of the customers pay at the counter; vendors that book payments get them.
+        if let (Some(total), true) = (sale.total, rng.random_range(0..3) == 0) {
+            sale.payments.push(Payment {
+                reference: None,
+                amount: total,
+                method: PaymentMethod::Cash,
+                paid_at: None,
+            });
+        }
         sales.push(sale);
     }
     if let Some(first) = catalogue.first() {
@@ -301,20 +343,26 @@ fn restock(vendor: &str, catalogue: &[Product]) -> Purchase {
     }
 }
 
-/// Reads stock, retrying the whole read a few times if faults beat the transport's
-/// own retries.
-async fn read_stock(connector: &dyn Connector) -> Result<BTreeMap<String, Decimal>, Error> {
+/// Reads stock through the vendor's API, retrying the whole read a few times if
+/// faults beat the transport's own retries; for a vendor without a stock endpoint,
+/// reads what the sandbox holds instead.
+async fn read_stock(
+    connector: &dyn Connector,
+    handle: &SandboxHandle,
+) -> Result<(BTreeMap<String, Decimal>, &'static str), Error> {
     let Some(stock) = connector.stock() else {
-        return Ok(BTreeMap::new());
+        let levels = handle.state().products.into_iter().map(|p| (p.code, p.stock)).collect();
+        return Ok((levels, "the sandbox's books (this vendor has no stock endpoint)"));
     };
     let mut last = None;
     for _ in 0..SETTLE_ATTEMPTS {
         match stock.stock_snapshot().await {
             Ok(levels) => {
-                return Ok(levels
+                let levels = levels
                     .into_iter()
                     .map(|l: StockLevel| (l.product_code, l.quantity))
-                    .collect());
+                    .collect();
+                return Ok((levels, "the vendor's stock endpoint"));
             }
             Err(e) if e.is_retryable() => last = Some(e),
             Err(e) => return Err(e),
@@ -359,7 +407,7 @@ async fn run_vendor(
     handle: &SandboxHandle,
 ) -> Result<VendorReport, CliError> {
     let fail = |what: &str, e: Error| CliError::from_posbridge(format!("{vendor}: {what}"), e);
-    let before = read_stock(connector)
+    let (before, stock_source) = read_stock(connector, handle)
         .await
         .map_err(|e| fail("reading stock before", e))?;
     let sales = sample_sales(vendor, options.sales, options.seed, catalogue);
@@ -378,7 +426,10 @@ async fn run_vendor(
         unsettled: 0,
         lost: 0,
         duplicated: 0,
+        requests: 0,
+        faults_met: 0,
         purchase: String::new(),
+        stock_source,
         rejections: Vec::new(),
         stock: Vec::new(),
         checks: Vec::new(),
@@ -456,7 +507,7 @@ async fn run_vendor(
             *sold.entry(l.product_code.clone()).or_default() += l.quantity;
         }
     }
-    let after = read_stock(connector)
+    let (after, _) = read_stock(connector, handle)
         .await
         .map_err(|e| fail("reading stock after", e))?;
     let mut mismatches = Vec::new();
@@ -498,8 +549,11 @@ async fn run_vendor(
         .unwrap_or_default();
     let lost: Vec<&String> = held.symmetric_difference(&booked).collect();
     report.lost = lost.len();
+    let log: Vec<_> = handle.requests().into_iter().filter(|r| r.vendor == vendor).collect();
+    report.requests = log.len();
+    report.faults_met = log.iter().filter(|r| r.fault.is_some()).count();
     let mut applied: BTreeMap<String, usize> = BTreeMap::new();
-    for r in handle.requests().iter().filter(|r| r.vendor == vendor && r.applied) {
+    for r in log.iter().filter(|r| r.applied) {
         if let Some(reference) = &r.reference {
             *applied.entry(reference.clone()).or_default() += 1;
         }
@@ -564,6 +618,18 @@ fn print_report(r: &VendorReport, faults: bool) {
                 "(run with --faults to see some)".to_owned()
             },
         ],
+        [
+            "requests".to_owned(),
+            r.requests.to_string(),
+            if r.faults_met > 0 {
+                format!(
+                    "{} met an injected fault; retries and settling absorbed them",
+                    r.faults_met
+                )
+            } else {
+                String::new()
+            },
+        ],
         ["lost".to_owned(), r.lost.to_string(), String::new()],
         ["duplicated".to_owned(), r.duplicated.to_string(), String::new()],
         ["purchase".to_owned(), String::new(), r.purchase.clone()],
@@ -573,6 +639,7 @@ fn print_report(r: &VendorReport, faults: bool) {
     }
     outln!("{}", table(&["", "count", "detail"], &rows, &[false, true, false]));
     outln!();
+    outln!("stock read from {}", r.stock_source);
     let stock_rows: Vec<[String; 6]> = r
         .stock
         .iter()
