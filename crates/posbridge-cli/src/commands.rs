@@ -508,24 +508,9 @@ pub async fn check(ctx: &Ctx, vendor: Option<&str>) -> Result<Exit, CliError> {
     for info in vendors {
         let result = async {
             let connector = ctx.connector(&info)?;
-            let probe: Option<posbridge::Result<String>> = if let Some(stock) = connector.stock() {
-                Some(match stock.stock_levels().next().await {
-                    None => Ok("credentials accepted (no stock items)".to_owned()),
-                    Some(r) => r.map(|_| "credentials accepted (stock read)".to_owned()),
-                })
-            } else if let Some(customers) = connector.customers() {
-                Some(match customers.list_customers().next().await {
-                    None => Ok("credentials accepted (no customers)".to_owned()),
-                    Some(r) => r.map(|_| "credentials accepted (customers read)".to_owned()),
-                })
-            } else {
-                None
-            };
-            match probe {
-                Some(Ok(msg)) => Ok(msg),
-                Some(Err(e)) => Err(CliError::from_posbridge(format!("{}: check", info.name), e)),
-                None => Ok("configured (this vendor has no read to check credentials with)".to_owned()),
-            }
+            connector.check_credentials().await.map_err(|e| {
+                CliError::from_posbridge(format!("{}: check", info.name), e).hint(ctx.settings.credentials_hint(&info))
+            })
         }
         .await;
         match result {

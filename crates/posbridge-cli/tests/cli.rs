@@ -270,3 +270,32 @@ async fn a_thousand_sales_with_twenty_percent_faults_lose_nothing_and_duplicate_
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_which_credentials_work() {
+    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &handle);
+    let mut good = posbridge(dir.path());
+    good.env("POSBRIDGE_CONFIG", &config)
+        .env("POSBRIDGE_CLOUDMA_TOKEN", TOKEN)
+        .args(["check", "--json"]);
+    let out = run(good).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(line["vendor"], "cloudma");
+    assert_eq!(line["ok"], true);
+
+    let mut bad = posbridge(dir.path());
+    bad.env("POSBRIDGE_CONFIG", &config)
+        .env("POSBRIDGE_CLOUDMA_TOKEN", "wrong")
+        .args(["check"]);
+    let out = run(bad).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("POSBRIDGE_CLOUDMA_TOKEN"),
+        "{}",
+        text(&out.stdout)
+    );
+    handle.shutdown().await;
+}

@@ -441,6 +441,14 @@ impl Connector for Codemax {
         &self.capabilities
     }
 
+    /// Logs in (or refreshes): Codemax has no read, but a login proves the credentials.
+    fn check_credentials(&self) -> posbridge_core::BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            self.auth.token().await?;
+            Ok("credentials accepted (logged in)".to_owned())
+        })
+    }
+
     fn sales(&self) -> Option<&dyn Sales> {
         Some(self)
     }

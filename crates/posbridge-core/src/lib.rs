@@ -55,8 +55,8 @@ pub use model::{
 };
 pub use money::{Discount, Tax};
 pub use traits::{
-    BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Purchases, Sales,
-    Stock, Vendor,
+    BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Purchases,
+    Sales, Stock, Vendor,
 };
 
 pub use jiff;

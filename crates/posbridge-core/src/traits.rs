@@ -314,4 +314,30 @@ pub trait Connector: Vendor + fmt::Debug {
     fn customers(&self) -> Option<&dyn Customers> {
         None
     }
+
+    /// Checks that the vendor accepts this connector's credentials with the cheapest
+    /// authenticated call it has, and says what was done. The default reads the first
+    /// stock level or customer; vendors with a login (or nothing to read) override it.
+    /// A vendor with no side-effect-free call answers `Ok` and says it could not check.
+    fn check_credentials(&self) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            use futures_util::StreamExt as _;
+            if let Some(stock) = self.stock() {
+                return match stock.stock_levels().next().await {
+                    None => Ok("credentials accepted (no stock items)".to_owned()),
+                    Some(r) => r.map(|_| "credentials accepted (stock read)".to_owned()),
+                };
+            }
+            if let Some(customers) = self.customers() {
+                return match customers.list_customers().next().await {
+                    None => Ok("credentials accepted (no customers)".to_owned()),
+                    Some(r) => r.map(|_| "credentials accepted (customers read)".to_owned()),
+                };
+            }
+            Ok("not checked: this vendor has no call without side effects".to_owned())
+        })
+    }
 }
+
+/// A boxed, sendable future, as [`Connector::check_credentials`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
