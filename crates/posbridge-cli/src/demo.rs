@@ -152,6 +152,16 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
             }
             posbridge::VendorConfig::Easpro(config)
         }
+        #[cfg(feature = "codemax")]
+        "codemax" => posbridge::VendorConfig::Codemax(
+            posbridge::codemax::Config::new(
+                posbridge_sandbox::CODEMAX_DEFAULT_USERNAME,
+                posbridge::SecretString::from(posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD),
+                posbridge_sandbox::CODEMAX_DEFAULT_BRANCH,
+            )
+            .with_base_url(handle.vendor_url("codemax"))
+            .with_http(demo_http()),
+        ),
         _ => return Ok(None),
     };
     posbridge::connect(config)
@@ -553,8 +563,9 @@ async fn run_vendor(
     report.requests = log.len();
     report.faults_met = log.iter().filter(|r| r.fault.is_some()).count();
     let mut applied: BTreeMap<String, usize> = BTreeMap::new();
-    for r in log.iter().filter(|r| r.applied) {
-        if let Some(reference) = &r.reference {
+    for r in &log {
+        // A request may apply several documents (a Codemax batch); each is counted.
+        for reference in &r.applied_references {
             *applied.entry(reference.clone()).or_default() += 1;
         }
     }

@@ -8,11 +8,13 @@
 //! | `POST /_sandbox/reset` | restores the catalogue, clears documents and the log, re-seeds |
 //! | `GET /_sandbox/faults` | the fault rules, `[FaultRule]` |
 //! | `POST /_sandbox/faults` | replaces the fault rules with the JSON array sent (400 if invalid) |
+//! | `POST /_sandbox/codemax/expire-access-tokens` | expires every Codemax access token (refresh tokens still work) |
+//! | `POST /_sandbox/codemax/revoke-tokens` | revokes every Codemax access and refresh token |
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 
@@ -25,8 +27,13 @@ pub(crate) fn router() -> Router<App> {
     Router::new()
         .route("/_sandbox/state", get(state))
         .route("/_sandbox/requests", get(requests))
-        .route("/_sandbox/reset", axum::routing::post(reset))
+        .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/faults", get(faults).post(set_faults))
+        .route(
+            "/_sandbox/codemax/expire-access-tokens",
+            post(expire_codemax_access_tokens),
+        )
+        .route("/_sandbox/codemax/revoke-tokens", post(revoke_codemax_tokens))
 }
 
 async fn state(State(app): State<App>) -> Response {
@@ -40,6 +47,16 @@ async fn requests(State(app): State<App>) -> Response {
 async fn reset(State(app): State<App>) -> Response {
     app.lock().reset();
     json_message(StatusCode::OK, "Sandbox reset")
+}
+
+async fn expire_codemax_access_tokens(State(app): State<App>) -> Response {
+    app.lock().codemax.expire_access_tokens(tokio::time::Instant::now());
+    json_message(StatusCode::OK, "Codemax access tokens expired")
+}
+
+async fn revoke_codemax_tokens(State(app): State<App>) -> Response {
+    app.lock().codemax.revoke_tokens();
+    json_message(StatusCode::OK, "Codemax tokens revoked")
 }
 
 async fn faults(State(app): State<App>) -> Response {

@@ -216,23 +216,32 @@ fn triggers(rate: f64, rng: &mut StdRng) -> bool {
     }
 }
 
-/// 429 with `Retry-After`.
-pub(crate) fn rate_limited(retry_after_secs: u64) -> Response {
-    let mut r = vendors::json_message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+/// 429 with `Retry-After`: `{"message": "Too Many Requests"}`, or the vendor's own
+/// shape ([`vendors::fault_body`]).
+pub(crate) fn rate_limited(vendor: &str, retry_after_secs: u64) -> Response {
+    let mut r = answer(vendor, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
 
-/// The injected status. One outside `400..=599` (set through
+/// The injected status: `{"message": "Injected fault"}`, or the vendor's own shape
+/// ([`vendors::fault_body`]). One outside `400..=599` (set through
 /// [`SandboxHandle::set_faults`](crate::SandboxHandle::set_faults) without
 /// validation) becomes 500.
-pub(crate) fn injected_status(status: u16) -> Response {
+pub(crate) fn injected_status(vendor: &str, status: u16) -> Response {
     let status = StatusCode::from_u16(status)
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    vendors::json_message(status, "Injected fault")
+    answer(vendor, status, "Injected fault")
+}
+
+fn answer(vendor: &str, status: StatusCode, message: &str) -> Response {
+    match vendors::fault_body(vendor, status) {
+        Some(body) => (status, axum::Json(body)).into_response(),
+        None => vendors::json_message(status, message),
+    }
 }
 
 /// A response whose body fails at once: hyper aborts the connection, so the client
@@ -373,6 +382,29 @@ mod tests {
                 .for_route("/api/push-sale")
                 .validate()
                 .is_ok()
+        );
+        for route in ["api/v1/sync", "api/v1/auth/login", "/api/v1/auth/refresh/"] {
+            assert!(
+                FaultRule::new(Fault::DropAfterApply, 1.0)
+                    .for_vendor("codemax")
+                    .for_route(route)
+                    .validate()
+                    .is_ok(),
+                "{route}"
+            );
+            assert!(
+                FaultRule::new(Fault::DropAfterApply, 1.0)
+                    .for_route(route)
+                    .validate()
+                    .is_ok()
+            );
+        }
+        assert!(
+            FaultRule::new(Fault::DropAfterApply, 1.0)
+                .for_vendor("codemax")
+                .for_route("api/push-sale")
+                .validate()
+                .is_err()
         );
     }
 

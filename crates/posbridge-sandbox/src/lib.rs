@@ -22,20 +22,24 @@
 //! say and what posbridge decided where they are silent, no more (no customers,
 //! reports or other endpoints). It keeps everything in memory (a restart starts over),
 //! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA
-//! ([`CloudmaConfig`]) and EAS Pro ([`EasproConfig`]).
+//! ([`CloudmaConfig`]), EAS Pro ([`EasproConfig`]) and Codemax ([`CodemaxConfig`]).
 //!
 //! **It is independent of the connectors.** The vendor modules share no code with the
-//! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`
-//! and `tests/easpro_fixtures.rs` replay each connector's conformance fixtures against
-//! the sandbox, both as raw requests and through the real connector.
+//! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`,
+//! `tests/easpro_fixtures.rs` and `tests/codemax_fixtures.rs` replay each connector's
+//! conformance fixtures against the sandbox, both as raw requests and through the real
+//! connector.
 //!
 //! **Tests.** Unit tests next to the code (`state.rs`, `faults.rs`, `vendors/mod.rs`,
-//! `vendors/body.rs`, `vendors/cloudma.rs`, `vendors/easpro.rs`); against a started
-//! sandbox: `tests/cloudma.rs` and `tests/easpro.rs` (each vendor's rules),
+//! `vendors/body.rs`, `vendors/cloudma.rs`, `vendors/easpro.rs`,
+//! `vendors/codemax.rs`); against a started sandbox: `tests/cloudma.rs`,
+//! `tests/easpro.rs` and `tests/codemax.rs` (each vendor's rules),
 //! `tests/admin_faults.rs` (admin API, fault injection, determinism, dropped
-//! connections, shutdown), `tests/cloudma_fixtures.rs` and `tests/easpro_fixtures.rs`
-//! (the conformance fixtures in both directions), `tests/easpro_faults.rs` (2,000
-//! sales through the EAS Pro connector while a fifth of the requests lose their answer).
+//! connections, shutdown), `tests/cloudma_fixtures.rs`, `tests/easpro_fixtures.rs` and
+//! `tests/codemax_fixtures.rs` (the conformance fixtures in both directions),
+//! `tests/easpro_faults.rs` (2,000 sales through the EAS Pro connector while a fifth of
+//! the requests lose their answer), `tests/codemax_tokens.rs` (token renewal under
+//! load through the Codemax connector, and 10,000 sales in 500 syncs).
 //!
 //! ```
 //! use posbridge_sandbox::{Sandbox, SandboxConfig};
@@ -96,6 +100,20 @@ pub const EASPRO_DEFAULT_PARTNER: &str = "sandbox-partner";
 /// default.
 pub const EASPRO_DEFAULT_USER_ID: &str = "sandbox-user";
 
+/// The POS Live Sync username the Codemax imitation accepts by default (at login, and
+/// as every invoice's `username`).
+pub const CODEMAX_DEFAULT_USERNAME: &str = "sandbox-pos";
+
+/// The password the Codemax imitation accepts by default.
+pub const CODEMAX_DEFAULT_PASSWORD: &str = "sandbox-password";
+
+/// The branch code the Codemax imitation knows by default.
+pub const CODEMAX_DEFAULT_BRANCH: &str = "KL01";
+
+/// How long a Codemax access token lives by default, in seconds: 15 minutes, as
+/// Codemax's collection says.
+pub const CODEMAX_DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
+
 /// How to start a sandbox. Every field has a default, so `{}` (or
 /// [`SandboxConfig::default()`]) is a working configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +131,8 @@ pub struct SandboxConfig {
     pub cloudma: CloudmaConfig,
     /// EAS Pro's settings.
     pub easpro: EasproConfig,
+    /// Codemax's settings.
+    pub codemax: CodemaxConfig,
 }
 
 impl Default for SandboxConfig {
@@ -124,6 +144,7 @@ impl Default for SandboxConfig {
             faults: Vec::new(),
             cloudma: CloudmaConfig::default(),
             easpro: EasproConfig::default(),
+            codemax: CodemaxConfig::default(),
         }
     }
 }
@@ -196,6 +217,50 @@ impl EasproConfig {
     }
 }
 
+/// The Codemax imitation's settings: the one account it accepts, the branches it
+/// knows, and how long its access tokens live.
+///
+/// Every catalogue product is a Codemax item, by its code (`item_code` is the POS
+/// product code).
+///
+/// ```
+/// use posbridge_sandbox::CodemaxConfig;
+///
+/// let config = CodemaxConfig::default();
+/// assert_eq!((config.username.as_str(), config.password.as_str()), ("sandbox-pos", "sandbox-password"));
+/// assert_eq!((config.branches, config.token_lifetime_secs), (vec!["KL01".to_owned()], 900));
+/// // Tests of token renewal use short-lived tokens:
+/// let short: CodemaxConfig = serde_json::from_str(r#"{"token_lifetime_secs": 2}"#)?;
+/// assert_eq!(short.username, "sandbox-pos");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodemaxConfig {
+    /// The only username accepted at login, and the `username` every invoice must
+    /// carry; default [`CODEMAX_DEFAULT_USERNAME`].
+    pub username: String,
+    /// The only password accepted; default [`CODEMAX_DEFAULT_PASSWORD`].
+    pub password: String,
+    /// The branch codes an invoice's `branch_code` may name (another is refused with
+    /// code `32`); default: one, [`CODEMAX_DEFAULT_BRANCH`]. At least one.
+    pub branches: Vec<String>,
+    /// How long an access token lives, in seconds (the login and refresh answers'
+    /// `expires_in`); default [`CODEMAX_DEFAULT_TOKEN_LIFETIME_SECS`]. At least 1.
+    pub token_lifetime_secs: u64,
+}
+
+impl Default for CodemaxConfig {
+    fn default() -> Self {
+        Self {
+            username: CODEMAX_DEFAULT_USERNAME.to_owned(),
+            password: CODEMAX_DEFAULT_PASSWORD.to_owned(),
+            branches: vec![CODEMAX_DEFAULT_BRANCH.to_owned()],
+            token_lifetime_secs: CODEMAX_DEFAULT_TOKEN_LIFETIME_SECS,
+        }
+    }
+}
+
 /// Why a sandbox could not start or load its configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -230,7 +295,8 @@ pub enum SandboxError {
     /// A fault rule in the configuration is invalid (see [`FaultRule::validate`]).
     #[error("invalid fault rule: {0}")]
     InvalidFault(String),
-    /// A vendor's settings are unusable (an empty credential, an empty product id).
+    /// A vendor's settings are unusable (an empty credential, an empty product id, no
+    /// Codemax branch, a zero token lifetime).
     #[error("invalid vendor settings: {0}")]
     InvalidConfig(String),
 }
@@ -251,6 +317,7 @@ impl Sandbox {
                 .map_err(|e| SandboxError::InvalidFault(format!("rule #{i}: {e}")))?;
         }
         let easpro = vendors::easpro::Settings::resolve(&config.easpro, &config.catalogue)?;
+        let codemax = vendors::codemax::Settings::resolve(&config.codemax)?;
         let bind = config.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -263,6 +330,7 @@ impl Sandbox {
             State::new(config.catalogue, config.seed, config.faults),
             config.cloudma,
             easpro,
+            codemax,
             shutdown_rx,
         ));
         let app = router(shared.clone());
@@ -329,8 +397,9 @@ impl SandboxHandle {
         format!("http://{}/", SocketAddr::new(ip, self.addr.port()))
     }
 
-    /// A vendor's base URL, e.g. `http://127.0.0.1:PORT/cloudma/` or
-    /// `http://127.0.0.1:PORT/easpro/`: what a connector's `base_url` is set to.
+    /// A vendor's base URL, e.g. `http://127.0.0.1:PORT/cloudma/`,
+    /// `http://127.0.0.1:PORT/easpro/` or `http://127.0.0.1:PORT/codemax/`: what a
+    /// connector's `base_url` is set to.
     pub fn vendor_url(&self, vendor: &str) -> String {
         format!("{}{}/", self.base_url(), vendor.trim_matches('/'))
     }
@@ -363,10 +432,28 @@ impl SandboxHandle {
     }
 
     /// Restores the original catalogue, clears the documents, ids and the request log,
-    /// and re-seeds the fault generator, as `POST /_sandbox/reset` does. The fault
-    /// rules stay.
+    /// revokes every Codemax token, and re-seeds the fault generator, as
+    /// `POST /_sandbox/reset` does. The fault rules stay.
     pub fn reset(&self) {
         self.shared.lock().reset();
+    }
+
+    /// Expires every Codemax access token issued so far, as if its lifetime had
+    /// passed, as `POST /_sandbox/codemax/expire-access-tokens` does: the next sync
+    /// with one is refused (401, code `11`), while its refresh token still works. How
+    /// to show a connector an expired token without waiting for it.
+    pub fn expire_codemax_access_tokens(&self) {
+        self.shared
+            .lock()
+            .codemax
+            .expire_access_tokens(tokio::time::Instant::now());
+    }
+
+    /// Revokes every Codemax access and refresh token, as
+    /// `POST /_sandbox/codemax/revoke-tokens` does: a sync is refused (code `11`), a
+    /// refresh too (code `12`), and clients must log in again.
+    pub fn revoke_codemax_tokens(&self) {
+        self.shared.lock().codemax.revoke_tokens();
     }
 
     /// Stops accepting connections, lets requests in flight finish (a latency fault's

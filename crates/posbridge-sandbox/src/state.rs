@@ -153,9 +153,10 @@ impl Catalogue {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VendorDocuments {
     /// Sales, by the reference the POS gave them (CloudMA: `reference_no`, EAS Pro:
-    /// `billReferenceId`): the request as parsed, without credentials (CloudMA: the
-    /// form without the token; EAS Pro: the `data` object). A vendor that upserts
-    /// (EAS Pro) keeps the latest version.
+    /// `billReferenceId`, Codemax: `invoice_no`): the request as parsed, without
+    /// credentials (CloudMA: the form without the token; EAS Pro: the `data` object;
+    /// Codemax: the invoice object). A vendor that upserts (EAS Pro) keeps the latest
+    /// version; Codemax keeps the sale until its void replaces it.
     pub sales: BTreeMap<String, Value>,
     /// Purchases (goods received notes), by reference.
     pub purchases: BTreeMap<String, Value>,
@@ -206,11 +207,23 @@ pub struct RequestRecord {
     /// `drop_before_apply` or `drop_after_apply` (when latency and another fault both
     /// trigger, the other fault's name).
     pub fault: Option<String>,
-    /// Whether the request changed the state (stored a document, moved stock).
+    /// Whether the request changed the state (stored a document, moved stock); for a
+    /// Codemax sync, whether any of its invoices was synced. Logins and token
+    /// refreshes are never applied.
     pub applied: bool,
     /// The document reference the body carried, if any: CloudMA's `reference_no`; EAS
-    /// Pro's `billReferenceId` for a bill, the payment's own `reference` for a payment.
+    /// Pro's `billReferenceId` for a bill, the payment's own `reference` for a payment;
+    /// Codemax: the first invoice's `invoice_no` of a sync (a sync carries up to 20:
+    /// see `applied_references`).
     pub reference: Option<String>,
+    /// The documents this request applied, by reference, in request order: empty when
+    /// nothing was applied; for CloudMA and EAS Pro the request's `reference` when
+    /// `applied`; for a Codemax sync every invoice it applied, by `invoice_no`, a void
+    /// as `<invoice_no>#void` (the sale and its void are two documents). Counting a
+    /// reference over the log tells how many times that document was applied. Absent
+    /// from older JSON, where it reads as empty.
+    #[serde(default)]
+    pub applied_references: Vec<String>,
 }
 
 /// The kinds of document a vendor stores.
@@ -249,6 +262,9 @@ pub(crate) struct State {
     seed: u64,
     rng: StdRng,
     faults: Vec<FaultRule>,
+    /// Codemax's sessions and the invoices it synced (what its rules need beyond the
+    /// stored documents).
+    pub(crate) codemax: vendors::codemax::Ledger,
 }
 
 /// A request under way: its number and the run it belongs to.
@@ -272,13 +288,14 @@ impl State {
             seed,
             rng: StdRng::seed_from_u64(seed),
             faults,
+            codemax: vendors::codemax::Ledger::new(seed),
         };
         s.reset();
         s
     }
 
-    /// Restores the original catalogue, clears documents, ids and the log, and
-    /// re-seeds the generator. The fault rules stay.
+    /// Restores the original catalogue, clears documents, ids and the log, revokes
+    /// Codemax's tokens, and re-seeds the generator. The fault rules stay.
     pub(crate) fn reset(&mut self) {
         self.products = self.original.products.clone();
         self.index = self
@@ -296,6 +313,7 @@ impl State {
         self.generation = self.generation.wrapping_add(1);
         self.ids.clear();
         self.rng = StdRng::seed_from_u64(self.seed);
+        self.codemax.reset();
     }
 
     pub(crate) fn snapshot(&self) -> StateSnapshot {
@@ -430,6 +448,8 @@ pub(crate) struct Shared {
     pub(crate) cloudma: crate::CloudmaConfig,
     /// EAS Pro's settings, resolved against the catalogue.
     pub(crate) easpro: vendors::easpro::Settings,
+    /// Codemax's settings, checked.
+    pub(crate) codemax: vendors::codemax::Settings,
     /// Turns `true` when the sandbox shuts down (or its handle is dropped).
     shutdown: watch::Receiver<bool>,
 }
@@ -439,12 +459,14 @@ impl Shared {
         state: State,
         cloudma: crate::CloudmaConfig,
         easpro: vendors::easpro::Settings,
+        codemax: vendors::codemax::Settings,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
             state: Mutex::new(state),
             cloudma,
             easpro,
+            codemax,
             shutdown,
         }
     }
@@ -480,6 +502,7 @@ mod tests {
             fault: None,
             applied: false,
             reference: None,
+            applied_references: Vec::new(),
         }
     }
 

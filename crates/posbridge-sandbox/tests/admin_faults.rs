@@ -45,7 +45,10 @@ async fn admin_state_requests_and_reset() {
         let initial: StateSnapshot = admin_get(&sandbox, "state").await;
         assert_eq!(initial, sandbox.state());
         assert_eq!(initial.products, Catalogue::sample().products);
-        assert_eq!(initial.documents.keys().collect::<Vec<_>>(), ["cloudma", "easpro"]);
+        assert_eq!(
+            initial.documents.keys().collect::<Vec<_>>(),
+            ["cloudma", "codemax", "easpro"]
+        );
 
         read(post_form(&sandbox, "api/push-sale", &sale_form("INV-1001")).await).await;
         read(post_form(&sandbox, "api/push-purchase", &purchase_form("GRN-1")).await).await;

@@ -3,7 +3,8 @@
 //! Every request to a vendor route passes through [`vendor_layer`]: it numbers the
 //! request, decides its faults, applies them around the vendor's handler, and logs
 //! the outcome. A vendor module only validates and applies: it returns a [`Reply`]
-//! saying whether the state changed.
+//! saying whether the state changed (and, for a request that carries several
+//! documents, which ones it applied: [`AppliedReferences`]).
 //!
 //! To add a vendor: a module here with `VENDOR`, `ROUTES`, `router()` and
 //! `reference_of()`, then one line in each of [`VENDORS`], [`routes`], [`router`]
@@ -12,6 +13,7 @@
 
 pub(crate) mod body;
 pub(crate) mod cloudma;
+pub(crate) mod codemax;
 pub(crate) mod easpro;
 
 use axum::Router;
@@ -26,12 +28,13 @@ use crate::faults::{self, Fault};
 use crate::state::{App, RequestRecord, Ticket};
 
 /// The vendors the sandbox imitates, by path prefix.
-pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, easpro::VENDOR];
+pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, codemax::VENDOR, easpro::VENDOR];
 
 /// A vendor's routes, as paths after its prefix (`api/push-sale`).
 pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
     match vendor {
         cloudma::VENDOR => cloudma::ROUTES,
+        codemax::VENDOR => codemax::ROUTES,
         easpro::VENDOR => easpro::ROUTES,
         _ => &[],
     }
@@ -41,6 +44,7 @@ pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
 pub(crate) fn router() -> Router<App> {
     Router::new()
         .nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
+        .nest(&format!("/{}", codemax::VENDOR), codemax::router())
         .nest(&format!("/{}", easpro::VENDOR), easpro::router())
 }
 
@@ -48,6 +52,7 @@ pub(crate) fn router() -> Router<App> {
 fn reference_of(vendor: &str, route: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     match vendor {
         cloudma::VENDOR => cloudma::reference_of(headers, body),
+        codemax::VENDOR => codemax::reference_of(route, body),
         easpro::VENDOR => easpro::reference_of(route, body),
         _ => None,
     }
@@ -79,6 +84,19 @@ impl Reply {
 #[derive(Debug, Clone, Copy)]
 struct Applied(bool);
 
+/// Carried on a handler's response when a request may apply several documents (a
+/// Codemax sync): the references of those it applied, for the log's
+/// `applied_references`. Without it, an applied request applied its `reference`.
+#[derive(Debug, Clone)]
+pub(crate) struct AppliedReferences(pub Vec<String>);
+
+/// Whether a handler's response says it applied, and what.
+fn outcome(response: &Response) -> (bool, Option<Vec<String>>) {
+    let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
+    let references = response.extensions().get::<AppliedReferences>().map(|r| r.0.clone());
+    (applied, references)
+}
+
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let mut r = (self.status, axum::Json(self.body)).into_response();
@@ -108,10 +126,17 @@ struct LogGuard {
 }
 
 impl LogGuard {
-    fn finish(mut self, status: Option<StatusCode>, applied: bool) {
+    /// Logs the request: its status (`None`: dropped), whether it applied, and which
+    /// documents (`None`: its `reference`, if it applied).
+    fn finish(mut self, status: Option<StatusCode>, (applied, references): (bool, Option<Vec<String>>)) {
         if let Some(mut record) = self.record.take() {
             record.status = status.map(|s| s.as_u16());
             record.applied = applied;
+            record.applied_references = match references {
+                Some(r) => r,
+                None if applied => record.reference.iter().cloned().collect(),
+                None => Vec::new(),
+            };
             tracing::info!(
                 vendor = %record.vendor,
                 method = %record.method,
@@ -161,6 +186,7 @@ pub(crate) async fn vendor_layer(State(app): State<App>, request: Request, next:
             fault: plan.fault_name(),
             applied: false,
             reference,
+            applied_references: Vec::new(),
         }),
     };
     let bytes = match bytes {
@@ -172,7 +198,7 @@ pub(crate) async fn vendor_layer(State(app): State<App>, request: Request, next:
                 r.fault = None;
             }
             let status = StatusCode::PAYLOAD_TOO_LARGE;
-            guard.finish(Some(status), false);
+            guard.finish(Some(status), NOTHING);
             return json_message(status, "Malformed request: the body is too large or was cut off");
         }
     };
@@ -186,39 +212,43 @@ pub(crate) async fn vendor_layer(State(app): State<App>, request: Request, next:
 
     let request = Request::from_parts(parts, Body::from(bytes));
     match plan.action {
-        None => {
+        // Latency never ends a plan; treat it as no fault.
+        None | Some(Fault::Latency { .. }) => {
             let response = next.run(request).await;
-            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
-            guard.finish(Some(response.status()), applied);
+            guard.finish(Some(response.status()), outcome(&response));
             response
         }
         Some(Fault::RateLimit { retry_after_secs }) => {
-            let response = faults::rate_limited(retry_after_secs);
-            guard.finish(Some(response.status()), false);
+            let response = faults::rate_limited(vendor, retry_after_secs);
+            guard.finish(Some(response.status()), NOTHING);
             response
         }
         Some(Fault::Status { status }) => {
-            let response = faults::injected_status(status);
-            guard.finish(Some(response.status()), false);
+            let response = faults::injected_status(vendor, status);
+            guard.finish(Some(response.status()), NOTHING);
             response
         }
         Some(Fault::DropBeforeApply) => {
-            guard.finish(None, false);
+            guard.finish(None, NOTHING);
             faults::broken_connection()
         }
         Some(Fault::DropAfterApply) => {
             let response = next.run(request).await;
-            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
-            guard.finish(None, applied);
+            guard.finish(None, outcome(&response));
             faults::broken_connection()
         }
-        // Latency never ends a plan; treat it as no fault.
-        Some(Fault::Latency { .. }) => {
-            let response = next.run(request).await;
-            let applied = response.extensions().get::<Applied>().is_some_and(|a| a.0);
-            guard.finish(Some(response.status()), applied);
-            response
-        }
+    }
+}
+
+/// The outcome of a request that applied nothing.
+const NOTHING: (bool, Option<Vec<String>>) = (false, None);
+
+/// The body of an injected 429 or error status in the vendor's own shape, when it has
+/// one (Codemax: `{"code", "message"}`); `None` for the generic `{"message": …}`.
+pub(crate) fn fault_body(vendor: &str, status: StatusCode) -> Option<Value> {
+    match vendor {
+        codemax::VENDOR => codemax::fault_body(status),
+        _ => None,
     }
 }
 
@@ -239,6 +269,10 @@ mod tests {
         );
         assert_eq!(split_vendor_path("/_sandbox/state"), None);
         assert_eq!(split_vendor_path("/cloudmax/api/push-sale"), None);
+        assert_eq!(
+            split_vendor_path("/codemax/api/v1/auth/login"),
+            Some(("codemax", "api/v1/auth/login"))
+        );
         assert_eq!(split_vendor_path(""), None);
     }
 }

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests: a started sandbox, a client, and the
-//! CloudMA requests the fixtures use (EAS Pro's are in [`easpro`]).
+//! CloudMA requests the fixtures use (EAS Pro's are in [`easpro`], Codemax's in
+//! [`codemax`]).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod codemax;
 pub mod easpro;
 
 use std::future::Future;
