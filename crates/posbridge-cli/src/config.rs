@@ -271,6 +271,15 @@ fn vendor_template_body(vendor: &str) -> Option<&'static str> {
              # POS product code -> EAS Pro invProductId: {\"product\": {\"SKU-1\": \"68668492-...\"}}\n\
              id_map_file = \"easpro-products.json\"\n"
         }
+        "salesmania" => {
+            "[salesmania]\n\
+             base_url = \"https://api.salesmania.id/\"\n\
+             username = \"kasir@example.id\"\n\
+             # password = \"...\"                         # better: POSBRIDGE_SALESMANIA_PASSWORD\n\
+             database = \"Toko Maju\"                    # the database's name or numeric id\n\
+             walk_in_customer_id = 3000                 # for sales without a customer\n\
+             utc_offset = \"+07:00\"                     # WIB; WITA +08:00, WIT +09:00\n"
+        }
         _ => return None,
     })
 }

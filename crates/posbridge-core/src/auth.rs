@@ -125,6 +125,14 @@ impl StaticAuth {
         )
     }
 
+    /// `Authorization: Basic <base64(username:password)>` (RFC 7617).
+    pub fn basic(username: &str, password: &SecretString) -> Self {
+        use base64::Engine as _;
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.expose_secret()));
+        Self::new().header(AUTHORIZATION, &SecretString::from(format!("Basic {encoded}")))
+    }
+
     /// Adds a header carrying a secret.
     pub fn header(mut self, name: HeaderName, value: &SecretString) -> Self {
         self.headers.push((name, value.clone()));
@@ -418,6 +426,19 @@ mod tests {
         let c3 = auth.credentials().await.unwrap();
         assert_eq!(c3.generation(), c2.generation());
         assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn basic_auth_is_rfc_7617() {
+        let c = StaticAuth::basic("Aladdin", &SecretString::from("open sesame"))
+            .credentials()
+            .await
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        let mut query = Vec::new();
+        c.apply(&mut headers, &mut query).unwrap();
+        assert_eq!(headers[AUTHORIZATION], "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert!(headers[AUTHORIZATION].is_sensitive());
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! their stock back, through one typed API.
 //!
 //! This facade re-exports [`posbridge_core`] (the domain types, traits and errors)
-//! and one connector per cargo feature: `cloudma`, `codemax`, `easpro`, and more as
-//! vendors land; `full` turns them all on. No vendor is on by default, so a library user compiles only
+//! and one connector per cargo feature: `cloudma`, `codemax`, `easpro`, `salesmania`,
+//! and more as vendors land; `full` turns them all on. No vendor is on by default, so a library user compiles only
 //! the vendors they need.
 //!
 //! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
@@ -46,6 +46,10 @@ pub use posbridge_codemax as codemax;
 #[cfg(feature = "easpro")]
 pub use posbridge_easpro as easpro;
 
+/// The SalesMania connector.
+#[cfg(feature = "salesmania")]
+pub use posbridge_salesmania as salesmania;
+
 use serde::Deserialize;
 
 /// The README's example, compiled as a doc test.
@@ -67,6 +71,9 @@ pub enum VendorConfig {
     /// EAS Pro.
     #[cfg(feature = "easpro")]
     Easpro(posbridge_easpro::Config),
+    /// SalesMania.
+    #[cfg(feature = "salesmania")]
+    Salesmania(posbridge_salesmania::Config),
     /// Placeholder so the enum exists when no vendor feature is on; never
     /// deserialized.
     #[doc(hidden)]
@@ -83,6 +90,8 @@ pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
         VendorConfig::Codemax(c) => c.connect(),
         #[cfg(feature = "easpro")]
         VendorConfig::Easpro(c) => c.connect(),
+        #[cfg(feature = "salesmania")]
+        VendorConfig::Salesmania(c) => c.connect(),
         VendorConfig::None => Err(Error::config("no vendor configured")),
     }
 }
@@ -127,6 +136,13 @@ pub fn vendors() -> Vec<VendorInfo> {
         crate_name: "posbridge-easpro",
         capabilities: posbridge_easpro::capabilities(),
         secret_fields: &["partner", "user_id"],
+    });
+    #[cfg(feature = "salesmania")]
+    v.push(VendorInfo {
+        name: posbridge_salesmania::VENDOR,
+        crate_name: "posbridge-salesmania",
+        capabilities: posbridge_salesmania::capabilities(),
+        secret_fields: &["password"],
     });
     v
 }

@@ -1,0 +1,1061 @@
+//! # posbridge-salesmania
+//!
+//! The posbridge connector for **SalesMania**, the Indonesian sales-force app: POS
+//! sales become SalesMania orders ([`Sales`]: push, read back, void), customers are
+//! managed ([`Customers`]: list, get, create, update, delete), stock is read from the
+//! products' `qty_on_hand` ([`Stock`]), and products, visits and teams have typed
+//! methods of their own ([`SalesMania::create_product`], [`SalesMania::add_visit`],
+//! [`SalesMania::list_teams`], …).
+//!
+//! SalesMania's public pages show the "Add new order" endpoint in full and little
+//! else; every path and shape they do not show was chosen (all in `src/wire.rs`) and
+//! is documented with its reason in `docs/vendors/salesmania.md`. In short:
+//!
+//! - **Auth** is a chain: HTTP Basic → bearer token → the account's databases → the
+//!   configured one (by id or name) → a team token. Every call then carries
+//!   `Authorization: Bearer …` and `?team_token=…`; when SalesMania refuses either,
+//!   the whole chain runs again once (single-flight) and the call is re-sent. Wrong
+//!   credentials are an [`Error::Auth`]; a configured database the account does not
+//!   have is an [`Error::Config`] listing the ones it has.
+//! - **Orders**: POS product codes become SalesMania product ids by
+//!   `ext_product_code` (the catalogue is listed and cached; explicit `id_map`
+//!   entries win), the customer by `ext_cust_no` (created on first use unless
+//!   `create_customers` is off; a sale without one goes to `walk_in_customer_id`).
+//!   Discounts are SalesMania's cascading strings (`"55.05+3"`, see
+//!   [`parse_discount`]) or flat amounts, and SalesMania's arithmetic on what is sent
+//!   is checked to the cent against [`Sale::reconcile`] before anything is sent.
+//! - **A repeated reference books nothing twice**: the answer to a new order is
+//!   `{}`, so the connector looks the reference up (`GET /orders?ext_order_no=…`)
+//!   before sending (found: [`Disposition::Duplicate`]) and after (to learn the id).
+//!   The `POST` itself is never re-sent by the transport; an uncertain one is settled
+//!   by the same read-back when it can be.
+//!
+//! It has no purchases, no list of sales and no native batch (the API has none).
+//! Tests: unit and property tests in `map.rs` (the discount parser), `wire.rs`,
+//! `error.rs` and `auth.rs`; conformance cases in `fixtures/` run by
+//! `tests/conformance.rs`; `tests/secrets.rs`; `tests/client.rs` (the chain under
+//! load, the catalogue cache, the typed methods).
+//!
+//! ```no_run
+//! use posbridge_core::{Sale, Sales, SecretString};
+//! use posbridge_salesmania::{Config, SalesMania};
+//!
+//! # async fn run() -> posbridge_core::Result<()> {
+//! let salesmania = SalesMania::new(
+//!     Config::new("kasir@tokomaju.id", SecretString::from("rahasia"), "Toko Maju")
+//!         .with_walk_in_customer_id(3000),
+//! )?;
+//! let sale: Sale = serde_json::from_str(r#"{
+//!     "reference": "INV-1001", "issued_at": "2026-11-26T10:15:00+07:00",
+//!     "lines": [{"product_code": "TEA-100", "quantity": "2", "unit_price": "4500",
+//!                "discount": {"cascade": ["55.05", "3"]}}]
+//! }"#).expect("a valid sale");
+//! let receipt = salesmania.push_sale(&sale).await?;
+//! println!("SalesMania order {:?} ({:?})", receipt.vendor_id, receipt.disposition);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod auth;
+mod error;
+mod ids;
+mod map;
+mod types;
+mod wire;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use jiff::tz::Offset;
+use posbridge_core::error::DUPLICATE_REFERENCE;
+use posbridge_core::http::{Request, Response};
+use posbridge_core::reqwest::Method;
+use posbridge_core::{
+    BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Disposition, DuplicatePolicy,
+    Error, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale,
+    SaleStatus, Sales, SecretString, Stock, StockLevel, Transport, Vendor,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::auth::SalesManiaTokens;
+use crate::ids::Resolver;
+
+pub use crate::map::{DiscountError, format_discount, parse_discount};
+pub use crate::types::{NewVisit, Product, ProductUnit, Team, Visit};
+
+/// The vendor name used in errors, logs and config files.
+pub const VENDOR: &str = "salesmania";
+
+/// SalesMania's API host, from its document (the default `base_url`).
+pub const DEFAULT_BASE_URL: &str = "https://api.salesmania.id/";
+
+/// The unit sent for a line whose sale line names none.
+pub const DEFAULT_UNIT: &str = "PCS";
+
+/// The most pages a list is read to (a guard against a server that never says the
+/// list has ended).
+const MAX_PAGES: u32 = 10_000;
+
+/// Which of the account's databases the connector works in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Database {
+    /// By SalesMania's id (`2981`). In a config file: a number.
+    Id(u64),
+    /// By name (`"Toko Maju"`, case and surrounding spaces ignored; a name that is
+    /// all digits also matches the database with that id). In a config file: a string.
+    Name(String),
+}
+
+impl From<u64> for Database {
+    fn from(id: u64) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl From<&str> for Database {
+    fn from(name: &str) -> Self {
+        Self::Name(name.to_owned())
+    }
+}
+
+impl From<String> for Database {
+    fn from(name: String) -> Self {
+        Self::Name(name)
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Database {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .map(Self::Id)
+                .ok_or_else(|| serde::de::Error::custom("a database id is a whole number")),
+            Value::String(s) if !s.trim().is_empty() => Ok(Self::Name(s.trim().to_owned())),
+            _ => Err(serde::de::Error::custom(
+                "database is a SalesMania database id (a number) or name (a string)",
+            )),
+        }
+    }
+}
+
+/// One merchant's SalesMania account.
+///
+/// In a config file (JSON or TOML), everything but `username`, `password` and
+/// `database` is optional:
+///
+/// ```
+/// let config: posbridge_salesmania::Config = serde_json::from_value(serde_json::json!({
+///     "username": "kasir@tokomaju.id", "password": "rahasia", "database": "Toko Maju",
+///     "walk_in_customer_id": 3000, "utc_offset": "+08:00",
+///     "id_map": {"product": {"TEA-100": "501"}}
+/// }))?;
+/// assert!(!format!("{config:?}").contains("rahasia"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The SalesMania API, `https://api.salesmania.id/` by default.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// The API user's username (HTTP Basic).
+    pub username: String,
+    /// The API user's password (HTTP Basic).
+    pub password: SecretString,
+    /// The database to work in, by id or name.
+    pub database: Database,
+    /// The team orders and visits are booked for; SalesMania's default (the API
+    /// user's team) when absent.
+    #[serde(default)]
+    pub team_id: Option<u64>,
+    /// The SalesMania customer a sale without a customer is booked for; such a sale
+    /// is refused when absent.
+    #[serde(default)]
+    pub walk_in_customer_id: Option<u64>,
+    /// Whether a sale's customer that SalesMania does not have (by `ext_cust_no`) is
+    /// created on first use (the default) or the sale refused.
+    #[serde(default = "yes")]
+    pub create_customers: bool,
+    /// The unit sent for a line that names none, `PCS` by default.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    /// The `visit_status` sent with orders and visits; SalesMania's default when absent.
+    #[serde(default)]
+    pub visit_status: Option<String>,
+    /// The merchant's UTC offset, for order dates: `"+07:00"` (WIB) by default;
+    /// `"+08:00"` for WITA, `"+09:00"` for WIT.
+    #[serde(default = "default_utc_offset", deserialize_with = "deserialize_offset")]
+    pub utc_offset: Offset,
+    /// Explicit mappings, which win over resolution by listing: `{"product": {"TEA-100":
+    /// "501"}, "customer": {"C-001": "3001"}}` (values are SalesMania ids).
+    #[serde(default)]
+    pub id_map: InMemoryIdMap,
+    /// Timeouts, retries, rate limit.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+
+fn default_unit() -> String {
+    DEFAULT_UNIT.to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_utc_offset() -> Offset {
+    Offset::constant(7)
+}
+
+fn deserialize_offset<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Offset, D::Error> {
+    let text = String::deserialize(d)?;
+    map::parse_offset(&text).map_err(serde::de::Error::custom)
+}
+
+impl Config {
+    /// A config for SalesMania's API with the API user's credentials and the
+    /// database to work in (an id, `2981`, or a name, `"Toko Maju"`).
+    pub fn new(username: impl Into<String>, password: SecretString, database: impl Into<Database>) -> Self {
+        Self {
+            base_url: default_base_url(),
+            username: username.into(),
+            password,
+            database: database.into(),
+            team_id: None,
+            walk_in_customer_id: None,
+            create_customers: true,
+            unit: default_unit(),
+            visit_status: None,
+            utc_offset: default_utc_offset(),
+            id_map: InMemoryIdMap::new(),
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Sets the server.
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// Sets the team orders and visits are booked for.
+    pub fn with_team_id(mut self, team_id: u64) -> Self {
+        self.team_id = Some(team_id);
+        self
+    }
+
+    /// Sets the customer a sale without a customer is booked for.
+    pub fn with_walk_in_customer_id(mut self, customer_id: u64) -> Self {
+        self.walk_in_customer_id = Some(customer_id);
+        self
+    }
+
+    /// Sets whether unknown customers are created on first use.
+    pub fn with_create_customers(mut self, create: bool) -> Self {
+        self.create_customers = create;
+        self
+    }
+
+    /// Sets the unit sent for lines that name none.
+    pub fn with_unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = unit.into();
+        self
+    }
+
+    /// Sets the `visit_status` sent with orders and visits.
+    pub fn with_visit_status(mut self, visit_status: impl Into<String>) -> Self {
+        self.visit_status = Some(visit_status.into());
+        self
+    }
+
+    /// Sets the merchant's UTC offset.
+    pub fn with_utc_offset(mut self, offset: Offset) -> Self {
+        self.utc_offset = offset;
+        self
+    }
+
+    /// Sets the explicit id mappings.
+    pub fn with_id_map(mut self, id_map: InMemoryIdMap) -> Self {
+        self.id_map = id_map;
+        self
+    }
+
+    /// Maps a POS product code to a SalesMania product id explicitly.
+    pub fn map_product(mut self, code: impl Into<String>, product_id: u64) -> Self {
+        self.id_map.insert(IdKind::Product, code, product_id.to_string());
+        self
+    }
+
+    /// Maps a POS customer code to a SalesMania customer id explicitly.
+    pub fn map_customer(mut self, code: impl Into<String>, customer_id: u64) -> Self {
+        self.id_map.insert(IdKind::Customer, code, customer_id.to_string());
+        self
+    }
+
+    /// Sets the HTTP settings.
+    pub fn with_http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let username = self.username.trim();
+        if username.is_empty() {
+            return Err(Error::config(format!("{VENDOR}: username is empty")));
+        }
+        if username.contains(':') {
+            return Err(Error::config(format!(
+                "{VENDOR}: username may not contain ':' (HTTP Basic cannot carry it)"
+            )));
+        }
+        if posbridge_core::ExposeSecret::expose_secret(&self.password).is_empty() {
+            return Err(Error::config(format!("{VENDOR}: password is empty")));
+        }
+        if matches!(&self.database, Database::Name(n) if n.trim().is_empty()) {
+            return Err(Error::config(format!("{VENDOR}: database is empty")));
+        }
+        if self.unit.trim().is_empty() {
+            return Err(Error::config(format!("{VENDOR}: unit is empty")));
+        }
+        Ok(())
+    }
+}
+
+impl ConnectorConfig for Config {
+    fn connect(self) -> Result<Box<dyn Connector>> {
+        Ok(Box::new(SalesMania::new(self)?))
+    }
+}
+
+/// What the SalesMania connector offers. A repeated sale reference is found by the
+/// connector and not booked again ([`DuplicatePolicy::Ignored`]).
+pub fn capabilities() -> Capabilities {
+    let mut c = Capabilities::new([
+        Operation::PushSale,
+        Operation::GetSale,
+        Operation::VoidSale,
+        Operation::StockLevels,
+        Operation::ListCustomers,
+        Operation::GetCustomer,
+        Operation::CreateCustomer,
+        Operation::UpdateCustomer,
+        Operation::DeleteCustomer,
+    ]);
+    c.sale_duplicates = DuplicatePolicy::Ignored;
+    c
+}
+
+/// The transport and the auth chain, shared by the client and its id resolver.
+#[derive(Debug)]
+pub(crate) struct Api {
+    transport: Arc<Transport>,
+    auth: RefreshableBearer<SalesManiaTokens>,
+}
+
+impl Api {
+    /// Sends a request with the bearer and the team token. The chain runs first, on
+    /// its own, so that a refused login is reported once as what it is (and not
+    /// multiplied by the request's retries).
+    async fn send(&self, request: &Request) -> Result<Response> {
+        self.auth.token().await?;
+        self.transport.send(request, Some(&self.auth)).await
+    }
+
+    /// A JSON read.
+    async fn get(&self, operation: &'static str, path: String) -> Result<(Value, Response)> {
+        let response = self.send(&Request::get(operation, path)).await?;
+        let value = response.json(VENDOR)?;
+        Ok((value, response))
+    }
+
+    /// A write whose answer must be empty or JSON; anything else means the write may
+    /// have been applied without our knowing ([`Error::Uncertain`]).
+    async fn write(&self, request: &Request) -> Result<Value> {
+        let response = self.send(request).await?;
+        map::write_answer(&response.body).ok_or_else(|| {
+            Error::decode(VENDOR, "the answer is not JSON", &response.body).into_uncertain(request.operation())
+        })
+    }
+
+    /// Every page of a list, lazily, each entry read as `T` then mapped.
+    fn pages<T, U>(
+        &self,
+        operation: &'static str,
+        path: &'static str,
+        map_entry: fn(T) -> std::result::Result<U, String>,
+    ) -> BoxStream<'_, Result<Vec<U>>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        U: Send + 'static,
+    {
+        Box::pin(stream::try_unfold(Some(1u32), move |next| async move {
+            let Some(page) = next else {
+                return Ok(None);
+            };
+            let request = Request::get(operation, path).query(wire::PAGE_PARAM, page.to_string());
+            let response = self.send(&request).await?;
+            let value: Value = response.json(VENDOR)?;
+            let decode = |why: String| Error::decode(VENDOR, why, &response.body);
+            let p = map::page(value, page).map_err(decode)?;
+            let records: Vec<T> = map::items(p.items).map_err(decode)?;
+            let entries = records
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| map_entry(r).map_err(|why| decode(format!("entry {i}: {why}"))))
+                .collect::<Result<Vec<U>>>()?;
+            let next = (p.more && page < MAX_PAGES).then(|| page + 1);
+            Ok(Some((entries, next)))
+        }))
+    }
+
+    /// Every entry of a list, read to the end.
+    async fn list_all<T, U>(
+        &self,
+        operation: &'static str,
+        path: &'static str,
+        map_entry: fn(T) -> std::result::Result<U, String>,
+    ) -> Result<Vec<U>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        U: Send + 'static,
+    {
+        self.pages(operation, path, map_entry).try_concat().await
+    }
+
+    /// One page of a list filtered by `param=value` (the filter is the caller's to check).
+    async fn lookup<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path: &'static str,
+        param: &'static str,
+        value: &str,
+    ) -> Result<Vec<T>> {
+        let request = Request::get(operation, path).query(param, value);
+        let response = self.send(&request).await?;
+        let v: Value = response.json(VENDOR)?;
+        let decode = |why: String| Error::decode(VENDOR, why, &response.body);
+        let p = map::page(v, 1).map_err(decode)?;
+        map::items(p.items).map_err(decode)
+    }
+}
+
+/// Serialises pushes of one reference within a client, so that two concurrent
+/// pushes of the same sale cannot both find no order and both create one.
+#[derive(Debug, Default)]
+struct ReferenceLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+struct ReferenceGuard<'a> {
+    locks: &'a ReferenceLocks,
+    reference: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl ReferenceLocks {
+    async fn lock(&self, reference: &str) -> ReferenceGuard<'_> {
+        let lock = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(reference.to_owned())
+            .or_default()
+            .clone();
+        ReferenceGuard {
+            locks: self,
+            reference: reference.to_owned(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+}
+
+impl Drop for ReferenceGuard<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = self.locks.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Only the map holds it now: nobody is waiting on this reference.
+        if map.get(&self.reference).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(&self.reference);
+        }
+    }
+}
+
+/// A SalesMania client for one merchant's account (one database).
+#[derive(Debug)]
+pub struct SalesMania {
+    api: Arc<Api>,
+    ids: Resolver,
+    config: Config,
+    capabilities: Capabilities,
+    pushing: ReferenceLocks,
+}
+
+impl SalesMania {
+    /// A client with its own connection pool. No request is sent: the auth chain
+    /// runs on the first call.
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        let transport = Transport::new(VENDOR, &config.base_url, config.http.clone(), error::parse_error)?;
+        Ok(Self::from_parts(transport, config))
+    }
+
+    /// A client sharing `client`'s connection pool with other merchants' clients.
+    pub fn with_client(config: Config, client: posbridge_core::reqwest::Client) -> Result<Self> {
+        config.validate()?;
+        let transport = Transport::with_client(
+            VENDOR,
+            &config.base_url,
+            config.http.clone(),
+            error::parse_error,
+            client,
+        )?;
+        Ok(Self::from_parts(transport, config))
+    }
+
+    fn from_parts(transport: Transport, config: Config) -> Self {
+        let transport = Arc::new(transport);
+        let tokens = SalesManiaTokens::new(
+            transport.clone(),
+            config.username.trim().to_owned(),
+            config.password.clone(),
+            config.database.clone(),
+        );
+        let api = Arc::new(Api {
+            transport,
+            // The renewal margin is per token (see `auth.rs`), so the bearer's is zero.
+            auth: RefreshableBearer::with_margin(tokens, Duration::ZERO),
+        });
+        Self {
+            ids: Resolver::new(api.clone(), config.id_map.clone()),
+            api,
+            config,
+            capabilities: capabilities(),
+            pushing: ReferenceLocks::default(),
+        }
+    }
+
+    /// The id map the connector resolves with: products by `ext_product_code`,
+    /// customers by `ext_cust_no`, the config's explicit mappings first.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// use posbridge_core::IdKind;
+    /// let id = salesmania.id_map().lookup(IdKind::Product, "TEA-100").await?;
+    /// println!("TEA-100 is SalesMania product {id:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn id_map(&self) -> &dyn IdMap {
+        &self.ids
+    }
+
+    fn order_options(&self) -> map::OrderOptions<'_> {
+        map::OrderOptions {
+            utc_offset: self.config.utc_offset,
+            unit: self.config.unit.trim(),
+            team_id: self.config.team_id,
+            visit_status: self.config.visit_status.as_deref(),
+            walk_in_customer_id: self.config.walk_in_customer_id,
+        }
+    }
+
+    /// SalesMania's id of the order pushed under the POS `reference`, if SalesMania
+    /// has one (`GET /extapi/v1.0/orders?ext_order_no=…`, every entry checked).
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// if let Some(id) = salesmania.find_order("INV-1001").await? {
+    ///     println!("INV-1001 is SalesMania order {id}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_order(&self, reference: &str) -> Result<Option<String>> {
+        Ok(self.find_order_id(reference).await?.map(|id| id.to_string()))
+    }
+
+    async fn find_order_id(&self, reference: &str) -> Result<Option<u64>> {
+        let orders: Vec<wire::ExtOrder> = self
+            .api
+            .lookup("find_order", wire::ORDERS, wire::EXT_ORDER_NO_PARAM, reference)
+            .await?;
+        Ok(map::find_order(&orders, reference))
+    }
+
+    /// Sets an order's status (`PATCH /extapi/v1.0/orders/{id}`): open → Baru,
+    /// processing → Diproses, delivered → Terkirim, paid → Lunas, void → Batal.
+    /// Setting a status twice is harmless, so the call is retried like a read.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// use posbridge_core::SaleStatus;
+    /// salesmania.set_order_status("9001", SaleStatus::Delivered).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_order_status(&self, order_id: &str, status: SaleStatus) -> Result<()> {
+        let id = parse_id(order_id, "id")?;
+        let body = wire::OrderStatusUpdate {
+            status: map::status_to_vendor(status)?,
+            ext_order_status_name: map::status_name(status),
+        };
+        let operation = if status == SaleStatus::Void {
+            "void_sale"
+        } else {
+            "set_order_status"
+        };
+        let request = Request::new(operation, Method::PATCH, wire::by_id(wire::ORDERS, id))
+            .json(&body)?
+            .idempotent(true);
+        self.api.write(&request).await.map(|_| ())
+    }
+
+    /// The customer a prepared order is for, creating it when allowed.
+    async fn order_customer(&self, need: &map::CustomerNeed) -> Result<u64> {
+        let (code, customer) = match need {
+            map::CustomerNeed::Id(id) | map::CustomerNeed::WalkIn(id) => return Ok(*id),
+            map::CustomerNeed::ByCode { code, customer } => (code, customer),
+        };
+        if let Some(id) = self.ids.customer_id(code).await? {
+            return Ok(id);
+        }
+        if !self.config.create_customers {
+            return Err(Error::invalid(
+                "customer.code",
+                format!(
+                    "no SalesMania customer has ext_cust_no {code:?}; create it, map it in id_map, or turn \
+                     create_customers on"
+                ),
+            ));
+        }
+        tracing::debug!(vendor = VENDOR, "creating the sale's customer");
+        let created = self.create_customer_record(customer).await?;
+        let id = created
+            .id
+            .as_deref()
+            .and_then(|id| id.parse::<u64>().ok())
+            .ok_or_else(|| Error::Unavailable {
+                vendor: VENDOR,
+                status: None,
+                message: format!(
+                    "the customer {code:?} was created but SalesMania did not say its id, nor list it by \
+                     ext_cust_no yet; push the sale again later"
+                ),
+            })?;
+        self.ids.remember_customer(code, id);
+        Ok(id)
+    }
+
+    /// `POST /customers`, then the created customer: from the answer when it has an
+    /// id, else read back by `ext_cust_no`, else as sent (without an id).
+    async fn create_customer_record(&self, customer: &Customer) -> Result<Customer> {
+        let body = map::customer_body(customer, false)?;
+        let request = Request::post("create_customer", wire::CUSTOMERS).json(&body)?;
+        let answer = self.api.write(&request).await?;
+        let record: wire::CustomerRecord = serde_json::from_value(map::record(answer)).unwrap_or_default();
+        if let Some(id) = record.id {
+            return Ok(stored_customer(record, customer, id));
+        }
+        if let Some(code) = &body.ext_cust_no {
+            let found = match self.ids.find_customer(code).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::debug!(vendor = VENDOR, error = %e, "reading the new customer back failed");
+                    Vec::new()
+                }
+            };
+            if let [one] = found.as_slice()
+                && let Some(id) = one.id
+            {
+                return Ok(stored_customer(one.clone(), customer, id));
+            }
+        }
+        Ok(customer.clone())
+    }
+
+    async fn push(&self, sale: &Sale) -> Result<PushReceipt> {
+        let checked = sale.reconcile()?;
+        let prepared = map::prepare_order(&checked, &self.order_options())?;
+        self.api.auth.token().await?;
+        let product_ids = self.ids.product_ids(&prepared.products).await?;
+        let customer_id = self.order_customer(&prepared.customer).await?;
+        let reference = sale.reference.as_str();
+        let _pushing = self.pushing.lock(reference).await;
+        if let Some(id) = self.find_order_id(reference).await? {
+            return Ok(receipt(reference, Some(id), Disposition::Duplicate));
+        }
+        let order = prepared.finish(&product_ids, customer_id)?;
+        // Not idempotent: a re-sent order would be a second order. A failure after
+        // sending is uncertain, and settled below by reading back when possible.
+        let request = Request::post("push_sale", wire::ORDERS).json(&order)?;
+        match self.api.write(&request).await {
+            Ok(_) => match self.find_order_id(reference).await {
+                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Created)),
+                Ok(None) => Ok(receipt(reference, None, Disposition::Accepted)),
+                Err(e) => {
+                    tracing::debug!(vendor = VENDOR, error = %e, "reading the new order back failed");
+                    Ok(receipt(reference, None, Disposition::Accepted))
+                }
+            },
+            Err(e @ Error::Uncertain { .. }) => match self.find_order_id(reference).await {
+                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Created)),
+                _ => Err(e),
+            },
+            // Booked meanwhile (by another process): SalesMania's own refusal of the
+            // repeat, confirmed by reading back, is a duplicate.
+            Err(e) if e.vendor_code() == Some(DUPLICATE_REFERENCE) => match self.find_order_id(reference).await {
+                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Duplicate)),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every product, page by page (`GET /extapi/v1.0/products?page=…`).
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let products: Vec<_> = salesmania.list_products().try_collect().await?;
+    /// println!("{} products", products.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn list_products(&self) -> BoxStream<'_, Result<Product>> {
+        self.api
+            .pages("list_products", wire::PRODUCTS, map::product_from_record)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+
+    /// One product by SalesMania's id.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// let tea = salesmania.get_product(501).await?;
+    /// println!("{} has {} on hand", tea.name, tea.qty_on_hand);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_product(&self, product_id: u64) -> Result<Product> {
+        let (value, response) = self
+            .api
+            .get("get_product", wire::by_id(wire::PRODUCTS, product_id))
+            .await?;
+        let record: wire::ProductRecord = serde_json::from_value(map::record(value))
+            .map_err(|e| Error::decode(VENDOR, e.to_string(), &response.body))?;
+        map::product_from_record(record).map_err(|why| Error::decode(VENDOR, why, &response.body))
+    }
+
+    /// Creates a product, checked locally first (a name, at least one unit of ratio
+    /// 1, …: see [`Product::check`]; refused with [`Error::Invalid`], nothing sent).
+    /// Returns it as stored: from the answer when it has an id, else with the id
+    /// found by `ext_product_code`, else as sent.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// use posbridge_core::Decimal;
+    /// use posbridge_salesmania::{Product, ProductUnit};
+    /// let mut tea = Product::new("Teh Celup 25s", Decimal::from(40), vec![
+    ///     ProductUnit::new("PCS", Decimal::from(4500), Decimal::ONE),
+    /// ]);
+    /// tea.ext_product_code = Some("TEA-100".into());
+    /// let stored = salesmania.create_product(&tea).await?;
+    /// println!("created product {:?}", stored.id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_product(&self, product: &Product) -> Result<Product> {
+        let body = map::product_body(product)?;
+        let request = Request::post("create_product", wire::PRODUCTS).json(&body)?;
+        let answer = self.api.write(&request).await?;
+        let stored = self.stored_product(answer, product, None);
+        if stored.id.is_some() {
+            return Ok(stored);
+        }
+        let mut stored = stored;
+        if let Some(code) = &body.ext_product_code {
+            stored.id = self.ids.product_id_fresh(code).await.unwrap_or_default();
+        }
+        Ok(stored)
+    }
+
+    /// Updates a product by SalesMania's id (`PATCH`, the whole product, checked
+    /// locally first). Setting the same values twice is harmless, so it is retried
+    /// like a read.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// let mut tea = salesmania.get_product(501).await?;
+    /// tea.qty_on_hand = posbridge_core::Decimal::from(38);
+    /// salesmania.update_product(501, &tea).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_product(&self, product_id: u64, product: &Product) -> Result<Product> {
+        let body = map::product_body(product)?;
+        let request = Request::new("update_product", Method::PATCH, wire::by_id(wire::PRODUCTS, product_id))
+            .json(&body)?
+            .idempotent(true);
+        let answer = self.api.write(&request).await;
+        self.ids.forget_products().await;
+        Ok(self.stored_product(answer?, product, Some(product_id)))
+    }
+
+    /// Deletes a product by SalesMania's id.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// salesmania.delete_product(501).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_product(&self, product_id: u64) -> Result<()> {
+        let request = Request::new(
+            "delete_product",
+            Method::DELETE,
+            wire::by_id(wire::PRODUCTS, product_id),
+        )
+        .idempotent(false);
+        let answer = self.api.write(&request).await;
+        self.ids.forget_products().await;
+        answer.map(|_| ())
+    }
+
+    /// The product as stored: the answer's when it is a whole product record, else
+    /// what was sent with the answer's (or the known) id.
+    fn stored_product(&self, answer: Value, sent: &Product, known_id: Option<u64>) -> Product {
+        let record: Option<wire::ProductRecord> = serde_json::from_value(map::record(answer)).ok();
+        let id = record.as_ref().and_then(|r| r.id).or(known_id);
+        match record.map(map::product_from_record) {
+            Some(Ok(p)) if p.id.is_some() => p,
+            _ => Product { id, ..sent.clone() },
+        }
+    }
+
+    /// Every visit (`GET /extapi/v1.0/visits`, page by page).
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// for visit in salesmania.list_visits().await? {
+    ///     println!("{:?} visited customer {:?}", visit.date, visit.customer_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_visits(&self) -> Result<Vec<Visit>> {
+        self.api
+            .list_all("list_visits", wire::VISITS, |r| Ok(map::visit_from_record(r)))
+            .await
+    }
+
+    /// Records a visit (`POST /extapi/v1.0/visits`); returns its id when the answer
+    /// carries one. The config's `team_id` and `visit_status` fill what the visit
+    /// leaves out. Not retried after it may have been applied.
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// use posbridge_salesmania::NewVisit;
+    /// let visit = NewVisit::new("2026-11-26".parse().expect("a date"), 3001);
+    /// let id = salesmania.add_visit(&visit).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_visit(&self, visit: &NewVisit) -> Result<Option<u64>> {
+        let body = wire::VisitBody {
+            date: visit.date.to_string(),
+            customer_id: visit.customer_id,
+            team_id: visit.team_id.or(self.config.team_id),
+            visit_status: visit.visit_status.clone().or_else(|| self.config.visit_status.clone()),
+            description: visit.description.clone().filter(|d| !d.trim().is_empty()),
+        };
+        let request = Request::post("add_visit", wire::VISITS).json(&body)?;
+        let answer = self.api.write(&request).await?;
+        Ok(serde_json::from_value::<wire::VisitRecord>(map::record(answer))
+            .ok()
+            .and_then(|r| r.id))
+    }
+
+    /// The account's teams (`GET /extapi/v1.0/teams`).
+    ///
+    /// ```no_run
+    /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
+    /// for team in salesmania.list_teams().await? {
+    ///     println!("team {} {:?}", team.id, team.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_teams(&self) -> Result<Vec<Team>> {
+        self.api
+            .list_all("list_teams", wire::TEAMS, map::team_from_record)
+            .await
+    }
+}
+
+fn receipt(reference: &str, id: Option<u64>, disposition: Disposition) -> PushReceipt {
+    PushReceipt {
+        reference: reference.to_owned(),
+        vendor_id: id.map(|id| id.to_string()),
+        disposition,
+    }
+}
+
+/// A SalesMania id from a domain id string; refused locally (nothing sent) when it is
+/// not a whole number.
+fn parse_id(id: &str, field: &str) -> Result<u64> {
+    id.trim()
+        .parse::<u64>()
+        .map_err(|_| Error::invalid(field, format!("{id:?} is not a SalesMania id (a whole number)")))
+}
+
+/// The customer as stored: the answer's record when it is whole, else what was sent
+/// with the answer's id.
+fn stored_customer(record: wire::CustomerRecord, sent: &Customer, id: u64) -> Customer {
+    match map::customer_from_record(record) {
+        Ok(c) => c,
+        Err(_) => Customer {
+            id: Some(id.to_string()),
+            ..sent.clone()
+        },
+    }
+}
+
+impl Vendor for SalesMania {
+    fn vendor(&self) -> &'static str {
+        VENDOR
+    }
+}
+
+#[async_trait]
+impl Sales for SalesMania {
+    /// Pushes a sale as a SalesMania order; see the crate docs for the steps.
+    async fn push_sale(&self, sale: &Sale) -> Result<PushReceipt> {
+        self.push(sale).await
+    }
+
+    /// Reads an order back by SalesMania's id, as a sale of kind `order`.
+    async fn get_sale(&self, vendor_id: &str) -> Result<Sale> {
+        let id = parse_id(vendor_id, "id")?;
+        let (value, response) = self.api.get("get_sale", wire::by_id(wire::ORDERS, id)).await?;
+        let order: wire::ExtOrder = serde_json::from_value(map::record(value))
+            .map_err(|e| Error::decode(VENDOR, e.to_string(), &response.body))?;
+        map::sale_from_order(&order, self.config.utc_offset).map_err(|why| Error::decode(VENDOR, why, &response.body))
+    }
+
+    /// Sets the order's status to Batal.
+    async fn void_sale(&self, vendor_id: &str) -> Result<()> {
+        self.set_order_status(vendor_id, SaleStatus::Void).await
+    }
+}
+
+#[async_trait]
+impl Stock for SalesMania {
+    /// Every product's `qty_on_hand`, page by page.
+    fn stock_levels(&self) -> BoxStream<'_, Result<StockLevel>> {
+        fn level(r: wire::ProductRecord) -> std::result::Result<StockLevel, String> {
+            map::stock_level(&r)
+        }
+        self.api
+            .pages("stock_levels", wire::PRODUCTS, level)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+}
+
+#[async_trait]
+impl Customers for SalesMania {
+    fn list_customers(&self) -> BoxStream<'_, Result<Customer>> {
+        self.api
+            .pages("list_customers", wire::CUSTOMERS, map::customer_from_record)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+
+    async fn get_customer(&self, vendor_id: &str) -> Result<Customer> {
+        let id = parse_id(vendor_id, "id")?;
+        let (value, response) = self.api.get("get_customer", wire::by_id(wire::CUSTOMERS, id)).await?;
+        let record: wire::CustomerRecord = serde_json::from_value(map::record(value))
+            .map_err(|e| Error::decode(VENDOR, e.to_string(), &response.body))?;
+        map::customer_from_record(record).map_err(|why| Error::decode(VENDOR, why, &response.body))
+    }
+
+    /// Creates a customer (the POS code as `ext_cust_no`). Not retried after it may
+    /// have been applied.
+    async fn create_customer(&self, customer: &Customer) -> Result<Customer> {
+        let created = self.create_customer_record(customer).await?;
+        if let (Some(code), Some(id)) = (
+            created.code.as_deref(),
+            created.id.as_deref().and_then(|i| i.parse().ok()),
+        ) {
+            self.ids.remember_customer(code, id);
+        }
+        Ok(created)
+    }
+
+    /// Updates a customer (`PATCH`): fields the customer leaves empty are left as
+    /// they are, tags are replaced. Retried like a read (the same values twice are
+    /// harmless).
+    async fn update_customer(&self, vendor_id: &str, customer: &Customer) -> Result<Customer> {
+        let id = parse_id(vendor_id, "id")?;
+        let body = map::customer_body(customer, true)?;
+        let request = Request::new("update_customer", Method::PATCH, wire::by_id(wire::CUSTOMERS, id))
+            .json(&body)?
+            .idempotent(true);
+        let answer = self.api.write(&request).await?;
+        let record: wire::CustomerRecord = serde_json::from_value(map::record(answer)).unwrap_or_default();
+        Ok(stored_customer(record, customer, id))
+    }
+
+    /// Deletes a customer. Not retried after it may have been applied (a second
+    /// delete would answer "not found" for a customer this one deleted).
+    async fn delete_customer(&self, vendor_id: &str) -> Result<()> {
+        let id = parse_id(vendor_id, "id")?;
+        let request =
+            Request::new("delete_customer", Method::DELETE, wire::by_id(wire::CUSTOMERS, id)).idempotent(false);
+        self.api.write(&request).await.map(|_| ())
+    }
+}
+
+impl Connector for SalesMania {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Runs the auth chain (Basic → bearer → databases → team token): it proves the
+    /// credentials and the configured database without reading or writing anything
+    /// else. A database the account lacks is an [`Error::Config`] listing the others.
+    fn check_credentials(&self) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            self.api.auth.token().await?;
+            Ok(format!(
+                "credentials accepted (logged in, database {} found, team token issued)",
+                self.config.database
+            ))
+        })
+    }
+
+    fn sales(&self) -> Option<&dyn Sales> {
+        Some(self)
+    }
+
+    fn stock(&self) -> Option<&dyn Stock> {
+        Some(self)
+    }
+
+    fn customers(&self) -> Option<&dyn Customers> {
+        Some(self)
+    }
+}
