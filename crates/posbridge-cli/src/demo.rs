@@ -83,8 +83,9 @@ fn demo_faults() -> Vec<FaultRule> {
         ("easpro", "eas/api/external/transaction/create"),
         ("easpro", "eas/api/external/transaction/payment/create"),
         ("codemax", "api/v1/sync"),
+        ("salesmania", "extapi/v1.0/orders"),
     ];
-    let reads: &[(&str, &str)] = &[("cloudma", "api/sync-stock")];
+    let reads: &[(&str, &str)] = &[("cloudma", "api/sync-stock"), ("salesmania", "extapi/v1.0/products")];
     let rule = |vendor: &str, route: &str, fault: Fault, rate: f64| FaultRule {
         vendor: Some(vendor.to_owned()),
         route: Some(route.to_owned()),
@@ -162,6 +163,17 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
             .with_base_url(handle.vendor_url("codemax"))
             .with_http(demo_http()),
         ),
+        #[cfg(feature = "salesmania")]
+        "salesmania" => posbridge::VendorConfig::Salesmania(
+            posbridge::salesmania::Config::new(
+                posbridge_sandbox::SALESMANIA_DEFAULT_USERNAME,
+                posbridge::SecretString::from(posbridge_sandbox::SALESMANIA_DEFAULT_PASSWORD),
+                "Toko Maju",
+            )
+            .with_walk_in_customer_id(posbridge_sandbox::SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID)
+            .with_base_url(handle.vendor_url("salesmania"))
+            .with_http(demo_http()),
+        ),
         _ => return Ok(None),
     };
     posbridge::connect(config)
@@ -174,6 +186,12 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
     let config = SandboxConfig {
         seed: options.seed,
         faults: if options.faults { demo_faults() } else { Vec::new() },
+        // The demo's POS sells everything by the piece (the sandbox's default sells
+        // sugar by the kilogram at SalesMania, as its fixtures do).
+        salesmania: posbridge_sandbox::SalesmaniaConfig {
+            units: Default::default(),
+            ..Default::default()
+        },
         ..SandboxConfig::default()
     };
     let handle = Sandbox::start(config)
@@ -220,11 +238,14 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
 fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec<Sale> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5a1e);
     let customers = [
-        ("Nimal Perera", "nimal@example.lk"),
-        ("Siti Aminah", "siti@example.my"),
-        ("Tan Wei Ming", "weiming@example.sg"),
-        ("Dewi Lestari", "dewi@example.id"),
+        ("C-0001", "Nimal Perera", "nimal@example.lk"),
+        ("C-0002", "Siti Aminah", "siti@example.my"),
+        ("C-0003", "Tan Wei Ming", "weiming@example.sg"),
+        ("C-0004", "Dewi Lestari", "dewi@example.id"),
     ];
+    // SalesMania orders have no shipping field (its connector refuses shipping rather
+    // than drop it), so its day has none.
+    let ships = vendor != "salesmania";
     // Opening at 08:00 in Colombo, sales spread over twelve hours.
     let opening = "2026-11-26T08:00:00+05:30"
         .parse::<Timestamp>()
@@ -259,8 +280,9 @@ fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec
             });
         }
         let customer = (rng.random_range(0..3) == 0).then(|| {
-            let (name, email) = customers[rng.random_range(0..customers.len())];
+            let (code, name, email) = customers[rng.random_range(0..customers.len())];
             Customer {
+                code: Some(code.to_owned()),
                 name: name.to_owned(),
                 email: Some(email.to_owned()),
                 ..Customer::default()
@@ -274,7 +296,7 @@ fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec
             customer,
             lines,
             discount: None,
-            shipping: if rng.random_range(0..5) == 0 {
+            shipping: if rng.random_range(0..5) == 0 && ships {
                 Decimal::from(150)
             } else {
                 Decimal::ZERO

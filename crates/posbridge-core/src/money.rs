@@ -193,7 +193,8 @@ pub struct DocumentAmounts {
     pub line_discounts: Decimal,
     /// Sum of line tax parts.
     pub tax: Decimal,
-    /// What the document-level discount takes off the subtotal (rounded once).
+    /// What the document-level discount takes off the subtotal: the subtotal less the
+    /// discounted subtotal rounded once (the line rule, applied to the document).
     pub order_discount: Decimal,
     /// Shipping or delivery charge (rounded).
     pub shipping: Decimal,
@@ -222,8 +223,15 @@ pub fn document_amounts(
             format!("shipping {shipping} is negative"),
         ));
     }
+    // As for a line, the discounted amount is rounded once and the discount derived
+    // from it, so `subtotal - order_discount` is exactly what a vendor computing
+    // `round(subtotal × (1 − p))` gets, half cents included.
     let order_off = match order_discount {
-        Some(d) => round_money(d.amount_off(subtotal, &format!("{field}discount"))?),
+        Some(d) => {
+            let off = d.amount_off(subtotal, &format!("{field}discount"))?;
+            let net = round_money(sub(subtotal, off, field)?);
+            sub(subtotal, net, field)?
+        }
         None => Decimal::ZERO,
     };
     let shipping = round_money(shipping);
@@ -277,6 +285,22 @@ mod tests {
         assert_eq!(l.net, dec!(9.00));
         assert_eq!(l.discount, dec!(1.01));
         assert_eq!(l.total, dec!(9.00));
+    }
+
+    #[test]
+    fn an_order_discount_rounds_the_discounted_amount_once() {
+        // 4500 less 5 % then 2.5 % is exactly 4168.125: the total rounds to 4168.13 as
+        // a vendor computing 4500 × 0.95 × 0.975 gets, and the discount is what is left.
+        let line = line_amounts(dec!(1), dec!(4500), None, None, "l").unwrap();
+        let doc = document_amounts(
+            vec![line],
+            Some(&Discount::Cascade(vec![dec!(5), dec!(2.5)])),
+            dec!(0),
+            "",
+        )
+        .unwrap();
+        assert_eq!(doc.total, dec!(4168.13));
+        assert_eq!(doc.order_discount, dec!(331.87));
     }
 
     #[test]

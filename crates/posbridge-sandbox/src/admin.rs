@@ -10,6 +10,7 @@
 //! | `POST /_sandbox/faults` | replaces the fault rules with the JSON array sent (400 if invalid) |
 //! | `POST /_sandbox/codemax/expire-access-tokens` | expires every Codemax access token (refresh tokens still work) |
 //! | `POST /_sandbox/codemax/revoke-tokens` | revokes every Codemax access and refresh token |
+//! | `POST /_sandbox/salesmania/expire-tokens` | expires every SalesMania bearer and team token |
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +35,7 @@ pub(crate) fn router() -> Router<App> {
             post(expire_codemax_access_tokens),
         )
         .route("/_sandbox/codemax/revoke-tokens", post(revoke_codemax_tokens))
+        .route("/_sandbox/salesmania/expire-tokens", post(expire_salesmania_tokens))
 }
 
 async fn state(State(app): State<App>) -> Response {
@@ -57,6 +59,11 @@ async fn expire_codemax_access_tokens(State(app): State<App>) -> Response {
 async fn revoke_codemax_tokens(State(app): State<App>) -> Response {
     app.lock().codemax.revoke_tokens();
     json_message(StatusCode::OK, "Codemax tokens revoked")
+}
+
+async fn expire_salesmania_tokens(State(app): State<App>) -> Response {
+    app.lock().salesmania.expire_tokens(tokio::time::Instant::now());
+    json_message(StatusCode::OK, "SalesMania tokens expired")
 }
 
 async fn faults(State(app): State<App>) -> Response {

@@ -139,7 +139,7 @@ impl FaultRule {
             let known = vendors::VENDORS
                 .iter()
                 .filter(|v| self.vendor.as_deref().is_none_or(|want| want == **v))
-                .any(|v| vendors::routes(v).contains(&r));
+                .any(|v| vendors::routes(v).iter().any(|known| route_matches(known, r)));
             if !known {
                 return Err(format!(
                     "unknown route {r:?}{}",
@@ -152,15 +152,31 @@ impl FaultRule {
 
     fn matches(&self, vendor: &str, route: &str) -> bool {
         self.vendor.as_deref().is_none_or(|v| v == vendor)
-            && self
-                .route
-                .as_deref()
-                .is_none_or(|r| normalise_route(r) == normalise_route(route))
+            && self.route.as_deref().is_none_or(|r| route_matches(r, route))
     }
 }
 
 fn normalise_route(route: &str) -> &str {
     route.trim_matches('/')
+}
+
+/// Whether `route` is `pattern`: the same segments, where a `{id}` segment of the
+/// pattern stands for any one segment (`extapi/v1.0/orders/{id}` matches
+/// `extapi/v1.0/orders/9001`).
+fn route_matches(pattern: &str, route: &str) -> bool {
+    let (pattern, route) = (normalise_route(pattern), normalise_route(route));
+    if pattern == route {
+        return true;
+    }
+    let (mut p, mut r) = (pattern.split('/'), route.split('/'));
+    loop {
+        match (p.next(), r.next()) {
+            (None, None) => return true,
+            (Some("{id}"), Some(seg)) if !seg.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
 }
 
 /// What happens to one request: a total delay, then at most one other fault.
@@ -406,6 +422,19 @@ mod tests {
                 .validate()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn id_segments_match_any_id() {
+        assert!(route_matches("extapi/v1.0/orders/{id}", "extapi/v1.0/orders/9001"));
+        assert!(route_matches("/extapi/v1.0/orders/", "extapi/v1.0/orders"));
+        assert!(!route_matches("extapi/v1.0/orders/{id}", "extapi/v1.0/orders"));
+        assert!(!route_matches("extapi/v1.0/orders", "extapi/v1.0/orders/9001"));
+        let rule = FaultRule::new(Fault::Status { status: 500 }, 1.0)
+            .for_vendor("salesmania")
+            .for_route("extapi/v1.0/customers/{id}");
+        assert!(rule.validate().is_ok());
+        assert!(rule.matches("salesmania", "extapi/v1.0/customers/3001"));
     }
 
     #[test]

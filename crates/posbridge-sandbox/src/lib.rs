@@ -19,10 +19,11 @@
 //! `docs/sandbox.md` for the routes, the admin API and the fault kinds.
 //!
 //! **What it does not do.** It is not a vendor: it implements what the documents
-//! say and what posbridge decided where they are silent, no more (no customers,
+//! say and what posbridge decided where they are silent, no more (no customers beyond SalesMania's,
 //! reports or other endpoints). It keeps everything in memory (a restart starts over),
 //! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA
-//! ([`CloudmaConfig`]), EAS Pro ([`EasproConfig`]) and Codemax ([`CodemaxConfig`]).
+//! ([`CloudmaConfig`]), EAS Pro ([`EasproConfig`]), Codemax ([`CodemaxConfig`]) and
+//! SalesMania ([`SalesmaniaConfig`]).
 //!
 //! **It is independent of the connectors.** The vendor modules share no code with the
 //! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`,
@@ -37,6 +38,9 @@
 //! `tests/admin_faults.rs` (admin API, fault injection, determinism, dropped
 //! connections, shutdown), `tests/cloudma_fixtures.rs`, `tests/easpro_fixtures.rs` and
 //! `tests/codemax_fixtures.rs` (the conformance fixtures in both directions),
+//! `tests/salesmania.rs` (SalesMania's rules), `tests/salesmania_fixtures.rs` (the
+//! SalesMania fixtures through the real connector), `tests/salesmania_connector.rs`
+//! (200 sales through the SalesMania connector, then a re-push that books nothing),
 //! `tests/easpro_faults.rs` (2,000 sales through the EAS Pro connector while a fifth of
 //! the requests lose their answer), `tests/codemax_tokens.rs` (token renewal under
 //! load through the Codemax connector, and 10,000 sales in 500 syncs).
@@ -88,6 +92,7 @@ pub use crate::faults::{Fault, FaultRule};
 use crate::state::{App, Shared, State};
 pub use crate::state::{Catalogue, Product, RequestRecord, StateSnapshot, VendorDocuments};
 pub use crate::vendors::easpro::{easpro_product_id, easpro_product_ids};
+pub use crate::vendors::salesmania::salesmania_product_ids;
 
 /// The API token CloudMA's document gives, which the sandbox accepts by default.
 pub const CLOUDMA_DEFAULT_TOKEN: &str = "38iGm3yI86Hw";
@@ -114,6 +119,19 @@ pub const CODEMAX_DEFAULT_BRANCH: &str = "KL01";
 /// Codemax's collection says.
 pub const CODEMAX_DEFAULT_TOKEN_LIFETIME_SECS: u64 = 900;
 
+/// The SalesMania username the imitation accepts by default (the connector's fixtures').
+pub const SALESMANIA_DEFAULT_USERNAME: &str = "kasir@tokomaju.id";
+
+/// The SalesMania password the imitation accepts by default (the connector's fixtures').
+pub const SALESMANIA_DEFAULT_PASSWORD: &str = "Rahasia-123";
+
+/// How long SalesMania bearer and team tokens live by default, in seconds: an hour
+/// (SalesMania does not say; the answers carry it as `expires_in`).
+pub const SALESMANIA_DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
+
+/// The SalesMania walk-in customer's id by default.
+pub const SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID: u64 = 3000;
+
 /// How to start a sandbox. Every field has a default, so `{}` (or
 /// [`SandboxConfig::default()`]) is a working configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +151,8 @@ pub struct SandboxConfig {
     pub easpro: EasproConfig,
     /// Codemax's settings.
     pub codemax: CodemaxConfig,
+    /// SalesMania's settings.
+    pub salesmania: SalesmaniaConfig,
 }
 
 impl Default for SandboxConfig {
@@ -145,6 +165,7 @@ impl Default for SandboxConfig {
             cloudma: CloudmaConfig::default(),
             easpro: EasproConfig::default(),
             codemax: CodemaxConfig::default(),
+            salesmania: SalesmaniaConfig::default(),
         }
     }
 }
@@ -261,6 +282,76 @@ impl Default for CodemaxConfig {
     }
 }
 
+/// The SalesMania imitation's settings: the one account it accepts, its databases
+/// and teams, how long its tokens live, the walk-in customer, the page size of lists,
+/// and what it does with a repeated `ext_order_no`.
+///
+/// Every catalogue product is a SalesMania product, numbered from 501 in catalogue
+/// order ([`salesmania_product_ids`]), with `ext_product_code` = the code,
+/// `qty_on_hand` = the shared stock and one unit `PCS` of ratio 1 at the catalogue
+/// price.
+///
+/// ```
+/// use posbridge_sandbox::SalesmaniaConfig;
+///
+/// let config = SalesmaniaConfig::default();
+/// assert_eq!((config.username.as_str(), config.password.as_str()), ("kasir@tokomaju.id", "Rahasia-123"));
+/// assert_eq!(config.databases[&2981], "Toko Maju");
+/// assert_eq!((config.token_lifetime_secs, config.walk_in_customer_id), (3600, 3000));
+/// let short: SalesmaniaConfig = serde_json::from_str(r#"{"token_lifetime_secs": 2}"#)?;
+/// assert_eq!(short.teams[&24728], "Tim Bandung");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SalesmaniaConfig {
+    /// The only username accepted (HTTP Basic on `GET token`); default
+    /// [`SALESMANIA_DEFAULT_USERNAME`].
+    pub username: String,
+    /// The only password accepted; default [`SALESMANIA_DEFAULT_PASSWORD`].
+    pub password: String,
+    /// The account's databases, id → name; default 2981 "Toko Maju" and 2990
+    /// "Gudang Pusat". At least one. Every database sees the same data.
+    pub databases: BTreeMap<u64, String>,
+    /// The teams, id → name; default 24728 "Tim Bandung". At least one; the first is
+    /// an order's team when it names none.
+    pub teams: BTreeMap<u64, String>,
+    /// How long a bearer or team token lives, in seconds (the answers'
+    /// `expires_in`); default [`SALESMANIA_DEFAULT_TOKEN_LIFETIME_SECS`]. At least 1.
+    pub token_lifetime_secs: u64,
+    /// The walk-in customer's id (seeded as "Pelanggan Umum"); default
+    /// [`SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID`]. Below 3001.
+    pub walk_in_customer_id: u64,
+    /// Records per page of a paged list; default 25 (so the sample's 30 products
+    /// come in two pages). At least 1.
+    pub page_size: usize,
+    /// Whether `POST orders` refuses an `ext_order_no` already booked (422 "The ext
+    /// order no has already been taken.", as `docs/vendors/salesmania.md` lists);
+    /// default `true`. `false` books a second order, as a vendor that does not check
+    /// would (tests of a connector's own duplicate check use it).
+    pub refuse_repeated_ext_order_no: bool,
+    /// The name of a catalogue product's one unit (of ratio 1), by product code, for
+    /// products not sold by the piece; every other product's unit is `PCS`. Default:
+    /// `SUGAR-1KG` → `KG`, as in the connector's fixtures.
+    pub units: BTreeMap<String, String>,
+}
+
+impl Default for SalesmaniaConfig {
+    fn default() -> Self {
+        Self {
+            username: SALESMANIA_DEFAULT_USERNAME.to_owned(),
+            password: SALESMANIA_DEFAULT_PASSWORD.to_owned(),
+            databases: BTreeMap::from([(2981, "Toko Maju".to_owned()), (2990, "Gudang Pusat".to_owned())]),
+            teams: BTreeMap::from([(24728, "Tim Bandung".to_owned())]),
+            token_lifetime_secs: SALESMANIA_DEFAULT_TOKEN_LIFETIME_SECS,
+            walk_in_customer_id: SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID,
+            page_size: 25,
+            refuse_repeated_ext_order_no: true,
+            units: BTreeMap::from([("SUGAR-1KG".to_owned(), "KG".to_owned())]),
+        }
+    }
+}
+
 /// Why a sandbox could not start or load its configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -318,6 +409,7 @@ impl Sandbox {
         }
         let easpro = vendors::easpro::Settings::resolve(&config.easpro, &config.catalogue)?;
         let codemax = vendors::codemax::Settings::resolve(&config.codemax)?;
+        let salesmania = vendors::salesmania::Settings::resolve(&config.salesmania)?;
         let bind = config.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -326,11 +418,14 @@ impl Sandbox {
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr: bind, source })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut state = State::new(config.catalogue.clone(), config.seed, config.faults);
+        state.salesmania = vendors::salesmania::Ledger::new(&salesmania, &config.catalogue, config.seed);
         let shared: App = Arc::new(Shared::new(
-            State::new(config.catalogue, config.seed, config.faults),
+            state,
             config.cloudma,
             easpro,
             codemax,
+            salesmania,
             shutdown_rx,
         ));
         let app = router(shared.clone());
@@ -432,7 +527,8 @@ impl SandboxHandle {
     }
 
     /// Restores the original catalogue, clears the documents, ids and the request log,
-    /// revokes every Codemax token, and re-seeds the fault generator, as
+    /// revokes every Codemax and SalesMania token, restores SalesMania's seeded
+    /// customers, products and visits, and re-seeds the fault generator, as
     /// `POST /_sandbox/reset` does. The fault rules stay.
     pub fn reset(&self) {
         self.shared.lock().reset();
@@ -454,6 +550,14 @@ impl SandboxHandle {
     /// refresh too (code `12`), and clients must log in again.
     pub fn revoke_codemax_tokens(&self) {
         self.shared.lock().codemax.revoke_tokens();
+    }
+
+    /// Expires every SalesMania bearer and team token issued so far, as if their
+    /// lifetime had passed, as `POST /_sandbox/salesmania/expire-tokens` does: the next
+    /// call with one is refused (401 `{"message": "Unauthenticated."}`) and clients
+    /// must run the chain (token, databases, team token) again.
+    pub fn expire_salesmania_tokens(&self) {
+        self.shared.lock().salesmania.expire_tokens(tokio::time::Instant::now());
     }
 
     /// Stops accepting connections, lets requests in flight finish (a latency fault's

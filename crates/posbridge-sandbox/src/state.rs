@@ -265,6 +265,8 @@ pub(crate) struct State {
     /// Codemax's sessions and the invoices it synced (what its rules need beyond the
     /// stored documents).
     pub(crate) codemax: vendors::codemax::Ledger,
+    /// SalesMania's tokens, customers, products, orders and visits.
+    pub(crate) salesmania: vendors::salesmania::Ledger,
 }
 
 /// A request under way: its number and the run it belongs to.
@@ -289,6 +291,7 @@ impl State {
             rng: StdRng::seed_from_u64(seed),
             faults,
             codemax: vendors::codemax::Ledger::new(seed),
+            salesmania: vendors::salesmania::Ledger::empty(seed),
         };
         s.reset();
         s
@@ -314,6 +317,7 @@ impl State {
         self.ids.clear();
         self.rng = StdRng::seed_from_u64(self.seed);
         self.codemax.reset();
+        self.salesmania.reset();
     }
 
     pub(crate) fn snapshot(&self) -> StateSnapshot {
@@ -450,6 +454,8 @@ pub(crate) struct Shared {
     pub(crate) easpro: vendors::easpro::Settings,
     /// Codemax's settings, checked.
     pub(crate) codemax: vendors::codemax::Settings,
+    /// SalesMania's settings, checked.
+    pub(crate) salesmania: vendors::salesmania::Settings,
     /// Turns `true` when the sandbox shuts down (or its handle is dropped).
     shutdown: watch::Receiver<bool>,
 }
@@ -460,6 +466,7 @@ impl Shared {
         cloudma: crate::CloudmaConfig,
         easpro: vendors::easpro::Settings,
         codemax: vendors::codemax::Settings,
+        salesmania: vendors::salesmania::Settings,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -467,6 +474,7 @@ impl Shared {
             cloudma,
             easpro,
             codemax,
+            salesmania,
             shutdown,
         }
     }

@@ -15,6 +15,7 @@ pub(crate) mod body;
 pub(crate) mod cloudma;
 pub(crate) mod codemax;
 pub(crate) mod easpro;
+pub(crate) mod salesmania;
 
 use axum::Router;
 use axum::body::Body;
@@ -28,7 +29,7 @@ use crate::faults::{self, Fault};
 use crate::state::{App, RequestRecord, Ticket};
 
 /// The vendors the sandbox imitates, by path prefix.
-pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, codemax::VENDOR, easpro::VENDOR];
+pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, codemax::VENDOR, easpro::VENDOR, salesmania::VENDOR];
 
 /// A vendor's routes, as paths after its prefix (`api/push-sale`).
 pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
@@ -36,6 +37,7 @@ pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
         cloudma::VENDOR => cloudma::ROUTES,
         codemax::VENDOR => codemax::ROUTES,
         easpro::VENDOR => easpro::ROUTES,
+        salesmania::VENDOR => salesmania::ROUTES,
         _ => &[],
     }
 }
@@ -46,6 +48,7 @@ pub(crate) fn router() -> Router<App> {
         .nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
         .nest(&format!("/{}", codemax::VENDOR), codemax::router())
         .nest(&format!("/{}", easpro::VENDOR), easpro::router())
+        .nest(&format!("/{}", salesmania::VENDOR), salesmania::router())
 }
 
 /// The document reference a request to `route` carries in its body, for the log.
@@ -54,6 +57,7 @@ fn reference_of(vendor: &str, route: &str, headers: &HeaderMap, body: &[u8]) -> 
         cloudma::VENDOR => cloudma::reference_of(headers, body),
         codemax::VENDOR => codemax::reference_of(route, body),
         easpro::VENDOR => easpro::reference_of(route, body),
+        salesmania::VENDOR => salesmania::reference_of(route, body),
         _ => None,
     }
 }
