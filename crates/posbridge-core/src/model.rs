@@ -331,34 +331,55 @@ fn check_reference(reference: &str) -> Result<()> {
     Ok(())
 }
 
+/// What the totals check needs of a line, sale or purchase alike.
+struct Priced<'a> {
+    product_code: &'a str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount: Option<&'a Discount>,
+    tax: Option<&'a Tax>,
+    total: Option<Decimal>,
+}
+
+/// The shared check of [`Sale::reconcile`] and [`Purchase::reconcile`]: a reference,
+/// at least one line, product codes, each line's amounts and stated total, then the
+/// document's amounts and stated total.
+fn reconcile_document<'a>(
+    what: &str,
+    reference: &str,
+    lines: impl ExactSizeIterator<Item = Priced<'a>>,
+    discount: Option<&Discount>,
+    shipping: Decimal,
+    stated_total: Option<Decimal>,
+) -> Result<DocumentAmounts> {
+    check_reference(reference)?;
+    if lines.len() == 0 {
+        return Err(Error::invalid("lines", format!("a {what} needs at least one line")));
+    }
+    let mut amounts = Vec::with_capacity(lines.len());
+    for (i, line) in lines.enumerate() {
+        let field = format!("lines[{i}]");
+        if line.product_code.trim().is_empty() {
+            return Err(Error::invalid(format!("{field}.product_code"), "product code is empty"));
+        }
+        let a = money::line_amounts(line.quantity, line.unit_price, line.discount, line.tax, &field)?;
+        money::reconcile(&format!("{field}.total"), line.total, a.total)?;
+        amounts.push(a);
+    }
+    let document = money::document_amounts(amounts, discount, shipping, "")?;
+    money::reconcile("total", stated_total, document.total)?;
+    Ok(document)
+}
+
 impl Sale {
     /// Checks the sale and computes its amounts: a reference, at least one line,
-    /// product codes, non-zero quantities, sane discounts, and stated line totals and
-    /// grand total that reconcile to the cent with the computed ones.
+    /// product codes, non-zero quantities, sane discounts, positive payments, and
+    /// stated line totals and grand total that reconcile to the cent with the
+    /// computed ones.
     ///
     /// Every connector calls this before building a request, so a sale that fails it
     /// is refused with [`Error::Invalid`] and nothing is sent.
     pub fn reconcile(&self) -> Result<ReconciledSale<'_>> {
-        check_reference(&self.reference)?;
-        if self.lines.is_empty() {
-            return Err(Error::invalid("lines", "a sale needs at least one line"));
-        }
-        let mut lines = Vec::with_capacity(self.lines.len());
-        for (i, line) in self.lines.iter().enumerate() {
-            let field = format!("lines[{i}]");
-            if line.product_code.trim().is_empty() {
-                return Err(Error::invalid(format!("{field}.product_code"), "product code is empty"));
-            }
-            let a = money::line_amounts(
-                line.quantity,
-                line.unit_price,
-                line.discount.as_ref(),
-                line.tax.as_ref(),
-                &field,
-            )?;
-            money::reconcile(&format!("{field}.total"), line.total, a.total)?;
-            lines.push(a);
-        }
         for (i, p) in self.payments.iter().enumerate() {
             if p.amount <= Decimal::ZERO {
                 return Err(Error::invalid(
@@ -367,8 +388,22 @@ impl Sale {
                 ));
             }
         }
-        let amounts = money::document_amounts(lines, self.discount.as_ref(), self.shipping, "")?;
-        money::reconcile("total", self.total, amounts.total)?;
+        let lines = self.lines.iter().map(|l| Priced {
+            product_code: &l.product_code,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            discount: l.discount.as_ref(),
+            tax: l.tax.as_ref(),
+            total: l.total,
+        });
+        let amounts = reconcile_document(
+            "sale",
+            &self.reference,
+            lines,
+            self.discount.as_ref(),
+            self.shipping,
+            self.total,
+        )?;
         Ok(ReconciledSale { sale: self, amounts })
     }
 }
@@ -376,28 +411,22 @@ impl Sale {
 impl Purchase {
     /// Checks the purchase and computes its amounts, like [`Sale::reconcile`].
     pub fn reconcile(&self) -> Result<ReconciledPurchase<'_>> {
-        check_reference(&self.reference)?;
-        if self.lines.is_empty() {
-            return Err(Error::invalid("lines", "a purchase needs at least one line"));
-        }
-        let mut lines = Vec::with_capacity(self.lines.len());
-        for (i, line) in self.lines.iter().enumerate() {
-            let field = format!("lines[{i}]");
-            if line.product_code.trim().is_empty() {
-                return Err(Error::invalid(format!("{field}.product_code"), "product code is empty"));
-            }
-            let a = money::line_amounts(
-                line.quantity,
-                line.unit_cost,
-                line.discount.as_ref(),
-                line.tax.as_ref(),
-                &field,
-            )?;
-            money::reconcile(&format!("{field}.total"), line.total, a.total)?;
-            lines.push(a);
-        }
-        let amounts = money::document_amounts(lines, self.discount.as_ref(), self.shipping, "")?;
-        money::reconcile("total", self.total, amounts.total)?;
+        let lines = self.lines.iter().map(|l| Priced {
+            product_code: &l.product_code,
+            quantity: l.quantity,
+            unit_price: l.unit_cost,
+            discount: l.discount.as_ref(),
+            tax: l.tax.as_ref(),
+            total: l.total,
+        });
+        let amounts = reconcile_document(
+            "purchase",
+            &self.reference,
+            lines,
+            self.discount.as_ref(),
+            self.shipping,
+            self.total,
+        )?;
         Ok(ReconciledPurchase {
             purchase: self,
             amounts,
