@@ -271,6 +271,15 @@ fn vendor_template_body(vendor: &str) -> Option<&'static str> {
              # POS product code -> EAS Pro invProductId: {\"product\": {\"SKU-1\": \"68668492-...\"}}\n\
              id_map_file = \"easpro-products.json\"\n"
         }
+        "asalta" => {
+            "[asalta]\n\
+             base_url = \"https://api.asalta.com/\"        # your Asalta server\n\
+             client_id = \"your-oauth-client-id\"\n\
+             # client_secret = \"...\"                    # better: POSBRIDGE_ASALTA_CLIENT_SECRET\n\
+             redirect_uri = \"http://127.0.0.1:8765/callback\"\n\
+             token_file = \"asalta-token.json\"           # kept with mode 600\n\
+             utc_offset = \"+08:00\"\n"
+        }
         "salesmania" => {
             "[salesmania]\n\
              base_url = \"https://api.salesmania.id/\"\n\

@@ -5,8 +5,8 @@
 //! their stock back, through one typed API.
 //!
 //! This facade re-exports [`posbridge_core`] (the domain types, traits and errors)
-//! and one connector per cargo feature: `cloudma`, `codemax`, `easpro`, `salesmania`,
-//! and more as vendors land; `full` turns them all on. No vendor is on by default, so a library user compiles only
+//! and one connector per cargo feature: `asalta`, `cloudma`, `codemax`, `easpro`,
+//! `salesmania`; `full` turns them all on. No vendor is on by default, so a library user compiles only
 //! the vendors they need.
 //!
 //! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
@@ -33,6 +33,10 @@
 #![deny(missing_docs)]
 
 pub use posbridge_core::*;
+
+/// The Asalta connector.
+#[cfg(feature = "asalta")]
+pub use posbridge_asalta as asalta;
 
 /// The CloudMA connector.
 #[cfg(feature = "cloudma")]
@@ -62,6 +66,9 @@ pub struct ReadmeDoctests;
 #[serde(tag = "vendor", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum VendorConfig {
+    /// Asalta.
+    #[cfg(feature = "asalta")]
+    Asalta(Box<posbridge_asalta::Config>),
     /// CloudMA.
     #[cfg(feature = "cloudma")]
     Cloudma(posbridge_cloudma::Config),
@@ -84,6 +91,8 @@ pub enum VendorConfig {
 /// Builds the connector a config describes. No request is sent.
 pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
     match config {
+        #[cfg(feature = "asalta")]
+        VendorConfig::Asalta(c) => (*c).connect(),
         #[cfg(feature = "cloudma")]
         VendorConfig::Cloudma(c) => c.connect(),
         #[cfg(feature = "codemax")]
@@ -116,6 +125,13 @@ pub struct VendorInfo {
 pub fn vendors() -> Vec<VendorInfo> {
     #[allow(unused_mut)]
     let mut v = Vec::new();
+    #[cfg(feature = "asalta")]
+    v.push(VendorInfo {
+        name: posbridge_asalta::VENDOR,
+        crate_name: "posbridge-asalta",
+        capabilities: posbridge_asalta::capabilities(),
+        secret_fields: &["client_secret"],
+    });
     #[cfg(feature = "cloudma")]
     v.push(VendorInfo {
         name: posbridge_cloudma::VENDOR,

@@ -1,0 +1,174 @@
+//! How Asalta reports failure, mapped to posbridge's error kinds.
+//!
+//! The document gives an HTTP table and two numbered lists of messages (400 and
+//! 500) but no error body. The message is read from `message`, `Message`, `error`
+//! (when a string), `error_description` or `msg`, else the body's text, and matched
+//! against the numbered messages, which get a vendor code:
+//!
+//! | Asalta | posbridge |
+//! |---|---|
+//! | 2xx with `"error": true` | [`Error::Rejected`] with the message |
+//! | 400 "valid date format" / "Field X is Mandatory" / "valid page" / "paid amount …" | [`Error::Rejected`], codes `date_format`, `mandatory_field`, `invalid_page`, `paid_amount_exceeds_sale` |
+//! | 500 bundle messages 1–7 | [`Error::Rejected`] (HTTP 500 kept), codes `not_a_bundle`, `bundle_option_id`, `bundle_items_missing`, `mandatory_field`, `invalid_bundle_item`, `bundle_item_quantity`, `bundle_mismatch` |
+//! | 500 "The quantity is out of stock for HAT" | [`Error::Rejected`], code `out_of_stock` |
+//! | other 400, 405, 406, 410 | [`Error::Rejected`] |
+//! | 401, 403 | [`Error::Auth`], saying to run `posbridge auth asalta` |
+//! | 404 | [`Error::NotFound`] |
+//! | 429 | [`Error::RateLimited`] with `Retry-After` |
+//! | other 5xx | [`Error::Unavailable`] (for a non-idempotent write, [`Error::Uncertain`], decided by the transport) |
+
+use posbridge_core::Error;
+use posbridge_core::http::{Response, default_parse_error};
+use serde_json::Value;
+
+/// What the user is told to do when the token is gone.
+pub(crate) const RUN_AUTH: &str = "run `posbridge auth asalta` to authorize posbridge again";
+
+/// The numbered messages, by a lower-case fragment, with the code they get.
+const KNOWN: &[(&str, &str)] = &[
+    ("out of stock", "out_of_stock"),
+    ("valid date format", "date_format"),
+    ("is mandatory", "mandatory_field"),
+    ("valid page", "invalid_page"),
+    ("paid amount must be less than or equal", "paid_amount_exceeds_sale"),
+    ("this is not bundle product", "not_a_bundle"),
+    ("bundle does not have option id", "bundle_option_id"),
+    ("please add bundle items", "bundle_items_missing"),
+    ("valid bundle item", "invalid_bundle_item"),
+    ("bundle item quantity too large", "bundle_item_quantity"),
+    ("bundle item does not match", "bundle_mismatch"),
+];
+
+/// The vendor's message in a body: a JSON field, else the text itself.
+pub(crate) fn vendor_message(body: &[u8]) -> String {
+    if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
+        for key in ["message", "Message", "error_description", "error", "msg"] {
+            if let Some(Value::String(s)) = o.get(key)
+                && !s.trim().is_empty()
+            {
+                return posbridge_core::error::redact(s.trim());
+            }
+        }
+    }
+    posbridge_core::error::excerpt(body)
+}
+
+/// The code of a numbered message, if `message` is one.
+pub(crate) fn known_code(message: &str) -> Option<&'static str> {
+    let lower = message.to_lowercase();
+    KNOWN.iter().find(|(m, _)| lower.contains(m)).map(|(_, c)| *c)
+}
+
+/// Whether a 2xx body says `"error": true`.
+fn flagged_error(body: &[u8]) -> bool {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => match o.get("error") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true") || s == "1",
+            Some(Value::Number(n)) => n.as_u64() == Some(1),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Asalta's error parser: `None` for success.
+pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
+    let status = response.status.as_u16();
+    match status {
+        200..=299 => flagged_error(&response.body).then(|| {
+            let message = vendor_message(&response.body);
+            Error::Rejected {
+                vendor,
+                status: Some(status),
+                code: known_code(&message).map(str::to_owned),
+                message,
+            }
+        }),
+        401 | 403 => {
+            let message = vendor_message(&response.body);
+            Some(Error::Auth {
+                vendor,
+                message: if message.is_empty() {
+                    format!("HTTP {status}: the access token was refused; {RUN_AUTH}")
+                } else {
+                    format!("{message} (HTTP {status}); {RUN_AUTH}")
+                },
+            })
+        }
+        400 | 405 | 406 | 409 | 410 | 422 => {
+            let message = vendor_message(&response.body);
+            Some(Error::Rejected {
+                vendor,
+                status: Some(status),
+                code: known_code(&message).map(str::to_owned),
+                message,
+            })
+        }
+        500 => {
+            let message = vendor_message(&response.body);
+            match known_code(&message) {
+                Some(code) => Some(Error::Rejected {
+                    vendor,
+                    status: Some(status),
+                    code: Some(code.to_owned()),
+                    message,
+                }),
+                None => default_parse_error(vendor, response),
+            }
+        }
+        _ => default_parse_error(vendor, response),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use posbridge_core::reqwest::StatusCode;
+    use posbridge_core::reqwest::header::HeaderMap;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.to_owned().into_bytes().into(),
+        }
+    }
+
+    #[test]
+    fn numbered_messages_get_codes() {
+        let e = parse_error(
+            "asalta",
+            &response(
+                500,
+                r#"{"message":"Error : \"The quantity is out of stock for HAT\"","error":true}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(e.vendor_code(), Some("out_of_stock"));
+        assert!(!e.is_retryable());
+        let e = parse_error(
+            "asalta",
+            &response(400, r#"{"message":"Field customer_id is Mandatory."}"#),
+        )
+        .unwrap();
+        assert_eq!(e.vendor_code(), Some("mandatory_field"));
+        assert_eq!(e.vendor_message(), Some("Field customer_id is Mandatory."));
+    }
+
+    #[test]
+    fn an_unknown_500_is_unavailable_and_401_says_what_to_run() {
+        let e = parse_error("asalta", &response(500, "oops")).unwrap();
+        assert!(e.is_retryable());
+        let e = parse_error("asalta", &response(401, "")).unwrap();
+        assert!(e.to_string().contains("posbridge auth asalta"), "{e}");
+    }
+
+    #[test]
+    fn a_200_flagged_as_error_is_a_rejection() {
+        let e = parse_error("asalta", &response(200, r#"{"Message":"nope","error":true}"#)).unwrap();
+        assert_eq!(e.vendor_message(), Some("nope"));
+        assert!(parse_error("asalta", &response(200, r#"{"message":"Success","error":false}"#)).is_none());
+    }
+}
