@@ -17,6 +17,8 @@ macro_rules! outln {
     }};
 }
 
+#[cfg(feature = "asalta")]
+mod asalta;
 mod commands;
 mod config;
 mod demo;
@@ -129,6 +131,20 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Authorise posbridge with a vendor that needs a browser sign-in
+    #[cfg(feature = "asalta")]
+    #[command(after_help = "Example:\n  posbridge auth asalta")]
+    Auth {
+        #[command(subcommand)]
+        vendor: AuthVendor,
+    },
+    /// Asalta's own commands (reports)
+    #[cfg(feature = "asalta")]
+    #[command(after_help = "Example:\n  posbridge asalta report sales --from 2026-11-01 --to 2026-11-26")]
+    Asalta {
+        #[command(subcommand)]
+        command: AsaltaCommand,
+    },
     /// Manage the config file
     Config {
         #[command(subcommand)]
@@ -155,6 +171,43 @@ enum PushWhat {
         /// The vendor [default: the only one configured]
         #[arg(long)]
         vendor: Option<String>,
+    },
+}
+
+#[cfg(feature = "asalta")]
+#[derive(Debug, Subcommand)]
+enum AuthVendor {
+    /// Asalta's OAuth2 code flow: prints the authorize URL, receives the redirect on the
+    /// loopback redirect_uri, exchanges the code and stores the token in token_file
+    #[command(after_help = "Example:\n  posbridge auth asalta --timeout-secs 120")]
+    Asalta {
+        /// How long to wait for the browser
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+    },
+}
+
+#[cfg(feature = "asalta")]
+#[derive(Debug, Subcommand)]
+enum AsaltaCommand {
+    /// Print a report (JSON rows)
+    #[command(
+        after_help = "Example:\n  posbridge asalta report sales --from 2026-11-01 --to 2026-11-26\n  \
+        posbridge asalta report payroll --month 2026-10"
+    )]
+    Report {
+        /// Which report
+        #[arg(value_enum)]
+        kind: asalta::Report,
+        /// First day (YYYY-MM-DD), for sales, crm-invoices and roster
+        #[arg(long)]
+        from: Option<jiff::civil::Date>,
+        /// Last day (YYYY-MM-DD)
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+        /// Month (YYYY-MM), for payroll and claims
+        #[arg(long)]
+        month: Option<String>,
     },
 }
 
@@ -256,6 +309,18 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
             )
             .await
         }
+        #[cfg(feature = "asalta")]
+        Command::Auth { vendor } => match vendor {
+            AuthVendor::Asalta { timeout_secs } => {
+                asalta::auth(&ctx()?, std::time::Duration::from_secs(*timeout_secs)).await
+            }
+        },
+        #[cfg(feature = "asalta")]
+        Command::Asalta { command } => match command {
+            AsaltaCommand::Report { kind, from, to, month } => {
+                asalta::report(&ctx()?, *kind, *from, *to, month.as_deref()).await
+            }
+        },
         Command::Config { action } => match action {
             ConfigAction::Init { path, force } => {
                 let path = path
