@@ -138,6 +138,13 @@ impl Settings {
                 );
             }
         }
+        // Relative paths in the file are relative to the file, not to where the CLI runs.
+        if let (Some(dir), Some(toml::Value::String(file))) = (&self.dir, section.get("token_file"))
+            && Path::new(file).is_relative()
+        {
+            let resolved = dir.join(file).display().to_string();
+            section.insert("token_file".into(), toml::Value::String(resolved));
+        }
         if let Some(file) = section.remove("id_map_file") {
             let file = file.as_str().map(PathBuf::from).ok_or_else(|| {
                 CliError::new(

@@ -11,6 +11,7 @@
 //! | `POST /_sandbox/codemax/expire-access-tokens` | expires every Codemax access token (refresh tokens still work) |
 //! | `POST /_sandbox/codemax/revoke-tokens` | revokes every Codemax access and refresh token |
 //! | `POST /_sandbox/salesmania/expire-tokens` | expires every SalesMania bearer and team token |
+//! | `POST /_sandbox/asalta/expire-tokens` | expires every Asalta access token (refresh tokens still work) |
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,6 +37,7 @@ pub(crate) fn router() -> Router<App> {
         )
         .route("/_sandbox/codemax/revoke-tokens", post(revoke_codemax_tokens))
         .route("/_sandbox/salesmania/expire-tokens", post(expire_salesmania_tokens))
+        .route("/_sandbox/asalta/expire-tokens", post(expire_asalta_tokens))
 }
 
 async fn state(State(app): State<App>) -> Response {
@@ -64,6 +66,11 @@ async fn revoke_codemax_tokens(State(app): State<App>) -> Response {
 async fn expire_salesmania_tokens(State(app): State<App>) -> Response {
     app.lock().salesmania.expire_tokens(tokio::time::Instant::now());
     json_message(StatusCode::OK, "SalesMania tokens expired")
+}
+
+async fn expire_asalta_tokens(State(app): State<App>) -> Response {
+    app.lock().asalta.expire_tokens(tokio::time::Instant::now());
+    json_message(StatusCode::OK, "Asalta access tokens expired")
 }
 
 async fn faults(State(app): State<App>) -> Response {

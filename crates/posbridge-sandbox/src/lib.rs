@@ -19,11 +19,11 @@
 //! `docs/sandbox.md` for the routes, the admin API and the fault kinds.
 //!
 //! **What it does not do.** It is not a vendor: it implements what the documents
-//! say and what posbridge decided where they are silent, no more (no customers beyond SalesMania's,
-//! reports or other endpoints). It keeps everything in memory (a restart starts over),
+//! say and what posbridge decided where they are silent, no more (customers only for
+//! SalesMania and Asalta, reports only for Asalta, and no other endpoints). It keeps everything in memory (a restart starts over),
 //! does no TLS, and is meant for loopback: do not expose it. Vendors so far: CloudMA
-//! ([`CloudmaConfig`]), EAS Pro ([`EasproConfig`]), Codemax ([`CodemaxConfig`]) and
-//! SalesMania ([`SalesmaniaConfig`]).
+//! ([`CloudmaConfig`]), EAS Pro ([`EasproConfig`]), Codemax ([`CodemaxConfig`]),
+//! SalesMania ([`SalesmaniaConfig`]) and Asalta ([`AsaltaConfig`]).
 //!
 //! **It is independent of the connectors.** The vendor modules share no code with the
 //! `posbridge-<vendor>` crates, so each checks the other: `tests/cloudma_fixtures.rs`,
@@ -43,7 +43,10 @@
 //! (200 sales through the SalesMania connector, then a re-push that books nothing),
 //! `tests/easpro_faults.rs` (2,000 sales through the EAS Pro connector while a fifth of
 //! the requests lose their answer), `tests/codemax_tokens.rs` (token renewal under
-//! load through the Codemax connector, and 10,000 sales in 500 syncs).
+//! load through the Codemax connector, and 10,000 sales in 500 syncs), `tests/asalta.rs`
+//! (Asalta's OAuth2 code flow and rules), `tests/asalta_fixtures.rs` (the Asalta
+//! fixtures through the real connector), `tests/asalta_streaming.rs` (100,000 items
+//! streamed through the Asalta connector in bounded memory).
 //!
 //! ```
 //! use posbridge_sandbox::{Sandbox, SandboxConfig};
@@ -91,6 +94,7 @@ use tokio::task::JoinHandle;
 pub use crate::faults::{Fault, FaultRule};
 use crate::state::{App, Shared, State};
 pub use crate::state::{Catalogue, Product, RequestRecord, StateSnapshot, VendorDocuments};
+pub use crate::vendors::asalta::asalta_item_ids;
 pub use crate::vendors::easpro::{easpro_product_id, easpro_product_ids};
 pub use crate::vendors::salesmania::salesmania_product_ids;
 
@@ -132,6 +136,16 @@ pub const SALESMANIA_DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
 /// The SalesMania walk-in customer's id by default.
 pub const SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID: u64 = 3000;
 
+/// The OAuth2 client id the Asalta imitation accepts by default.
+pub const ASALTA_DEFAULT_CLIENT_ID: &str = "sandbox-asalta-client";
+
+/// The OAuth2 client secret the Asalta imitation accepts by default.
+pub const ASALTA_DEFAULT_CLIENT_SECRET: &str = "sandbox-asalta-secret";
+
+/// The redirect URI registered for the Asalta imitation's client by default (where
+/// `GET /asalta/auth` sends the browser back with the code).
+pub const ASALTA_DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
+
 /// How to start a sandbox. Every field has a default, so `{}` (or
 /// [`SandboxConfig::default()`]) is a working configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,6 +167,8 @@ pub struct SandboxConfig {
     pub codemax: CodemaxConfig,
     /// SalesMania's settings.
     pub salesmania: SalesmaniaConfig,
+    /// Asalta's settings.
+    pub asalta: AsaltaConfig,
 }
 
 impl Default for SandboxConfig {
@@ -166,6 +182,7 @@ impl Default for SandboxConfig {
             easpro: EasproConfig::default(),
             codemax: CodemaxConfig::default(),
             salesmania: SalesmaniaConfig::default(),
+            asalta: AsaltaConfig::default(),
         }
     }
 }
@@ -352,6 +369,108 @@ impl Default for SalesmaniaConfig {
     }
 }
 
+/// The Asalta imitation's settings: the one OAuth2 client it knows, how long codes
+/// and tokens live, the page size of lists, its warehouses and its biller.
+///
+/// Every catalogue product is an Asalta `standard` item, numbered from 1001 in
+/// catalogue order ([`asalta_item_ids`]), at the catalogue price, without tax. Its
+/// stock in the **first** warehouse is the shared catalogue stock (what every
+/// vendor's sales lower); the other warehouses start empty and hold their own stock
+/// (raised by returns to them). The customer `1` "Walk-in Customer" is seeded.
+///
+/// ```
+/// use posbridge_sandbox::AsaltaConfig;
+///
+/// let config = AsaltaConfig::default();
+/// assert_eq!((config.code_lifetime_secs, config.token_lifetime_secs, config.page_size), (30, 3600, 20));
+/// assert_eq!(config.warehouses[0].code, "ADL");
+/// let short: AsaltaConfig = serde_json::from_str(r#"{"code_lifetime_secs": 1, "page_size": 1000}"#)?;
+/// assert_eq!(short.client_id, "sandbox-asalta-client");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsaltaConfig {
+    /// The only OAuth2 client id accepted; default [`ASALTA_DEFAULT_CLIENT_ID`].
+    pub client_id: String,
+    /// Its secret; default [`ASALTA_DEFAULT_CLIENT_SECRET`].
+    pub client_secret: String,
+    /// Its registered redirect URI (absolute); default [`ASALTA_DEFAULT_REDIRECT_URI`].
+    pub redirect_uri: String,
+    /// How long an authorization code lives, in seconds; default 30 (Asalta's
+    /// document). At least 1.
+    pub code_lifetime_secs: u64,
+    /// How long an access token lives, in seconds (the token answer's `expires_in`);
+    /// default 3600. At least 1.
+    pub token_lifetime_secs: u64,
+    /// Records per page of a list; default 20 (the document's `perPage`). At least 1.
+    /// Clients cannot choose it.
+    pub page_size: usize,
+    /// The warehouses; the first holds the shared catalogue stock. Default: 2 `ADL`
+    /// "Adelphi" (the main outlet) and 3 `STORE` "Store room". At least one; distinct
+    /// ids.
+    pub warehouses: Vec<AsaltaWarehouse>,
+    /// The one biller; default 35 "Sandbox Biller".
+    pub biller: AsaltaBiller,
+}
+
+/// An Asalta warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsaltaWarehouse {
+    /// Its id.
+    pub id: u64,
+    /// Its code (what a POS calls its location).
+    pub code: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// An Asalta biller (the selling entity sales are issued by).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsaltaBiller {
+    /// Its id.
+    pub id: u64,
+    /// Its name (billers have no code).
+    pub name: String,
+}
+
+impl Default for AsaltaBiller {
+    fn default() -> Self {
+        Self {
+            id: 35,
+            name: "Sandbox Biller".to_owned(),
+        }
+    }
+}
+
+impl Default for AsaltaConfig {
+    fn default() -> Self {
+        Self {
+            client_id: ASALTA_DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: ASALTA_DEFAULT_CLIENT_SECRET.to_owned(),
+            redirect_uri: ASALTA_DEFAULT_REDIRECT_URI.to_owned(),
+            code_lifetime_secs: 30,
+            token_lifetime_secs: 3600,
+            page_size: 20,
+            warehouses: vec![
+                AsaltaWarehouse {
+                    id: 2,
+                    code: "ADL".to_owned(),
+                    name: "Adelphi".to_owned(),
+                },
+                AsaltaWarehouse {
+                    id: 3,
+                    code: "STORE".to_owned(),
+                    name: "Store room".to_owned(),
+                },
+            ],
+            biller: AsaltaBiller::default(),
+        }
+    }
+}
+
 /// Why a sandbox could not start or load its configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -410,6 +529,7 @@ impl Sandbox {
         let easpro = vendors::easpro::Settings::resolve(&config.easpro, &config.catalogue)?;
         let codemax = vendors::codemax::Settings::resolve(&config.codemax)?;
         let salesmania = vendors::salesmania::Settings::resolve(&config.salesmania)?;
+        let asalta = vendors::asalta::Settings::resolve(&config.asalta)?;
         let bind = config.bind;
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -426,6 +546,7 @@ impl Sandbox {
             easpro,
             codemax,
             salesmania,
+            asalta,
             shutdown_rx,
         ));
         let app = router(shared.clone());
@@ -527,8 +648,10 @@ impl SandboxHandle {
     }
 
     /// Restores the original catalogue, clears the documents, ids and the request log,
-    /// revokes every Codemax and SalesMania token, restores SalesMania's seeded
-    /// customers, products and visits, and re-seeds the fault generator, as
+    /// revokes every Codemax, SalesMania and Asalta token (and Asalta's codes),
+    /// restores SalesMania's seeded customers, products and visits, forgets Asalta's
+    /// customers (but the walk-in one), sales, payments, returns, gift cards and
+    /// store-room stock, and re-seeds the fault generator, as
     /// `POST /_sandbox/reset` does. The fault rules stay.
     pub fn reset(&self) {
         self.shared.lock().reset();
@@ -558,6 +681,26 @@ impl SandboxHandle {
     /// must run the chain (token, databases, team token) again.
     pub fn expire_salesmania_tokens(&self) {
         self.shared.lock().salesmania.expire_tokens(tokio::time::Instant::now());
+    }
+
+    /// An Asalta access token, live for `token_lifetime_secs`, issued without the
+    /// browser step of the code flow (for demos and tests: a connector's
+    /// `access_token`).
+    pub fn mint_asalta_token(&self) -> String {
+        self.mint_asalta_tokens().0
+    }
+
+    /// An Asalta access token and its refresh token, issued without the browser step
+    /// (for tests of token renewal: the refresh token works at `POST /asalta/auth/token`).
+    pub fn mint_asalta_tokens(&self) -> (String, String) {
+        let lifetime = self.shared.asalta.token_lifetime();
+        self.shared.lock().asalta.issue(lifetime)
+    }
+
+    /// Expires every Asalta access token issued so far, as if its lifetime had passed:
+    /// the next call with one is refused (401), while its refresh token still works.
+    pub fn expire_asalta_tokens(&self) {
+        self.shared.lock().asalta.expire_tokens(tokio::time::Instant::now());
     }
 
     /// Stops accepting connections, lets requests in flight finish (a latency fault's

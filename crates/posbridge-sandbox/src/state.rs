@@ -267,6 +267,9 @@ pub(crate) struct State {
     pub(crate) codemax: vendors::codemax::Ledger,
     /// SalesMania's tokens, customers, products, orders and visits.
     pub(crate) salesmania: vendors::salesmania::Ledger,
+    /// Asalta's codes, tokens, customers, side stock, sales, payments, returns and
+    /// gift cards.
+    pub(crate) asalta: vendors::asalta::Ledger,
 }
 
 /// A request under way: its number and the run it belongs to.
@@ -292,6 +295,7 @@ impl State {
             faults,
             codemax: vendors::codemax::Ledger::new(seed),
             salesmania: vendors::salesmania::Ledger::empty(seed),
+            asalta: vendors::asalta::Ledger::new(seed),
         };
         s.reset();
         s
@@ -318,6 +322,7 @@ impl State {
         self.rng = StdRng::seed_from_u64(self.seed);
         self.codemax.reset();
         self.salesmania.reset();
+        self.asalta.reset();
     }
 
     pub(crate) fn snapshot(&self) -> StateSnapshot {
@@ -389,6 +394,11 @@ impl State {
         self.documents.get(vendor).and_then(|d| d.payments.get(reference))
     }
 
+    /// A vendor's documents, to change them.
+    pub(crate) fn documents_mut(&mut self, vendor: &str) -> Option<&mut VendorDocuments> {
+        self.documents.get_mut(vendor)
+    }
+
     /// Stores (or replaces) the payment under `reference`.
     pub(crate) fn store_payment(&mut self, vendor: &str, reference: &str, payment: Value) {
         self.documents
@@ -456,6 +466,8 @@ pub(crate) struct Shared {
     pub(crate) codemax: vendors::codemax::Settings,
     /// SalesMania's settings, checked.
     pub(crate) salesmania: vendors::salesmania::Settings,
+    /// Asalta's settings, checked.
+    pub(crate) asalta: vendors::asalta::Settings,
     /// Turns `true` when the sandbox shuts down (or its handle is dropped).
     shutdown: watch::Receiver<bool>,
 }
@@ -467,6 +479,7 @@ impl Shared {
         easpro: vendors::easpro::Settings,
         codemax: vendors::codemax::Settings,
         salesmania: vendors::salesmania::Settings,
+        asalta: vendors::asalta::Settings,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -475,6 +488,7 @@ impl Shared {
             easpro,
             codemax,
             salesmania,
+            asalta,
             shutdown,
         }
     }

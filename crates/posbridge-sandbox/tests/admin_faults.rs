@@ -47,7 +47,7 @@ async fn admin_state_requests_and_reset() {
         assert_eq!(initial.products, Catalogue::sample().products);
         assert_eq!(
             initial.documents.keys().collect::<Vec<_>>(),
-            ["cloudma", "codemax", "easpro", "salesmania"]
+            ["asalta", "cloudma", "codemax", "easpro", "salesmania"]
         );
 
         read(post_form(&sandbox, "api/push-sale", &sale_form("INV-1001")).await).await;

@@ -11,6 +11,7 @@
 //! and [`reference_of`]. A vendor with settings adds them to [`Shared`](crate::state::Shared)
 //! (and to `SandboxConfig`).
 
+pub(crate) mod asalta;
 pub(crate) mod body;
 pub(crate) mod cloudma;
 pub(crate) mod codemax;
@@ -29,11 +30,18 @@ use crate::faults::{self, Fault};
 use crate::state::{App, RequestRecord, Ticket};
 
 /// The vendors the sandbox imitates, by path prefix.
-pub(crate) const VENDORS: &[&str] = &[cloudma::VENDOR, codemax::VENDOR, easpro::VENDOR, salesmania::VENDOR];
+pub(crate) const VENDORS: &[&str] = &[
+    asalta::VENDOR,
+    cloudma::VENDOR,
+    codemax::VENDOR,
+    easpro::VENDOR,
+    salesmania::VENDOR,
+];
 
 /// A vendor's routes, as paths after its prefix (`api/push-sale`).
 pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
     match vendor {
+        asalta::VENDOR => asalta::ROUTES,
         cloudma::VENDOR => cloudma::ROUTES,
         codemax::VENDOR => codemax::ROUTES,
         easpro::VENDOR => easpro::ROUTES,
@@ -45,6 +53,7 @@ pub(crate) fn routes(vendor: &str) -> &'static [&'static str] {
 /// Every vendor's routes, each nested under `/<vendor>`.
 pub(crate) fn router() -> Router<App> {
     Router::new()
+        .nest(&format!("/{}", asalta::VENDOR), asalta::router())
         .nest(&format!("/{}", cloudma::VENDOR), cloudma::router())
         .nest(&format!("/{}", codemax::VENDOR), codemax::router())
         .nest(&format!("/{}", easpro::VENDOR), easpro::router())
@@ -54,6 +63,7 @@ pub(crate) fn router() -> Router<App> {
 /// The document reference a request to `route` carries in its body, for the log.
 fn reference_of(vendor: &str, route: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     match vendor {
+        asalta::VENDOR => asalta::reference_of(route, body),
         cloudma::VENDOR => cloudma::reference_of(headers, body),
         codemax::VENDOR => codemax::reference_of(route, body),
         easpro::VENDOR => easpro::reference_of(route, body),
