@@ -94,6 +94,7 @@ async fn auth_asalta_stores_a_token_that_the_other_commands_use() {
     // The stored token works for the other commands.
     let stock = tokio::task::spawn_blocking({
         let bin = bin.clone();
+        let config = config.clone();
         let home = dir.path().to_path_buf();
         move || {
             Command::new(bin)
@@ -111,5 +112,35 @@ async fn auth_asalta_stores_a_token_that_the_other_commands_use() {
     assert!(stock.status.success(), "{}", String::from_utf8_lossy(&stock.stderr));
     let levels: serde_json::Value = serde_json::from_slice(&stock.stdout).unwrap();
     assert!(!levels.as_array().unwrap().is_empty());
+
+    // And for the reports.
+    let report = tokio::task::spawn_blocking({
+        let home = dir.path().to_path_buf();
+        let config = home.join("posbridge.toml");
+        move || {
+            Command::new(bin)
+                .env_clear()
+                .env("HOME", &home)
+                .env("POSBRIDGE_CONFIG", &config)
+                .env("POSBRIDGE_ASALTA_CLIENT_SECRET", ASALTA_DEFAULT_CLIENT_SECRET)
+                .args([
+                    "--json",
+                    "asalta",
+                    "report",
+                    "sales",
+                    "--from",
+                    "2026-11-01",
+                    "--to",
+                    "2026-11-30",
+                ])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert!(rows.is_array(), "{rows}");
     handle.shutdown().await;
 }
