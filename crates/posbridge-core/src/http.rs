@@ -18,6 +18,10 @@
 //! | 401/403 with a renewable credential | one renewal, one resend | same |
 //! | other 4xx | not retried | not retried |
 //!
+//! Plain `http://` is refused for a host that is not loopback unless
+//! [`HttpConfig::allow_insecure_http`] says otherwise, and redirects are not followed,
+//! so credentials go only to the configured host, encrypted.
+//!
 //! A `Retry-After` longer than [`RetryConfig::max_retry_after_ms`] is not slept on:
 //! the call returns [`Error::RateLimited`] at once so the caller (or the outbox) can
 //! schedule it.
@@ -96,6 +100,9 @@ pub struct HttpConfig {
     pub retry: RetryConfig,
     /// Optional client-side rate limit.
     pub rate_limit: Option<RateLimitConfig>,
+    /// Allow plain `http://` to a host that is not loopback. Off by default: the
+    /// credentials would cross the network in the clear.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for HttpConfig {
@@ -106,6 +113,7 @@ impl Default for HttpConfig {
             max_response_bytes: 8 * 1024 * 1024,
             retry: RetryConfig::default(),
             rate_limit: None,
+            allow_insecure_http: false,
         }
     }
 }
@@ -345,6 +353,16 @@ impl fmt::Debug for Transport {
     }
 }
 
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Builds the `reqwest` client posbridge uses: rustls, the given timeouts, no
 /// redirects (a redirect must not carry our credentials to another host).
 pub fn build_client(config: &HttpConfig) -> Result<reqwest::Client> {
@@ -378,6 +396,13 @@ impl Transport {
             .map_err(|e| Error::config(format!("{vendor}: base URL {base_url:?} is not a URL: {e}")))?;
         if !matches!(base_url.scheme(), "http" | "https") {
             return Err(Error::config(format!("{vendor}: base URL must be http or https")));
+        }
+        if base_url.scheme() == "http" && !config.allow_insecure_http && !is_loopback(&base_url) {
+            return Err(Error::config(format!(
+                "{vendor}: base URL {} is plain http to a host that is not loopback, so credentials would \
+                 cross the network in the clear; use https, or set http.allow_insecure_http = true",
+                base_url.origin().ascii_serialization()
+            )));
         }
         // Keep the base path when joining: make sure it ends with '/'.
         if !base_url.path().ends_with('/') {

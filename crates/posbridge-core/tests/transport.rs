@@ -348,3 +348,26 @@ async fn an_oversized_answer_to_a_write_is_uncertain() {
     let e = t.send(&Request::post("push_sale", "/push"), None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Uncertain, "{e}");
 }
+
+#[test]
+fn plain_http_is_refused_off_loopback_unless_allowed() {
+    let make = |url: &str, allow: bool| {
+        Transport::new(
+            "test",
+            url,
+            HttpConfig {
+                allow_insecure_http: allow,
+                ..HttpConfig::default()
+            },
+            default_parse_error,
+        )
+    };
+    let e = make("http://erp.example.com/api/", false).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("allow_insecure_http"), "{e}");
+    assert!(make("http://erp.example.com/api/", true).is_ok());
+    assert!(make("https://erp.example.com/api/", false).is_ok());
+    for loopback in ["http://127.0.0.1:8080/", "http://localhost/", "http://[::1]:9/"] {
+        assert!(make(loopback, false).is_ok(), "{loopback}");
+    }
+}
