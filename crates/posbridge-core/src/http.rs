@@ -683,3 +683,31 @@ fn error_chain(e: &reqwest::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry_after(v: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        parse_retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_in_every_form_a_server_sends() {
+        assert_eq!(retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        // Absurd values are clamped to a day; the transport's cap then decides.
+        assert_eq!(retry_after("99999999999"), Some(Duration::from_secs(86_400)));
+        // Negative, malformed, or a date in the past: no delay to honour.
+        assert_eq!(retry_after("-5"), None);
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        // An HTTP date in the future.
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(600));
+        let d = retry_after(&later).unwrap();
+        assert!(d > Duration::from_secs(590) && d <= Duration::from_secs(600), "{d:?}");
+        assert_eq!(parse_retry_after(&HeaderMap::new()), None);
+    }
+}
