@@ -469,7 +469,10 @@ fn invalid(field: &str, problem: &str) -> Reply {
     p.into_reply()
 }
 
-/// A decimal as a JSON number (an integer when it is one).
+/// A decimal as a JSON number (an integer when it is one), as the real vendor sends
+/// it. The float is only this imitation's wire output, never money posbridge computes
+/// with: the connector reads the number back through its shortest text, which gives
+/// the same 2-dp amount for every value the sandbox produces.
 fn num(d: Decimal) -> Value {
     let d = d.normalize();
     if d.scale() == 0
