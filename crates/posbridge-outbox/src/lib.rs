@@ -1,0 +1,833 @@
+//! A durable outbox for posbridge: every sale delivered to every vendor despite
+//! faults and crashes.
+//!
+//! A POS records each closed sale here (one *delivery* per target vendor) and goes on
+//! selling; workers deliver the queue through the vendors' connectors with back-off,
+//! honour rate limits, put permanent rejections in `dead` with the vendor's reason, and
+//! report a write the vendor may have applied as `uncertain` instead of re-sending it
+//! blindly. Nothing is lost when a worker is killed: its claims are leases that return
+//! to the queue when they end.
+//!
+//! Storage is [sqlx]: **SQLite** (a file, WAL) embedded by default, **PostgreSQL** to
+//! let many worker processes on many machines share one queue (`FOR UPDATE SKIP
+//! LOCKED`). Both run the same statements; migrations are embedded and run on open.
+//! Money is stored exactly: the sale is kept as JSON whose amounts are decimal strings.
+//!
+//! The states, the delivery guarantee each vendor gets and how to run workers on
+//! several machines are in `docs/outbox.md`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use posbridge_outbox::{Outbox, OutboxConfig, RunOptions, Target};
+//! # async fn example(sale: posbridge_core::Sale, easpro: Arc<dyn posbridge_core::Connector>)
+//! #     -> Result<(), posbridge_outbox::OutboxError> {
+//! let outbox = Outbox::open("sqlite://outbox.db", OutboxConfig::default())
+//!     .await?
+//!     .with_target(Target::new("easpro"), easpro);
+//!
+//! // At the till: record the sale once; delivery happens in the background.
+//! outbox.enqueue(&sale, &[Target::new("easpro")]).await?;
+//!
+//! // In a worker: deliver until told to stop (here: for a minute).
+//! let stop = tokio::time::sleep(std::time::Duration::from_secs(60));
+//! let report = outbox.run(RunOptions::default(), stop).await?;
+//! println!("{} delivered", report.delivered);
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use posbridge_core::{Connector, DuplicatePolicy, Sale};
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+mod store;
+mod worker;
+
+use store::{DeliveryRow, Store};
+pub use worker::{RunOptions, RunReport};
+
+mod sealed {
+    /// Seals [`super::OutboxConnection`].
+    pub trait Sealed {}
+    impl Sealed for sqlx::SqliteConnection {}
+    impl Sealed for sqlx::PgConnection {}
+}
+
+/// A connection [`Outbox::enqueue_in`] can write through: `SqliteConnection` or
+/// `PgConnection` (what `&mut *transaction` gives). Sealed.
+pub trait OutboxConnection: sealed::Sealed + Send + 'static {}
+impl OutboxConnection for sqlx::SqliteConnection {}
+impl OutboxConnection for sqlx::PgConnection {}
+
+/// The tenant of a target named without one.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Where a sale goes: one merchant's (tenant's) account at one vendor.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// The merchant, as the CLI's config names it (`default` when there is one).
+    pub tenant: String,
+    /// The vendor's short name, as [`posbridge_core::Vendor::vendor`] returns it.
+    pub vendor: String,
+}
+
+impl Target {
+    /// The default tenant's account at `vendor`.
+    pub fn new(vendor: impl Into<String>) -> Self {
+        Self::for_tenant(DEFAULT_TENANT, vendor)
+    }
+
+    /// `tenant`'s account at `vendor`.
+    pub fn for_tenant(tenant: impl Into<String>, vendor: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            vendor: vendor.into(),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.tenant == DEFAULT_TENANT {
+            f.write_str(&self.vendor)
+        } else {
+            write!(f, "{}/{}", self.tenant, self.vendor)
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = OutboxError;
+
+    /// Parses `vendor` or `tenant/vendor`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || OutboxError::Config(format!("target `{s}` is not `vendor` or `tenant/vendor`"));
+        match s.split_once('/') {
+            None if !s.is_empty() => Ok(Self::new(s)),
+            Some((t, v)) if !t.is_empty() && !v.is_empty() && !v.contains('/') => Ok(Self::for_tenant(t, v)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Where a delivery is in its life. See `docs/outbox.md` for the transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Queued, never tried.
+    Pending,
+    /// Claimed by a worker, under a lease.
+    Delivering,
+    /// Failed in a way that may pass (5xx, timeout, 429, an expired token); due again later.
+    Retrying,
+    /// The vendor has it.
+    Delivered,
+    /// Refused for good (the vendor's reason is kept), or given up after too many attempts.
+    Dead,
+    /// The vendor may have it and re-sending could book it twice: an operator decides.
+    Uncertain,
+}
+
+impl DeliveryState {
+    /// Every state, in life order.
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::Delivering,
+        Self::Retrying,
+        Self::Delivered,
+        Self::Dead,
+        Self::Uncertain,
+    ];
+
+    /// The state's name as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivering => "delivering",
+            Self::Retrying => "retrying",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+            Self::Uncertain => "uncertain",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryState {
+    type Err = OutboxError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| OutboxError::Corrupt(format!("unknown delivery state `{s}`")))
+    }
+}
+
+/// One sale's delivery to one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The row's id, for `resolve` and `retry`.
+    pub id: i64,
+    /// Where it goes.
+    pub target: Target,
+    /// The sale's POS reference.
+    pub reference: String,
+    /// Where it is.
+    pub state: DeliveryState,
+    /// How many times a worker has taken it.
+    pub attempts: u32,
+    /// 1, plus one per update of an upsert vendor's sale.
+    pub revision: u32,
+    /// Whether an earlier attempt may have reached the vendor (so the next one is a re-send).
+    pub resend: bool,
+    /// When it is next due (for pending and retrying).
+    pub next_attempt_at: Timestamp,
+    /// The vendor's id for the record, once delivered (when the vendor returns one).
+    pub vendor_id: Option<String>,
+    /// What the vendor did: `created`, `updated`, `duplicate`, `accepted`.
+    pub disposition: Option<String>,
+    /// The worker that delivered it (or `operator`).
+    pub delivered_by: Option<String>,
+    /// The last error, with the vendor's reason for dead deliveries.
+    pub last_error: Option<String>,
+    /// The kind of the last error (`rejected`, `unavailable`, …).
+    pub last_error_kind: Option<String>,
+    /// When it was enqueued.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it was delivered.
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// What an enqueue did for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enqueued {
+    /// A new delivery.
+    New,
+    /// The same sale was already queued: nothing changed.
+    Existing,
+    /// The vendor upserts and the sale changed: queued again as an update.
+    Updated,
+}
+
+/// A delivery and what the enqueue did to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnqueueResult {
+    /// What the enqueue did.
+    pub enqueued: Enqueued,
+    /// The delivery as it now stands.
+    pub delivery: Delivery,
+}
+
+/// One line of `status`: how many deliveries a target has in a state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRow {
+    /// The target.
+    pub target: Target,
+    /// The state.
+    pub state: DeliveryState,
+    /// How many.
+    pub count: u64,
+    /// The age of the oldest of them, measured from enqueue.
+    pub oldest_age_ms: Option<u64>,
+}
+
+/// What an operator says about an uncertain delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The operator checked: the vendor has it.
+    Delivered,
+    /// The operator checked: the vendor does not have it; send it again.
+    Resend,
+}
+
+/// Everything the outbox can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutboxError {
+    /// The sale failed local validation; nothing was queued.
+    #[error("sale {reference} refused at enqueue: {source}")]
+    Invalid {
+        /// The sale's reference.
+        reference: String,
+        /// Why.
+        #[source]
+        source: posbridge_core::Error,
+    },
+    /// The target is not registered with this outbox.
+    #[error("unknown target `{0}`: register its connector with Outbox::with_target")]
+    UnknownTarget(Target),
+    /// The target's connector cannot take sales.
+    #[error("target `{0}` does not take sales")]
+    NotSales(Target),
+    /// The same reference was queued with different content, at a vendor that does not upsert.
+    #[error(
+        "sale {reference} is already queued for {target} with different content, and {target} does not \
+         update a sale it has (duplicate policy {policy:?}); give the changed sale a new reference"
+    )]
+    Conflict {
+        /// The target.
+        target: Target,
+        /// The reference.
+        reference: String,
+        /// The target's duplicate policy.
+        policy: DuplicatePolicy,
+    },
+    /// No delivery with that id.
+    #[error("no delivery with id {0}")]
+    NotFound(i64),
+    /// The delivery is not in a state the action applies to.
+    #[error("delivery {id} is {state}; {action} applies only to {expected} deliveries")]
+    WrongState {
+        /// The delivery.
+        id: i64,
+        /// Its state.
+        state: DeliveryState,
+        /// The action asked for.
+        action: &'static str,
+        /// The state it needs.
+        expected: &'static str,
+    },
+    /// A caller's connection is not of the outbox's database kind.
+    #[error("the outbox is on {outbox}, the connection given is {given}")]
+    WrongDatabase {
+        /// The outbox's database.
+        outbox: &'static str,
+        /// The connection's.
+        given: &'static str,
+    },
+    /// Bad configuration (a database URL, a target name).
+    #[error("outbox configuration: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error("outbox database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The embedded migrations failed.
+    #[error("outbox migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be read back (edited by hand?).
+    #[error("outbox row unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// How the outbox retries, leases and polls.
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// How long a claim lasts without renewal. A worker renews its leases every third
+    /// of this; a killed worker's claims return to the queue this long after it died.
+    pub lease: Duration,
+    /// Attempts after which a delivery that keeps failing transiently goes to `dead`.
+    pub max_attempts: u32,
+    /// First retry delay; doubled per attempt, with full jitter in its upper half.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// How often an idle worker looks for due work.
+    pub poll_interval: Duration,
+    /// Connections in the pool (the worker's concurrency is added to it).
+    pub max_connections: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            max_attempts: 25,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(250),
+            max_connections: 4,
+        }
+    }
+}
+
+/// Per-target protection for the vendor.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    /// At most this many requests in flight to this target from one process
+    /// (default: the worker's concurrency).
+    pub max_in_flight: Option<usize>,
+    /// At most this many requests per second to this target from one process.
+    pub requests_per_second: Option<u32>,
+}
+
+/// A registered target: its connector and protection.
+#[derive(Clone)]
+pub(crate) struct Registered {
+    pub connector: Arc<dyn Connector>,
+    pub options: TargetOptions,
+}
+
+impl fmt::Debug for Registered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registered")
+            .field("vendor", &self.connector.vendor())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// The database behind an outbox.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$c` bound to a pooled connection of whichever database.
+macro_rules! with_conn {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite(pool) => {
+                let mut guard = pool.acquire().await?;
+                let $c = &mut *guard;
+                $body
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut guard = pool.acquire().await?;
+                let $c = &mut *guard;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// The outbox: a queue of deliveries in a database, and the connectors that deliver them.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pub(crate) db: Db,
+    pub(crate) config: OutboxConfig,
+    pub(crate) targets: BTreeMap<Target, Registered>,
+}
+
+impl Outbox {
+    /// Opens (creating if needed) the outbox at `url` and runs its migrations.
+    ///
+    /// `url` is `sqlite://PATH` (or `sqlite::memory:`, or a plain file path) or
+    /// `postgres://…` / `postgresql://…`.
+    pub async fn open(url: &str, config: OutboxConfig) -> Result<Self, OutboxError> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(|e| OutboxError::Config(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            store::migrator(true).run(&pool).await?;
+            Db::Postgres(pool)
+        } else {
+            let options = if url.starts_with("sqlite:") {
+                SqliteConnectOptions::from_str(url).map_err(|e| OutboxError::Config(e.to_string()))?
+            } else {
+                SqliteConnectOptions::new().filename(url)
+            };
+            let options = options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options)
+                .await?;
+            store::migrator(false).run(&pool).await?;
+            Db::Sqlite(pool)
+        };
+        Ok(Self {
+            db,
+            config,
+            targets: BTreeMap::new(),
+        })
+    }
+
+    /// Registers the connector that delivers to `target`, with default protection.
+    pub fn with_target(self, target: Target, connector: Arc<dyn Connector>) -> Self {
+        self.with_target_options(target, connector, TargetOptions::default())
+    }
+
+    /// Registers the connector that delivers to `target`, with a rate limit or
+    /// concurrency cap.
+    pub fn with_target_options(
+        mut self,
+        target: Target,
+        connector: Arc<dyn Connector>,
+        options: TargetOptions,
+    ) -> Self {
+        self.targets.insert(target, Registered { connector, options });
+        self
+    }
+
+    /// The registered targets.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.targets.keys()
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The pool, for callers that keep their own tables in the same SQLite database.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match &self.db {
+            Db::Sqlite(p) => Some(p),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// The pool, for callers that keep their own tables in the same PostgreSQL database.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.db {
+            Db::Postgres(p) => Some(p),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// Records one delivery of `sale` per target, atomically.
+    ///
+    /// The sale is checked first ([`Sale::reconcile`]): a sale that fails is refused
+    /// here, not later. Enqueuing the same sale again is a no-op that returns the
+    /// existing deliveries. The same reference with different content is refused
+    /// ([`OutboxError::Conflict`]) unless every target it is already queued for
+    /// upserts, in which case it is queued again as an update.
+    pub async fn enqueue(&self, sale: &Sale, targets: &[Target]) -> Result<Vec<EnqueueResult>, OutboxError> {
+        let plan = self.plan(sale, targets)?;
+        match &self.db {
+            Db::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock up front, so two processes enqueueing at
+                // once wait for each other instead of failing on a stale read snapshot.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = enqueue_on(&mut *tx, &plan).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let out = enqueue_on(&mut *tx, &plan).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Like [`Outbox::enqueue`], inside the caller's own transaction (the
+    /// transactional-outbox pattern): the deliveries commit or roll back with the
+    /// caller's own writes. The connection must be to the database the outbox was
+    /// opened on (which has run its migrations).
+    ///
+    /// ```no_run
+    /// # async fn example(outbox: posbridge_outbox::Outbox, sale: posbridge_core::Sale)
+    /// #     -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = outbox.sqlite_pool().expect("a SQLite outbox").clone();
+    /// let mut tx = pool.begin().await?;
+    /// sqlx::query("INSERT INTO my_sales (reference) VALUES ($1)").bind(&sale.reference).execute(&mut *tx).await?;
+    /// outbox.enqueue_in(&mut *tx, &sale, &[posbridge_outbox::Target::new("easpro")]).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn enqueue_in<C: OutboxConnection>(
+        &self,
+        conn: &mut C,
+        sale: &Sale,
+        targets: &[Target],
+    ) -> Result<Vec<EnqueueResult>, OutboxError> {
+        let any: &mut dyn std::any::Any = conn;
+        let (given, outcome) = if let Some(c) = any.downcast_mut::<sqlx::SqliteConnection>() {
+            ("sqlite", self.enqueue_checked(c, sale, targets, "sqlite").await)
+        } else if let Some(c) = any.downcast_mut::<sqlx::PgConnection>() {
+            ("postgres", self.enqueue_checked(c, sale, targets, "postgres").await)
+        } else {
+            ("another database", None)
+        };
+        outcome.unwrap_or(Err(OutboxError::WrongDatabase {
+            outbox: self.backend(),
+            given,
+        }))
+    }
+
+    /// Enqueues through `conn` when it is of the outbox's kind; `None` when it is not.
+    async fn enqueue_checked<C: Store>(
+        &self,
+        conn: &mut C,
+        sale: &Sale,
+        targets: &[Target],
+        kind: &str,
+    ) -> Option<Result<Vec<EnqueueResult>, OutboxError>> {
+        if kind != self.backend() {
+            return None;
+        }
+        Some(match self.plan(sale, targets) {
+            Ok(plan) => enqueue_on(conn, &plan).await,
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Checks the sale and the targets and serialises the sale once.
+    fn plan<'a>(&self, sale: &'a Sale, targets: &[Target]) -> Result<Plan<'a>, OutboxError> {
+        sale.reconcile().map_err(|source| OutboxError::Invalid {
+            reference: sale.reference.clone(),
+            source,
+        })?;
+        let mut resolved = Vec::with_capacity(targets.len());
+        for target in targets {
+            let registered = self
+                .targets
+                .get(target)
+                .ok_or_else(|| OutboxError::UnknownTarget(target.clone()))?;
+            if registered.connector.sales().is_none() {
+                return Err(OutboxError::NotSales(target.clone()));
+            }
+            if !resolved.iter().any(|(t, _): &(Target, DuplicatePolicy)| t == target) {
+                resolved.push((target.clone(), registered.connector.capabilities().sale_duplicates));
+            }
+        }
+        let payload = serde_json::to_string(sale).map_err(|e| OutboxError::Corrupt(e.to_string()))?;
+        Ok(Plan {
+            reference: &sale.reference,
+            payload,
+            targets: resolved,
+        })
+    }
+
+    /// Reads one delivery.
+    pub async fn get(&self, id: i64) -> Result<Delivery, OutboxError> {
+        let row = with_conn!(&self.db, c => c.get(id).await?);
+        row.map(delivery_from_row).transpose()?.ok_or(OutboxError::NotFound(id))
+    }
+
+    /// Counts per target and state, with the age of the oldest of each.
+    pub async fn status(&self) -> Result<Vec<StatusRow>, OutboxError> {
+        let rows = with_conn!(&self.db, c => c.status().await?);
+        let now = now_ms();
+        rows.into_iter()
+            .map(|(tenant, vendor, state, count, oldest)| {
+                Ok(StatusRow {
+                    target: Target { tenant, vendor },
+                    state: state.parse()?,
+                    count: u64::try_from(count).unwrap_or(0),
+                    oldest_age_ms: oldest.map(|o| u64::try_from(now.saturating_sub(o)).unwrap_or(0)),
+                })
+            })
+            .collect()
+    }
+
+    /// Lists up to `limit` deliveries, optionally only those in `state`, oldest first.
+    pub async fn list(&self, state: Option<DeliveryState>, limit: u32) -> Result<Vec<Delivery>, OutboxError> {
+        let state = state.map(DeliveryState::as_str);
+        let rows = with_conn!(&self.db, c => c.list(state, i64::from(limit)).await?);
+        rows.into_iter().map(delivery_from_row).collect()
+    }
+
+    /// Queues dead deliveries (all, or the one with `id`) again, due now, with their
+    /// attempts reset. Returns how many.
+    pub async fn retry_dead(&self, id: Option<i64>) -> Result<u64, OutboxError> {
+        if let Some(id) = id {
+            let d = self.get(id).await?;
+            if d.state != DeliveryState::Dead {
+                return Err(OutboxError::WrongState {
+                    id,
+                    state: d.state,
+                    action: "retry",
+                    expected: "dead",
+                });
+            }
+        }
+        let now = now_ms();
+        Ok(with_conn!(&self.db, c => c.requeue("dead", id, false, now).await?))
+    }
+
+    /// Settles an uncertain delivery on an operator's word.
+    pub async fn resolve(&self, id: i64, resolution: Resolution) -> Result<Delivery, OutboxError> {
+        let d = self.get(id).await?;
+        if d.state != DeliveryState::Uncertain {
+            return Err(OutboxError::WrongState {
+                id,
+                state: d.state,
+                action: "resolve",
+                expected: "uncertain",
+            });
+        }
+        let now = now_ms();
+        let changed = match resolution {
+            Resolution::Delivered => with_conn!(&self.db, c => c.resolve_delivered(id, now).await?),
+            Resolution::Resend => with_conn!(&self.db, c => c.requeue("uncertain", Some(id), true, now).await?),
+        };
+        let after = self.get(id).await?;
+        if changed == 0 {
+            return Err(OutboxError::WrongState {
+                id,
+                state: after.state,
+                action: "resolve",
+                expected: "uncertain",
+            });
+        }
+        Ok(after)
+    }
+
+    /// Deletes delivered deliveries delivered before `before`. Returns how many.
+    pub async fn purge_delivered_before(&self, before: Timestamp) -> Result<u64, OutboxError> {
+        let before = before.as_millisecond();
+        Ok(with_conn!(&self.db, c => c.purge_delivered(before).await?))
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A checked enqueue: the sale's reference and JSON, and each target's policy.
+#[derive(Debug)]
+struct Plan<'a> {
+    reference: &'a str,
+    payload: String,
+    targets: Vec<(Target, DuplicatePolicy)>,
+}
+
+/// The enqueue itself, on any connection (the caller's transaction or ours).
+async fn enqueue_on<C: Store>(conn: &mut C, plan: &Plan<'_>) -> Result<Vec<EnqueueResult>, OutboxError> {
+    let now = now_ms();
+    // Check every target before writing anything, so a refusal leaves nothing behind
+    // even in a caller's transaction that ignores the error.
+    let mut existing = Vec::with_capacity(plan.targets.len());
+    for (target, policy) in &plan.targets {
+        let row = conn.existing(&target.tenant, &target.vendor, plan.reference).await?;
+        if let Some((_, payload, _)) = &row
+            && payload != &plan.payload
+            && *policy != DuplicatePolicy::Upsert
+        {
+            return Err(OutboxError::Conflict {
+                target: target.clone(),
+                reference: plan.reference.to_owned(),
+                policy: *policy,
+            });
+        }
+        existing.push(row);
+    }
+    let mut out = Vec::with_capacity(plan.targets.len());
+    for ((target, _), row) in plan.targets.iter().zip(existing) {
+        let (id, enqueued) = match row {
+            Some((id, payload, _)) if payload == plan.payload => (id, Enqueued::Existing),
+            Some((id, _, _)) => {
+                conn.update_payload(id, &plan.payload, now).await?;
+                (id, Enqueued::Updated)
+            }
+            None => match conn
+                .insert(&target.tenant, &target.vendor, plan.reference, &plan.payload, now)
+                .await?
+            {
+                Some(id) => (id, Enqueued::New),
+                None => {
+                    // Another process queued it between our read and our insert.
+                    let (id, payload, _) = conn
+                        .existing(&target.tenant, &target.vendor, plan.reference)
+                        .await?
+                        .ok_or_else(|| OutboxError::Corrupt("a conflicting row vanished".into()))?;
+                    if payload != plan.payload {
+                        return Err(OutboxError::Conflict {
+                            target: target.clone(),
+                            reference: plan.reference.to_owned(),
+                            policy: DuplicatePolicy::Unknown,
+                        });
+                    }
+                    (id, Enqueued::Existing)
+                }
+            },
+        };
+        let row = conn
+            .get(id)
+            .await?
+            .ok_or_else(|| OutboxError::Corrupt(format!("delivery {id} vanished")))?;
+        out.push(EnqueueResult {
+            enqueued,
+            delivery: delivery_from_row(row)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+fn ts(ms: i64) -> Result<Timestamp, OutboxError> {
+    Timestamp::from_millisecond(ms).map_err(|e| OutboxError::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+fn delivery_from_row(row: DeliveryRow) -> Result<Delivery, OutboxError> {
+    Ok(Delivery {
+        id: row.id,
+        target: Target {
+            tenant: row.tenant,
+            vendor: row.vendor,
+        },
+        reference: row.reference,
+        state: row.state.parse()?,
+        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+        revision: u32::try_from(row.revision).unwrap_or(u32::MAX),
+        resend: row.resend != 0,
+        next_attempt_at: ts(row.next_attempt_at)?,
+        vendor_id: row.vendor_id,
+        disposition: row.disposition,
+        delivered_by: row.delivered_by,
+        last_error: row.last_error,
+        last_error_kind: row.last_error_kind,
+        created_at: ts(row.created_at)?,
+        updated_at: ts(row.updated_at)?,
+        delivered_at: row.delivered_at.map(ts).transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_print() {
+        assert_eq!("easpro".parse::<Target>().ok(), Some(Target::new("easpro")));
+        assert_eq!(
+            "acme/codemax".parse::<Target>().ok(),
+            Some(Target::for_tenant("acme", "codemax"))
+        );
+        for bad in ["", "/x", "x/", "a/b/c"] {
+            assert!(bad.parse::<Target>().is_err(), "{bad}");
+        }
+        assert_eq!(Target::for_tenant("acme", "codemax").to_string(), "acme/codemax");
+        assert_eq!(Target::new("easpro").to_string(), "easpro");
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in DeliveryState::ALL {
+            assert_eq!(s.as_str().parse::<DeliveryState>().ok(), Some(s));
+        }
+        assert!("gone".parse::<DeliveryState>().is_err());
+    }
+}

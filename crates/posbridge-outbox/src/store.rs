@@ -1,0 +1,487 @@
+//! The SQL behind the outbox: one set of statements for SQLite and PostgreSQL.
+//!
+//! Every statement is written once, in the dialect both databases accept (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`), and compiled twice by [`impl_store!`],
+//! once per connection type. The only difference is the claim: PostgreSQL locks the
+//! rows it picks with `FOR UPDATE SKIP LOCKED`, so many workers on many machines never
+//! pick the same row; SQLite has one writer at a time, so the same statement without
+//! the clause is already exclusive.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{PgConnection, SqlStr, SqliteConnection};
+
+/// The columns a [`crate::Delivery`] is read from, in the order of [`DeliveryRow`].
+macro_rules! delivery_columns {
+    () => {
+        "id, tenant, vendor, reference, state, attempts, revision, resend, next_attempt_at, vendor_id, \
+         disposition, delivered_by, last_error, last_error_kind, created_at, updated_at, delivered_at"
+    };
+}
+
+/// A delivery row as the database returns it.
+#[derive(Debug)]
+pub(crate) struct DeliveryRow {
+    pub id: i64,
+    pub tenant: String,
+    pub vendor: String,
+    pub reference: String,
+    pub state: String,
+    pub attempts: i64,
+    pub revision: i64,
+    pub resend: i64,
+    pub next_attempt_at: i64,
+    pub vendor_id: Option<String>,
+    pub disposition: Option<String>,
+    pub delivered_by: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+/// A row a worker claimed: what it needs to deliver it and to record the outcome.
+pub(crate) type ClaimedRow = (i64, String, String, i64, i64);
+
+/// The existing row for a (tenant, vendor, reference), when enqueueing.
+pub(crate) type ExistingRow = (i64, String, String);
+
+/// What a worker writes when a delivery ends (or is rescheduled).
+#[derive(Debug, Clone)]
+pub(crate) struct Completion {
+    pub state: &'static str,
+    pub next_attempt_at: i64,
+    pub resend: bool,
+    pub vendor_id: Option<String>,
+    pub disposition: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_kind: Option<String>,
+    pub delivered_at: Option<i64>,
+}
+
+/// The counts behind `status`.
+pub(crate) type StatusDbRow = (String, String, String, i64, Option<i64>);
+
+/// The embedded migrations of one backend, recorded in their own table so they never
+/// mix with the application's own sqlx migrations in a shared database.
+pub(crate) fn migrator(postgres: bool) -> Migrator {
+    let sql = if postgres {
+        include_str!("../migrations/postgres/0001_deliveries.sql")
+    } else {
+        include_str!("../migrations/sqlite/0001_deliveries.sql")
+    };
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("deliveries"),
+            MigrationType::Simple,
+            SqlStr::from_static(sql),
+            false,
+        )]),
+        table_name: Cow::Borrowed("posbridge_outbox_migrations"),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// The statements the outbox runs, implemented for each connection type.
+pub(crate) trait Store: Send {
+    /// The rows already queued for a reference at a target.
+    fn existing(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        reference: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<ExistingRow>>> + Send;
+
+    /// Inserts a new pending delivery; `None` when a concurrent enqueue won.
+    fn insert(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        reference: &str,
+        payload: &str,
+        now: i64,
+    ) -> impl Future<Output = sqlx::Result<Option<i64>>> + Send;
+
+    /// Replaces the payload of a delivery (an upsert vendor's update) and queues it again.
+    fn update_payload(&mut self, id: i64, payload: &str, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Reads one delivery.
+    fn get(&mut self, id: i64) -> impl Future<Output = sqlx::Result<Option<DeliveryRow>>> + Send;
+
+    /// Claims up to `limit` due deliveries of a target for `owner` until `lease_until`.
+    fn claim(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<ClaimedRow>>> + Send;
+
+    /// Moves a target's deliveries whose lease ran out to `state`.
+    fn sweep_expired(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        state: &str,
+        now: i64,
+        reason: &str,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Extends the leases `owner` holds.
+    fn extend_leases(&mut self, owner: &str, lease_until: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Records an outcome, fenced by owner and attempt so a stale worker writes nothing.
+    fn complete(
+        &mut self,
+        id: i64,
+        owner: &str,
+        attempt: i64,
+        completion: &Completion,
+        now: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Gives a claim back untouched (shutdown before anything was sent).
+    fn release(
+        &mut self,
+        id: i64,
+        owner: &str,
+        attempt: i64,
+        now: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Counts per target and state, with the oldest creation time.
+    fn status(&mut self) -> impl Future<Output = sqlx::Result<Vec<StatusDbRow>>> + Send;
+
+    /// Lists deliveries, optionally in one state, oldest first.
+    fn list(&mut self, state: Option<&str>, limit: i64) -> impl Future<Output = sqlx::Result<Vec<DeliveryRow>>> + Send;
+
+    /// Counts a target's deliveries still to be worked on (pending, retrying, delivering).
+    fn open_count(&mut self, tenant: &str, vendor: &str) -> impl Future<Output = sqlx::Result<i64>> + Send;
+
+    /// Queues deliveries in `from_state` (optionally one id) again, due now.
+    fn requeue(
+        &mut self,
+        from_state: &str,
+        id: Option<i64>,
+        resend: bool,
+        now: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Marks an uncertain delivery delivered on an operator's word.
+    fn resolve_delivered(&mut self, id: i64, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Deletes delivered rows delivered before `before`.
+    fn purge_delivered(&mut self, before: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+}
+
+/// Implements [`Store`] for a connection type; `$lock` is the clause that
+/// locks claimed rows (empty for SQLite).
+macro_rules! impl_store {
+    ($conn:ty, $row:ty, $lock:literal) => {
+        impl<'r> sqlx::FromRow<'r, $row> for DeliveryRow {
+            fn from_row(row: &'r $row) -> sqlx::Result<Self> {
+                use sqlx::Row;
+                Ok(Self {
+                    id: row.try_get("id")?,
+                    tenant: row.try_get("tenant")?,
+                    vendor: row.try_get("vendor")?,
+                    reference: row.try_get("reference")?,
+                    state: row.try_get("state")?,
+                    attempts: row.try_get("attempts")?,
+                    revision: row.try_get("revision")?,
+                    resend: row.try_get("resend")?,
+                    next_attempt_at: row.try_get("next_attempt_at")?,
+                    vendor_id: row.try_get("vendor_id")?,
+                    disposition: row.try_get("disposition")?,
+                    delivered_by: row.try_get("delivered_by")?,
+                    last_error: row.try_get("last_error")?,
+                    last_error_kind: row.try_get("last_error_kind")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    delivered_at: row.try_get("delivered_at")?,
+                })
+            }
+        }
+
+        impl Store for $conn {
+            async fn existing(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                reference: &str,
+            ) -> sqlx::Result<Option<ExistingRow>> {
+                sqlx::query_as(
+                    "SELECT id, payload, state FROM posbridge_outbox_deliveries \
+                     WHERE tenant = $1 AND vendor = $2 AND reference = $3",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(reference)
+                .fetch_optional(&mut *self)
+                .await
+            }
+
+            async fn insert(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                reference: &str,
+                payload: &str,
+                now: i64,
+            ) -> sqlx::Result<Option<i64>> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "INSERT INTO posbridge_outbox_deliveries \
+                     (tenant, vendor, reference, payload, state, next_attempt_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                     ON CONFLICT (tenant, vendor, reference) DO NOTHING RETURNING id",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(reference)
+                .bind(payload)
+                .bind(now)
+                .fetch_optional(&mut *self)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn update_payload(&mut self, id: i64, payload: &str, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET payload = $2, revision = revision + 1, \
+                     state = 'pending', attempts = 0, next_attempt_at = $3, lease_owner = NULL, lease_until = NULL, \
+                     last_error = NULL, last_error_kind = NULL, delivered_at = NULL, updated_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(payload)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn get(&mut self, id: i64) -> sqlx::Result<Option<DeliveryRow>> {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    delivery_columns!(),
+                    " FROM posbridge_outbox_deliveries WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&mut *self)
+                .await
+            }
+
+            async fn claim(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                owner: &str,
+                now: i64,
+                lease_until: i64,
+                limit: i64,
+            ) -> sqlx::Result<Vec<ClaimedRow>> {
+                let mut rows: Vec<ClaimedRow> = sqlx::query_as(concat!(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'delivering', attempts = attempts + 1, \
+                     lease_owner = $3, lease_until = $5, updated_at = $4 \
+                     WHERE id IN (SELECT id FROM posbridge_outbox_deliveries \
+                     WHERE tenant = $1 AND vendor = $2 AND state IN ('pending', 'retrying') AND next_attempt_at <= $4 \
+                     ORDER BY next_attempt_at, id LIMIT $6",
+                    $lock,
+                    ") RETURNING id, reference, payload, attempts, resend"
+                ))
+                .bind(tenant)
+                .bind(vendor)
+                .bind(owner)
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(&mut *self)
+                .await?;
+                rows.sort_by_key(|r| r.0);
+                Ok(rows)
+            }
+
+            async fn sweep_expired(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                state: &str,
+                now: i64,
+                reason: &str,
+            ) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = $3, resend = 1, lease_owner = NULL, \
+                     lease_until = NULL, next_attempt_at = $4, updated_at = $4, last_error = $5, \
+                     last_error_kind = 'uncertain' \
+                     WHERE tenant = $1 AND vendor = $2 AND state = 'delivering' AND lease_until < $4",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(state)
+                .bind(now)
+                .bind(reason)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn extend_leases(&mut self, owner: &str, lease_until: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET lease_until = $2 \
+                     WHERE lease_owner = $1 AND state = 'delivering'",
+                )
+                .bind(owner)
+                .bind(lease_until)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn complete(
+                &mut self,
+                id: i64,
+                owner: &str,
+                attempt: i64,
+                c: &Completion,
+                now: i64,
+            ) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = $4, next_attempt_at = $5, resend = $6, \
+                     vendor_id = COALESCE($7, vendor_id), disposition = COALESCE($8, disposition), \
+                     last_error = $9, last_error_kind = $10, delivered_at = $11, \
+                     delivered_by = CASE WHEN $4 = 'delivered' THEN lease_owner ELSE delivered_by END, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = $12 \
+                     WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'delivering'",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(attempt)
+                .bind(c.state)
+                .bind(c.next_attempt_at)
+                .bind(i64::from(c.resend))
+                .bind(c.vendor_id.as_deref())
+                .bind(c.disposition.as_deref())
+                .bind(c.last_error.as_deref())
+                .bind(c.last_error_kind.as_deref())
+                .bind(c.delivered_at)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn release(&mut self, id: i64, owner: &str, attempt: i64, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET \
+                     state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, attempts = attempts - 1, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = $4 \
+                     WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'delivering'",
+                )
+                .bind(id)
+                .bind(owner)
+                .bind(attempt)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn status(&mut self) -> sqlx::Result<Vec<StatusDbRow>> {
+                sqlx::query_as(
+                    "SELECT tenant, vendor, state, COUNT(*), MIN(created_at) FROM posbridge_outbox_deliveries \
+                     GROUP BY tenant, vendor, state ORDER BY tenant, vendor, state",
+                )
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn list(&mut self, state: Option<&str>, limit: i64) -> sqlx::Result<Vec<DeliveryRow>> {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    delivery_columns!(),
+                    " FROM posbridge_outbox_deliveries WHERE ($1 IS NULL OR state = $1) ORDER BY id LIMIT $2"
+                ))
+                .bind(state)
+                .bind(limit)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn open_count(&mut self, tenant: &str, vendor: &str) -> sqlx::Result<i64> {
+                let row: (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM posbridge_outbox_deliveries WHERE tenant = $1 AND vendor = $2 \
+                     AND state IN ('pending', 'retrying', 'delivering')",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .fetch_one(&mut *self)
+                .await?;
+                Ok(row.0)
+            }
+
+            async fn requeue(&mut self, from_state: &str, id: Option<i64>, resend: bool, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $3, \
+                     resend = CASE WHEN $4 = 1 THEN 1 ELSE resend END, updated_at = $3 \
+                     WHERE state = $1 AND ($2 IS NULL OR id = $2)",
+                )
+                .bind(from_state)
+                .bind(id)
+                .bind(now)
+                .bind(i64::from(resend))
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn resolve_delivered(&mut self, id: i64, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'delivered', delivered_at = $2, \
+                     delivered_by = 'operator', disposition = COALESCE(disposition, 'accepted'), updated_at = $2 \
+                     WHERE id = $1 AND state = 'uncertain'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_delivered(&mut self, before: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM posbridge_outbox_deliveries WHERE state = 'delivered' AND delivered_at < $1",
+                )
+                .bind(before)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+impl_store!(SqliteConnection, sqlx::sqlite::SqliteRow, "");
+impl_store!(PgConnection, sqlx::postgres::PgRow, " FOR UPDATE SKIP LOCKED");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_columns_match_the_row_type() {
+        assert_eq!(delivery_columns!().split(',').count(), 17);
+    }
+
+    #[test]
+    fn both_migrations_are_embedded_under_their_own_table() {
+        for pg in [false, true] {
+            let m = migrator(pg);
+            assert_eq!(m.table_name, "posbridge_outbox_migrations");
+            assert_eq!(m.migrations.len(), 1);
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! Workers: claim due deliveries under a lease, push them through the connectors,
+//! record what happened.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use posbridge_core::error::DUPLICATE_REFERENCE;
+use posbridge_core::{Connector, DuplicatePolicy, ErrorKind, PushReceipt, Sale};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::store::Store;
+use crate::store::{ClaimedRow, Completion};
+use crate::{Db, Outbox, OutboxConfig, OutboxError, Target, now_ms, with_conn};
+
+/// What the sweep records on a delivery whose worker vanished mid-flight.
+const ORPHANED: &str = "the worker delivering it stopped before recording the outcome; the vendor may have it";
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Deliveries in flight at once in this process (a batch counts as one).
+    pub concurrency: usize,
+    /// Return once no delivery of the registered targets is pending, retrying or
+    /// delivering (instead of waiting for more work until shutdown).
+    pub until_idle: bool,
+    /// On shutdown, how long in-flight deliveries get to finish. Those still running
+    /// then are abandoned; their leases end and the sweep settles them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            until_idle: false,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one [`Outbox::run`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// This worker's id, as recorded in `delivered_by`.
+    pub worker: String,
+    /// Deliveries the vendor took (including ones it already had).
+    pub delivered: u64,
+    /// Deliveries rescheduled after a failure that may pass.
+    pub retried: u64,
+    /// Deliveries refused for good.
+    pub dead: u64,
+    /// Deliveries the vendor may have, left for an operator.
+    pub uncertain: u64,
+    /// Claims given back untouched at shutdown.
+    pub released: u64,
+    /// Outcomes not recorded because the lease had passed to another worker.
+    pub fenced: u64,
+    /// Orphaned deliveries (their worker died) put back in the queue or marked uncertain.
+    pub swept: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    dead: AtomicU64,
+    uncertain: AtomicU64,
+    released: AtomicU64,
+    fenced: AtomicU64,
+    swept: AtomicU64,
+}
+
+/// A registered target as a worker runs it.
+struct TargetRt {
+    target: Target,
+    connector: Arc<dyn Connector>,
+    policy: DuplicatePolicy,
+    batch: usize,
+    in_flight: Arc<Semaphore>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl TargetRt {
+    fn paused(&self) -> Option<Instant> {
+        let guard = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.filter(|until| *until > Instant::now())
+    }
+
+    fn pause(&self, until: Instant) {
+        let mut guard = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none_or(|current| current < until) {
+            *guard = Some(until);
+        }
+    }
+}
+
+/// What every delivery task shares.
+struct Ctx {
+    db: Db,
+    config: OutboxConfig,
+    owner: String,
+    counters: Counters,
+    jitter: RandomState,
+}
+
+impl Outbox {
+    /// Delivers due deliveries of the registered targets until `shutdown` completes
+    /// (or, with [`RunOptions::until_idle`], until there is nothing left to do).
+    ///
+    /// On shutdown no new delivery is claimed; in-flight ones finish within
+    /// [`RunOptions::shutdown_grace`], and claims still waiting for a rate limit are
+    /// given back untouched. Many workers, in one process or many, may run against
+    /// one database.
+    pub async fn run(
+        &self,
+        options: RunOptions,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<RunReport, OutboxError> {
+        let concurrency = options.concurrency.max(1);
+        let ctx = Arc::new(Ctx {
+            db: self.db.clone(),
+            config: self.config.clone(),
+            owner: worker_id(),
+            counters: Counters::default(),
+            jitter: RandomState::new(),
+        });
+        let targets: Vec<Arc<TargetRt>> = self
+            .targets
+            .iter()
+            .map(|(target, reg)| {
+                let caps = reg.connector.capabilities();
+                let limiter = reg
+                    .options
+                    .requests_per_second
+                    .and_then(NonZeroU32::new)
+                    .map(|rps| RateLimiter::direct(Quota::per_second(rps)));
+                Arc::new(TargetRt {
+                    target: target.clone(),
+                    connector: reg.connector.clone(),
+                    policy: caps.sale_duplicates,
+                    batch: caps.max_batch.unwrap_or(1).max(1),
+                    in_flight: Arc::new(Semaphore::new(reg.options.max_in_flight.unwrap_or(concurrency).max(1))),
+                    limiter,
+                    paused_until: Mutex::new(None),
+                })
+            })
+            .collect();
+        tracing::info!(worker = %ctx.owner, concurrency, targets = targets.len(), "outbox worker started");
+
+        let global = Arc::new(Semaphore::new(concurrency));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // Aborted when this future ends or is dropped, so a cancelled run stops renewing.
+        let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(ctx.clone(), stop_rx.clone())));
+        let mut tasks: JoinSet<()> = JoinSet::new();
+        let sweep_every = (ctx.config.lease / 4).max(Duration::from_millis(100));
+        let mut next_sweep = Instant::now();
+        let shutdown = shutdown.fuse();
+        futures_util::pin_mut!(shutdown);
+
+        let result: Result<(), OutboxError> = async {
+            loop {
+                if Instant::now() >= next_sweep {
+                    for t in &targets {
+                        sweep(&ctx, t).await?;
+                    }
+                    next_sweep = Instant::now() + sweep_every;
+                }
+                let mut claimed = 0usize;
+                for t in &targets {
+                    if t.paused().is_some() {
+                        continue;
+                    }
+                    let free = global.available_permits().min(t.in_flight.available_permits());
+                    if free == 0 {
+                        continue;
+                    }
+                    let limit = i64::try_from(free.saturating_mul(t.batch)).unwrap_or(i64::MAX);
+                    let now = now_ms();
+                    let lease_until = now.saturating_add(duration_ms(ctx.config.lease));
+                    let rows = with_conn!(&ctx.db, c => c
+                        .claim(&t.target.tenant, &t.target.vendor, &ctx.owner, now, lease_until, limit)
+                        .await?);
+                    claimed += rows.len();
+                    for chunk in rows.chunks(t.batch) {
+                        // We claimed no more units than both semaphores had free, and only
+                        // this loop takes permits, so these never wait.
+                        let g = global.clone().acquire_owned().await.map_err(closed)?;
+                        let p = t.in_flight.clone().acquire_owned().await.map_err(closed)?;
+                        let (ctx, t, rows, stop) = (ctx.clone(), t.clone(), chunk.to_vec(), stop_rx.clone());
+                        tasks.spawn(async move {
+                            deliver(&ctx, &t, rows, stop).await;
+                            drop((g, p));
+                        });
+                    }
+                }
+                while let Some(done) = tasks.try_join_next() {
+                    report_join(done);
+                }
+                if (&mut shutdown).now_or_never().is_some() {
+                    return Ok(());
+                }
+                if claimed > 0 {
+                    continue;
+                }
+                if options.until_idle && tasks.is_empty() && idle(&ctx, &targets).await? {
+                    return Ok(());
+                }
+                let wait = ctx.config.poll_interval.min(sweep_every);
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    Some(done) = tasks.join_next(), if !tasks.is_empty() => report_join(done),
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        .await;
+
+        // Stop: claims waiting for a rate limit give their rows back; the rest finish.
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(options.shutdown_grace, async {
+            while let Some(done) = tasks.join_next().await {
+                report_join(done);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                worker = %ctx.owner,
+                abandoned = tasks.len(),
+                "deliveries still in flight after the shutdown grace; their leases will end and the sweep settles them"
+            );
+            tasks.abort_all();
+        }
+        drop(heartbeat);
+        result?;
+
+        let c = &ctx.counters;
+        let report = RunReport {
+            worker: ctx.owner.clone(),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dead: c.dead.load(Ordering::Relaxed),
+            uncertain: c.uncertain.load(Ordering::Relaxed),
+            released: c.released.load(Ordering::Relaxed),
+            fenced: c.fenced.load(Ordering::Relaxed),
+            swept: c.swept.load(Ordering::Relaxed),
+        };
+        tracing::info!(worker = %report.worker, delivered = report.delivered, dead = report.dead,
+            uncertain = report.uncertain, "outbox worker stopped");
+        Ok(report)
+    }
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn closed(_: tokio::sync::AcquireError) -> OutboxError {
+    OutboxError::Config("worker semaphore closed".into())
+}
+
+fn report_join(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        // A connector panicked: its rows stay claimed until the lease ends, then the
+        // sweep settles them like a crashed worker's.
+        tracing::error!(error = %e, "a delivery task panicked");
+    }
+}
+
+/// Whether the registered targets have nothing left to work on.
+async fn idle(ctx: &Ctx, targets: &[Arc<TargetRt>]) -> Result<bool, OutboxError> {
+    for t in targets {
+        let open = with_conn!(&ctx.db, c => c.open_count(&t.target.tenant, &t.target.vendor).await?);
+        if open > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Settles a target's deliveries whose worker died mid-flight: back in the queue
+/// where a re-send is safe, uncertain where it is not.
+async fn sweep(ctx: &Ctx, t: &TargetRt) -> Result<(), OutboxError> {
+    let state = if t.policy.is_idempotent() {
+        "retrying"
+    } else {
+        "uncertain"
+    };
+    let now = now_ms();
+    let swept = with_conn!(&ctx.db, c => c
+        .sweep_expired(&t.target.tenant, &t.target.vendor, state, now, ORPHANED)
+        .await?);
+    if swept > 0 {
+        tracing::warn!(target = %t.target, swept, to = state, "orphaned deliveries settled");
+        ctx.counters.swept.fetch_add(swept, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Renews this worker's leases every third of the lease until stopped.
+async fn heartbeat(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let every = (ctx.config.lease / 3).max(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let until = now_ms().saturating_add(duration_ms(ctx.config.lease));
+        let renewed: Result<u64, OutboxError> =
+            async { Ok(with_conn!(&ctx.db, c => c.extend_leases(&ctx.owner, until).await?)) }.await;
+        if let Err(e) = renewed {
+            tracing::warn!(error = %e, "lease renewal failed; will try again");
+        }
+    }
+}
+
+/// Delivers one unit (one sale, or one batch for a batching vendor) and records each
+/// outcome.
+async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch::Receiver<bool>) {
+    let mut sales = Vec::with_capacity(rows.len());
+    let mut live = Vec::with_capacity(rows.len());
+    for row in rows {
+        match serde_json::from_str::<Sale>(&row.2) {
+            Ok(sale) => {
+                sales.push(sale);
+                live.push(row);
+            }
+            Err(e) => {
+                let c = ctx.dead(format!("the stored sale cannot be read: {e}"), "invalid");
+                record(ctx, &row, c).await;
+            }
+        }
+    }
+    if live.is_empty() {
+        return;
+    }
+
+    // Wait for the target's rate limit or pause, giving the claims back on shutdown.
+    loop {
+        let pause = t.paused();
+        let ready = async {
+            if let Some(until) = pause {
+                tokio::time::sleep_until(until).await;
+            } else if let Some(limiter) = &t.limiter {
+                limiter.until_ready().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            () = stopped(&mut stop) => {
+                for row in &live {
+                    release(ctx, row).await;
+                }
+                return;
+            }
+            () = ready => {}
+        }
+        if pause.is_none() {
+            break;
+        }
+    }
+
+    let Some(api) = t.connector.sales() else {
+        for row in &live {
+            record(
+                ctx,
+                row,
+                ctx.dead(format!("{} does not take sales", t.target), "unsupported"),
+            )
+            .await;
+        }
+        return;
+    };
+    let results = if t.batch > 1 {
+        api.push_sales(&sales).await
+    } else {
+        let mut out = Vec::with_capacity(sales.len());
+        for sale in &sales {
+            out.push(api.push_sale(sale).await);
+        }
+        out
+    };
+    let mut results = results.into_iter();
+    for row in &live {
+        let result = results.next().unwrap_or_else(|| {
+            Err(posbridge_core::Error::Uncertain {
+                vendor: t.connector.vendor(),
+                operation: "push_sales",
+                message: "the connector returned fewer outcomes than sales sent".into(),
+                source: None,
+            })
+        });
+        let completion = ctx.classify(t, row, result);
+        record(ctx, row, completion).await;
+    }
+}
+
+impl Ctx {
+    fn dead(&self, reason: String, kind: &str) -> Completion {
+        Completion {
+            state: "dead",
+            next_attempt_at: now_ms(),
+            resend: false,
+            vendor_id: None,
+            disposition: None,
+            last_error: Some(reason),
+            last_error_kind: Some(kind.to_owned()),
+            delivered_at: None,
+        }
+    }
+
+    fn delivered(receipt: Option<&PushReceipt>, disposition: &str) -> Completion {
+        let now = now_ms();
+        Completion {
+            state: "delivered",
+            next_attempt_at: now,
+            resend: false,
+            vendor_id: receipt.and_then(|r| r.vendor_id.clone()),
+            disposition: Some(disposition.to_owned()),
+            last_error: None,
+            last_error_kind: None,
+            delivered_at: Some(now),
+        }
+    }
+
+    /// The retry delay after `attempts` attempts: base × 2^(attempts−1), capped, with
+    /// jitter over its upper half so a burst of failures does not come back at once.
+    fn backoff(&self, id: i64, attempts: i64) -> Duration {
+        let shift = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+        let full = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << shift)
+            .min(self.config.backoff_max);
+        let mut h = self.jitter.build_hasher();
+        h.write_i64(id);
+        h.write_i64(attempts);
+        h.write_i64(now_ms());
+        let half = full / 2;
+        let extra_ms = h.finish() % (duration_ms(half).unsigned_abs().max(1));
+        half + Duration::from_millis(extra_ms)
+    }
+
+    /// Turns a connector outcome into what the row records.
+    fn classify(&self, t: &TargetRt, row: &ClaimedRow, result: posbridge_core::Result<PushReceipt>) -> Completion {
+        let (id, attempts) = (row.0, row.3);
+        let err = match result {
+            Ok(receipt) => {
+                let disposition = serde_json::to_value(receipt.disposition)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "accepted".to_owned());
+                return Self::delivered(Some(&receipt), &disposition);
+            }
+            Err(e) => e,
+        };
+        let kind = err.kind();
+        let text = err.to_string();
+        let retry = |delay: Duration, resend: bool| {
+            if attempts >= i64::from(self.config.max_attempts) {
+                return self.dead(
+                    format!("gave up after {attempts} attempts; last: {text}"),
+                    &kind.to_string(),
+                );
+            }
+            Completion {
+                state: "retrying",
+                next_attempt_at: now_ms().saturating_add(duration_ms(delay)),
+                resend,
+                vendor_id: None,
+                disposition: None,
+                last_error: Some(text.clone()),
+                last_error_kind: Some(kind.to_string()),
+                delivered_at: None,
+            }
+        };
+        match (&err, kind) {
+            // The vendor refuses a reference it already holds: it has this sale.
+            (posbridge_core::Error::Rejected { code: Some(code), .. }, _) if code == DUPLICATE_REFERENCE => {
+                Self::delivered(None, "duplicate")
+            }
+            (_, ErrorKind::Invalid | ErrorKind::Rejected | ErrorKind::NotFound | ErrorKind::Unsupported) => {
+                self.dead(text.clone(), &kind.to_string())
+            }
+            (_, ErrorKind::Uncertain | ErrorKind::Decode) => {
+                if t.policy.is_idempotent() {
+                    retry(self.backoff(id, attempts), true)
+                } else {
+                    Completion {
+                        state: "uncertain",
+                        next_attempt_at: now_ms(),
+                        resend: true,
+                        vendor_id: None,
+                        disposition: None,
+                        last_error: Some(text.clone()),
+                        last_error_kind: Some(kind.to_string()),
+                        delivered_at: None,
+                    }
+                }
+            }
+            (_, ErrorKind::RateLimited) => {
+                let delay = err.retry_after().unwrap_or_default().max(self.backoff(id, attempts));
+                t.pause(Instant::now() + delay);
+                retry(delay, row.4 != 0)
+            }
+            _ => retry(self.backoff(id, attempts), row.4 != 0),
+        }
+    }
+}
+
+/// Writes an outcome, fenced: nothing is written if the lease passed to another worker.
+async fn record(ctx: &Ctx, row: &ClaimedRow, completion: Completion) {
+    let state = completion.state;
+    let written: Result<u64, OutboxError> = async {
+        let now = now_ms();
+        Ok(with_conn!(&ctx.db, c => c.complete(row.0, &ctx.owner, row.3, &completion, now).await?))
+    }
+    .await;
+    let counter = match written {
+        Ok(0) => {
+            tracing::warn!(id = row.0, reference = %row.1, "lease lost before the outcome was recorded");
+            &ctx.counters.fenced
+        }
+        Ok(_) => match state {
+            "delivered" => &ctx.counters.delivered,
+            "dead" => {
+                tracing::warn!(id = row.0, reference = %row.1, reason = ?completion.last_error, "delivery dead");
+                &ctx.counters.dead
+            }
+            "uncertain" => {
+                tracing::warn!(id = row.0, reference = %row.1, reason = ?completion.last_error, "delivery uncertain");
+                &ctx.counters.uncertain
+            }
+            _ => &ctx.counters.retried,
+        },
+        Err(e) => {
+            // The row stays claimed; when the lease ends the sweep settles it.
+            tracing::error!(id = row.0, reference = %row.1, error = %e, "could not record a delivery outcome");
+            return;
+        }
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Gives a claim back untouched.
+async fn release(ctx: &Ctx, row: &ClaimedRow) {
+    let released: Result<u64, OutboxError> = async {
+        let now = now_ms();
+        Ok(with_conn!(&ctx.db, c => c.release(row.0, &ctx.owner, row.3, now).await?))
+    }
+    .await;
+    match released {
+        Ok(n) if n > 0 => {
+            ctx.counters.released.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(id = row.0, error = %e, "could not give a claim back; its lease will end"),
+    }
+}
+
+/// Completes once the run is told to stop (or the run is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A worker id unique across machines and restarts: host, process id and a random part.
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    let random = RandomState::new().build_hasher().finish() as u32;
+    format!("{host}-{}-{random:08x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx {
+            db: Db::Sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap_or_else(|e| panic!("{e}"))),
+            config: OutboxConfig {
+                backoff_base: Duration::from_millis(100),
+                backoff_max: Duration::from_secs(10),
+                ..OutboxConfig::default()
+            },
+            owner: "w".into(),
+            counters: Counters::default(),
+            jitter: RandomState::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn backoff_doubles_within_jitter_and_is_capped() {
+        let c = ctx();
+        for attempts in 1..=12i64 {
+            let full = Duration::from_millis(100)
+                .saturating_mul(1 << (attempts - 1))
+                .min(Duration::from_secs(10));
+            for _ in 0..50 {
+                let d = c.backoff(7, attempts);
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d:?} vs {full:?}");
+            }
+        }
+        assert!(c.backoff(1, i64::MAX) <= Duration::from_secs(10));
+        assert!(c.backoff(1, -5) <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn worker_ids_differ() {
+        assert_ne!(worker_id(), worker_id());
+    }
+}
