@@ -294,6 +294,8 @@ pub(crate) enum HttpFailure {
         message: String,
         retry_after: Option<Duration>,
     },
+    /// The answer is longer than the connector's `http.max_response_bytes`.
+    TooLarge(usize),
     Build(String),
 }
 
@@ -302,6 +304,7 @@ impl fmt::Display for HttpFailure {
         match self {
             Self::Send(e) => write!(f, "{e}"),
             Self::Status { status, message, .. } => write!(f, "HTTP {status}: {message}"),
+            Self::TooLarge(limit) => write!(f, "response body exceeds {limit} bytes"),
             Self::Build(m) => f.write_str(m),
         }
     }
@@ -319,10 +322,30 @@ impl std::error::Error for HttpFailure {
 /// `oauth2`'s HTTP client interface over our `reqwest` client. It also makes
 /// Asalta's token answer standard: a missing `token_type` is `bearer`, an
 /// `expires_in` sent as a string is read as a number; 429, 5xx and 4xx answers
-/// without an OAuth2 `error` field become [`HttpFailure::Status`].
+/// without an OAuth2 `error` field become [`HttpFailure::Status`]. Like the
+/// transport, it reads at most `max_response_bytes` of an answer.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthHttp {
     client: reqwest::Client,
+    max_response_bytes: usize,
+}
+
+impl OAuthHttp {
+    /// The whole body, unless it is longer than the cap.
+    async fn read_body(&self, mut response: reqwest::Response) -> std::result::Result<Vec<u8>, HttpFailure> {
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(HttpFailure::TooLarge(limit));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| HttpFailure::Send(e.without_url()))? {
+            if body.len() + chunk.len() > limit {
+                return Err(HttpFailure::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
@@ -331,11 +354,15 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(HttpFailure::Send)?;
-            let response = self.client.execute(request).await.map_err(HttpFailure::Send)?;
+            let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send(e.without_url()))?;
+            let response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| HttpFailure::Send(e.without_url()))?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(HttpFailure::Send)?;
+            let body = self.read_body(response).await?;
             let parsed = serde_json::from_slice::<Value>(&body).ok();
             let code = status.as_u16();
             let standard_error = parsed
@@ -361,7 +388,7 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
                     }
                     serde_json::to_vec(&Value::Object(o)).map_err(|e| HttpFailure::Build(e.to_string()))?
                 }
-                _ => body.to_vec(),
+                _ => body,
             };
             let mut builder = http::Response::builder().status(status);
             if let Some(h) = builder.headers_mut() {
@@ -403,6 +430,8 @@ impl fmt::Debug for AsaltaAuth {
 /// The pieces of an OAuth2 client, as the config gives them.
 pub(crate) struct OAuthSettings {
     pub base_url: Url,
+    /// The longest token answer read (the connector's `http.max_response_bytes`).
+    pub max_response_bytes: usize,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
     pub redirect_uri: Option<String>,
@@ -425,7 +454,10 @@ type Configured = oauth2::Client<
 impl AsaltaAuth {
     pub(crate) fn new(client: reqwest::Client, settings: OAuthSettings) -> Self {
         Self {
-            http: OAuthHttp { client },
+            http: OAuthHttp {
+                client,
+                max_response_bytes: settings.max_response_bytes,
+            },
             base_url: settings.base_url,
             client_id: settings.client_id,
             client_secret: settings.client_secret,
@@ -437,6 +469,13 @@ impl AsaltaAuth {
     /// The token store.
     pub fn store(&self) -> &dyn TokenStore {
         self.store.as_ref()
+    }
+
+    /// A token endpoint error without the credentials the request carried (the
+    /// client secret, and the code or refresh token `grant`), should Asalta echo them.
+    fn scrub(&self, e: Error, grant: &str) -> Error {
+        let secret = self.client_secret.as_ref().map_or("", |s| s.expose_secret());
+        e.redact_secrets(&[secret, grant])
     }
 
     fn endpoint(&self, path: &str) -> Result<Url> {
@@ -514,7 +553,7 @@ impl AsaltaAuth {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .request_async(&self.http)
             .await;
-        let token = token_from(answer, Grant::Code)?;
+        let token = token_from(answer, Grant::Code).map_err(|e| self.scrub(e, code))?;
         self.store.save(&token)?;
         Ok(token)
     }
@@ -548,7 +587,7 @@ impl AsaltaAuth {
             .exchange_refresh_token(&RefreshToken::new(refresh_token.expose_secret().to_owned()))
             .request_async(&self.http)
             .await;
-        let mut token = token_from(answer, Grant::Refresh)?;
+        let mut token = token_from(answer, Grant::Refresh).map_err(|e| self.scrub(e, refresh_token.expose_secret()))?;
         // Asalta may not rotate refresh tokens: keep the one we had.
         if token.refresh_token.is_none() {
             token.refresh_token = Some(refresh_token.clone());
@@ -599,7 +638,7 @@ fn token_from(
         }
         Err(RequestTokenError::ServerResponse(e)) => {
             let detail = match e.error_description() {
-                Some(d) => format!("{}: {}", e.error(), posbridge_core::error::redact(d)),
+                Some(d) => format!("{}: {}", e.error(), posbridge_core::error::excerpt(d.as_bytes())),
                 None => e.error().to_string(),
             };
             match e.error() {
@@ -630,6 +669,20 @@ fn token_from(
             },
             _ => refused(format!("HTTP {status}: {message}")),
         }),
+        Err(RequestTokenError::Request(HttpFailure::TooLarge(limit))) => Err(Error::Decode {
+            vendor: VENDOR,
+            message: format!("the token answer's response body exceeds {limit} bytes"),
+            excerpt: String::new(),
+        }),
+        // Sent, but the answer timed out or broke off: an outage, like the transport's
+        // for a read (a refresh or a code exchange that failed is tried again).
+        Err(RequestTokenError::Request(HttpFailure::Send(e))) if !e.is_connect() && !e.is_builder() => {
+            Err(Error::Unavailable {
+                vendor: VENDOR,
+                status: None,
+                message: format!("the token endpoint did not answer in full: {}", error_chain(&e)),
+            })
+        }
         Err(RequestTokenError::Request(e)) => Err(Error::Transport {
             vendor: VENDOR,
             message: format!("the token endpoint could not be reached: {e}"),
@@ -642,6 +695,18 @@ fn token_from(
         )),
         Err(RequestTokenError::Other(m)) => Err(Error::decode(VENDOR, m, b"")),
     }
+}
+
+/// The error and its sources on one line (the URL is already stripped).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// The connector's [`TokenSource`]: the stored token, refreshed when it expires or

@@ -39,14 +39,15 @@ const KNOWN: &[(&str, &str)] = &[
     ("bundle item does not match", "bundle_mismatch"),
 ];
 
-/// The vendor's message in a body: a JSON field, else the text itself.
+/// The vendor's message in a body: a JSON field, else the text itself; redacted and
+/// cut short like any excerpt (a hostile body's message may be megabytes).
 pub(crate) fn vendor_message(body: &[u8]) -> String {
     if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
         for key in ["message", "Message", "error_description", "error", "msg"] {
             if let Some(Value::String(s)) = o.get(key)
                 && !s.trim().is_empty()
             {
-                return posbridge_core::error::redact(s.trim());
+                return posbridge_core::error::excerpt(s.trim().as_bytes());
             }
         }
     }

@@ -538,11 +538,15 @@ impl Asalta {
     }
 
     fn from_parts(transport: Transport, config: Config) -> Result<Self> {
-        let transport = Arc::new(transport);
+        // No error may show a configured credential, should Asalta echo one back (the
+        // bearer a request carries is cleared by the transport itself, renewed or not).
+        let secrets = [&config.access_token, &config.refresh_token, &config.client_secret];
+        let transport = Arc::new(transport.with_secrets(secrets.into_iter().flatten()));
         let oauth = Arc::new(AsaltaAuth::new(
             transport.client().clone(),
             OAuthSettings {
                 base_url: transport.base_url().clone(),
+                max_response_bytes: config.http.max_response_bytes,
                 client_id: config.client_id.clone(),
                 client_secret: config.client_secret.clone(),
                 redirect_uri: config.redirect_uri.clone(),

@@ -181,6 +181,9 @@ impl CloudMa {
     }
 
     fn from_parts(transport: Transport, config: Config) -> Self {
+        // The token travels in every request body: no error may show it, should
+        // CloudMA (or a PHP debug page) echo it back.
+        let transport = transport.with_secrets([&config.token]);
         Self {
             transport,
             config,
@@ -192,6 +195,12 @@ impl CloudMa {
         self.config.token.expose_secret()
     }
 
+    /// An error read from an answer's body, without the token should it be echoed
+    /// there (the transport clears the errors it returns itself).
+    fn scrub(&self, e: Error) -> Error {
+        e.redact_secrets(&[self.token()])
+    }
+
     fn with_body<T: Serialize>(&self, request: Request, fields: &wire::FormFields, json: &T) -> Result<Request> {
         match self.config.body {
             BodyFormat::Form => request.form(fields),
@@ -201,16 +210,18 @@ impl CloudMa {
 
     fn receipt(&self, reference: &str, operation: &'static str, response: &Response) -> Result<PushReceipt> {
         let status = response.status.as_u16();
-        map::receipt(reference, status, &response.body).map_err(|p| match p {
-            map::ReceiptProblem::Unreadable(why) => {
-                Error::decode(VENDOR, why, &response.body).into_uncertain(operation)
-            }
-            map::ReceiptProblem::Refused(message) => Error::Rejected {
-                vendor: VENDOR,
-                status: Some(status),
-                code: None,
-                message,
-            },
+        map::receipt(reference, status, &response.body).map_err(|p| {
+            self.scrub(match p {
+                map::ReceiptProblem::Unreadable(why) => {
+                    Error::decode(VENDOR, why, &response.body).into_uncertain(operation)
+                }
+                map::ReceiptProblem::Refused(message) => Error::Rejected {
+                    vendor: VENDOR,
+                    status: Some(status),
+                    code: None,
+                    message,
+                },
+            })
         })
     }
 
@@ -224,8 +235,8 @@ impl CloudMa {
             )?
             .idempotent(true);
         let response = self.transport.send(&request, None).await?;
-        let value: serde_json::Value = response.json(VENDOR)?;
-        map::stock_levels(&value).map_err(|why| Error::decode(VENDOR, why, &response.body))
+        let value: serde_json::Value = response.json(VENDOR).map_err(|e| self.scrub(e))?;
+        map::stock_levels(&value).map_err(|why| self.scrub(Error::decode(VENDOR, why, &response.body)))
     }
 }
 

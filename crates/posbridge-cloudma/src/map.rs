@@ -166,12 +166,13 @@ pub(crate) fn purchase_to_wire<'t>(
 }
 
 /// A human-readable message from an error body: a JSON `message`/`error`/… field
-/// (strings, lists and objects of strings are joined), else the body text.
+/// (strings, lists and objects of strings are joined), else the body text; redacted
+/// and cut short like any excerpt (a hostile body's message may be megabytes).
 pub(crate) fn vendor_message(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<Value>(body)
         && let Some(m) = find_message(&v)
     {
-        return posbridge_core::error::redact(&m);
+        return posbridge_core::error::excerpt(m.as_bytes());
     }
     posbridge_core::error::excerpt(body)
 }
@@ -223,9 +224,10 @@ pub(crate) fn receipt(reference: &str, status: u16, body: &[u8]) -> std::result:
         serde_json::from_slice(body).map_err(|e| ReceiptProblem::Unreadable(e.to_string()))?
     };
     if body_says_failure(&v) {
-        return Err(ReceiptProblem::Refused(
-            find_message(&v).unwrap_or_else(|| "the push was refused".into()),
-        ));
+        return Err(ReceiptProblem::Refused(find_message(&v).map_or_else(
+            || "the push was refused".into(),
+            |m| posbridge_core::error::excerpt(m.as_bytes()),
+        )));
     }
     let vendor_id = v.as_object().and_then(|o| {
         let data = o.get("data").and_then(Value::as_object);

@@ -78,9 +78,12 @@ impl CodemaxTokens {
         // applied is never re-sent; the caller logs in again instead.
         let request = Request::post("refresh_token", self.refresh_path.as_str()).json(&body)?;
         let sent_at = Instant::now();
-        let response = self.transport.send(&request, None).await?;
-        let answer: wire::TokenAnswer = response.json(VENDOR)?;
+        // Both tokens travel in the body: no error may show them, should Codemax echo them.
+        let scrub = |e: Error| e.redact_secrets(&[body.access_token, body.refresh_token]);
+        let response = self.transport.send(&request, None).await.map_err(scrub)?;
+        let answer: wire::TokenAnswer = response.json(VENDOR).map_err(scrub)?;
         self.token(answer, sent_at, Some(refresh), &response.body)
+            .map_err(scrub)
     }
 
     /// The token from a login or refresh answer. It is renewed ahead of its expiry by

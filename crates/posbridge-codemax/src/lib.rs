@@ -276,7 +276,9 @@ impl Codemax {
 
     fn from_parts(transport: Transport, config: Config) -> Result<Self> {
         let base_path = config.normalized_base_path()?;
-        let transport = Arc::new(transport);
+        // The password travels in the login body: no error may show it, should Codemax
+        // echo it back (the bearer is cleared by the transport itself).
+        let transport = Arc::new(transport.with_secrets([&config.password]));
         let tokens = CodemaxTokens::new(
             transport.clone(),
             config.username.clone(),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use jiff::tz::Offset;
-use posbridge_core::error::{DUPLICATE_REFERENCE, excerpt, redact};
+use posbridge_core::error::{DUPLICATE_REFERENCE, excerpt};
 use posbridge_core::{Decimal, Disposition, Error, PushReceipt, Result, Sale, SaleKind, SaleStatus};
 use serde_json::{Map, Value};
 
@@ -134,7 +134,7 @@ pub(crate) fn parse_offset(text: &str) -> std::result::Result<Offset, String> {
 pub(crate) struct Envelope {
     /// The response code, as text.
     pub code: Option<String>,
-    /// The message, redacted of anything that looks like a credential.
+    /// The message, redacted of anything that looks like a credential and cut short.
     pub message: Option<String>,
     /// Whether a non-empty per-invoice results list is present.
     pub has_results: bool,
@@ -155,7 +155,7 @@ fn envelope_of(o: &Map<String, Value>) -> Envelope {
             .iter()
             .filter_map(|k| o.get(*k))
             .find_map(|v| match v {
-                Value::String(s) if !s.trim().is_empty() => Some(redact(s.trim())),
+                Value::String(s) if !s.trim().is_empty() => Some(excerpt(s.trim().as_bytes())),
                 _ => None,
             }),
         has_results: matches!(o.get(wire::RESULTS), Some(Value::Array(a)) if !a.is_empty()),
@@ -247,7 +247,7 @@ fn invoice_outcome(reference: &str, r: &wire::InvoiceResult) -> std::result::Res
         .as_deref()
         .map(str::trim)
         .filter(|m| !m.is_empty())
-        .map_or_else(|| "Codemax refused the invoice".to_owned(), redact);
+        .map_or_else(|| "Codemax refused the invoice".to_owned(), |m| excerpt(m.as_bytes()));
     let duplicate =
         r.code.as_deref() == Some(wire::code::DUPLICATE_INVOICE) || message.to_ascii_lowercase().contains("duplicate");
     Ok(Err(Error::Rejected {

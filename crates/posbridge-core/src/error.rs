@@ -59,7 +59,7 @@ pub enum Error {
         status: Option<u16>,
         /// The vendor's own error code, when it sent one.
         code: Option<String>,
-        /// The vendor's own message, kept verbatim (redacted of secrets).
+        /// The vendor's own message, redacted of secrets and cut to [`EXCERPT_LEN`] characters.
         message: String,
     },
 
@@ -297,6 +297,80 @@ impl Error {
         }
     }
 
+    /// This error with every occurrence of each of `secrets` (credential *values*)
+    /// replaced by `[REDACTED]`, in every text it carries, a posbridge error it wraps
+    /// included. [`redact`] finds credentials by their key (`"token": "…"`); this finds
+    /// a vendor echoing one in prose (`"invalid token abc123"`); see [`redact_values`].
+    #[must_use]
+    pub fn redact_secrets(self, secrets: &[&str]) -> Self {
+        if !secrets.iter().any(|s| s.chars().count() >= MIN_SECRET_LEN) {
+            return self;
+        }
+        let r = |text: String| redact_values(&text, secrets);
+        match self {
+            Self::Invalid { field, reason } => Self::Invalid {
+                field: r(field),
+                reason: r(reason),
+            },
+            Self::Config { reason } => Self::Config { reason: r(reason) },
+            Self::Auth { vendor, message } => Self::Auth {
+                vendor,
+                message: r(message),
+            },
+            Self::Rejected {
+                vendor,
+                status,
+                code,
+                message,
+            } => Self::Rejected {
+                vendor,
+                status,
+                code: code.map(r),
+                message: r(message),
+            },
+            Self::NotFound { vendor, what } => Self::NotFound { vendor, what: r(what) },
+            Self::Unavailable {
+                vendor,
+                status,
+                message,
+            } => Self::Unavailable {
+                vendor,
+                status,
+                message: r(message),
+            },
+            Self::Uncertain {
+                vendor,
+                operation,
+                message,
+                source,
+            } => Self::Uncertain {
+                vendor,
+                operation,
+                message: r(message),
+                source: source.map(|s| redact_source(s, secrets)),
+            },
+            Self::Transport {
+                vendor,
+                message,
+                source,
+            } => Self::Transport {
+                vendor,
+                message: r(message),
+                source: source.map(|s| redact_source(s, secrets)),
+            },
+            Self::Decode {
+                vendor,
+                message,
+                excerpt,
+            } => Self::Decode {
+                vendor,
+                message: r(message),
+                excerpt: r(excerpt),
+            },
+            other @ (Self::RateLimited { .. } | Self::Unsupported { .. }) => other,
+        }
+    }
+
     /// Turns a failure that happened after a write was sent into [`Error::Uncertain`].
     /// Errors that prove nothing was applied (auth, rejection, throttling, local
     /// checks, connect failures) are returned unchanged.
@@ -418,6 +492,58 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// The shortest credential value [`redact_values`] replaces: a shorter one would
+/// mangle ordinary text (a status code, a year) and is no credential worth the name.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// Replaces every occurrence of each of `secrets` (credential values, not key names)
+/// in `text` with `[REDACTED]`; where [`excerpt`] cut a text short (at a `…`), a
+/// secret's beginning left at the cut is replaced too. Values shorter than
+/// [`MIN_SECRET_LEN`] characters are left alone.
+pub fn redact_values(text: &str, secrets: &[&str]) -> String {
+    let secrets: Vec<&str> = secrets
+        .iter()
+        .copied()
+        .filter(|s| s.chars().count() >= MIN_SECRET_LEN)
+        .collect();
+    let mut out = text.to_owned();
+    for secret in &secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, "[REDACTED]");
+        }
+    }
+    if secrets.is_empty() || !out.contains('…') {
+        return out;
+    }
+    let mut parts: Vec<String> = out.split('…').map(str::to_owned).collect();
+    let cut = parts.len() - 1;
+    for part in &mut parts[..cut] {
+        for secret in &secrets {
+            // The longest beginning of the secret this part ends with.
+            let len = secret
+                .char_indices()
+                .map(|(i, _)| i)
+                .skip(MIN_SECRET_LEN)
+                .filter(|&i| part.ends_with(&secret[..i]))
+                .last();
+            if let Some(len) = len {
+                part.truncate(part.len() - len);
+                part.push_str("[REDACTED]");
+            }
+        }
+    }
+    parts.join("…")
+}
+
+/// A wrapped posbridge error, redacted; any other source is kept (posbridge's own
+/// sources carry no response text).
+fn redact_source(source: Source, secrets: &[&str]) -> Source {
+    match source.downcast_ref::<Error>() {
+        Some(inner) => Arc::new(inner.clone().redact_secrets(secrets)),
+        None => source,
+    }
+}
+
 fn is_key_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
@@ -445,6 +571,42 @@ mod tests {
         assert!(e.chars().count() <= EXCERPT_LEN + 1);
         let e = excerpt(&[0xff, 0xfe, b'{', 0]);
         assert!(e.contains('{'));
+    }
+
+    #[test]
+    fn redacts_echoed_credential_values_everywhere() {
+        let e = Error::Rejected {
+            vendor: "v",
+            status: Some(400),
+            code: None,
+            message: "invalid token s3cr3t-value for user 7".into(),
+        }
+        .redact_secrets(&["s3cr3t-value", "7"]);
+        // Too short to redact: "7".
+        assert_eq!(e.vendor_message(), Some("invalid token [REDACTED] for user 7"));
+        let inner = Error::Unavailable {
+            vendor: "v",
+            status: Some(500),
+            message: "echo s3cr3t-value".into(),
+        };
+        let e = Error::Uncertain {
+            vendor: "v",
+            operation: "push_sale",
+            message: format!("payment failed: {inner}"),
+            source: Some(Arc::new(inner)),
+        }
+        .redact_secrets(&["s3cr3t-value"]);
+        assert!(!format!("{e} {e:?}").contains("s3cr3t"), "{e:?}");
+        // A secret cut by an excerpt leaves no beginning either.
+        let cut = excerpt(format!("{} s3cr3t-value", "x".repeat(EXCERPT_LEN - 9)).as_bytes());
+        assert!(cut.ends_with("s3cr3t-v…"), "{cut}");
+        assert!(redact_values(&cut, &["s3cr3t-value"]).ends_with(" [REDACTED]…"));
+        let embedded = format!("could not read it (body starts {cut:?})");
+        let clean = redact_values(&embedded, &["s3cr3t-value"]);
+        assert!(
+            clean.ends_with(" [REDACTED]…\")") && !clean.contains("s3cr3t"),
+            "{clean}"
+        );
     }
 
     #[test]

@@ -22,6 +22,11 @@
 //! [`HttpConfig::allow_insecure_http`] says otherwise, and redirects are not followed,
 //! so credentials go only to the configured host, encrypted.
 //!
+//! No error the transport returns shows a credential a vendor echoed back: the
+//! values an [`Auth`] put on the request, and those the connector declared with
+//! [`Transport::with_secrets`] (a token sent in the body, a password sent to log in),
+//! are replaced by `[REDACTED]` ([`Error::redact_secrets`]).
+//!
 //! A `Retry-After` longer than [`RetryConfig::max_retry_after_ms`] is not slept on:
 //! the call returns [`Error::RateLimited`] at once so the caller (or the outbox) can
 //! schedule it.
@@ -36,6 +41,7 @@ use backon::{ExponentialBuilder, Retryable};
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tracing::{Instrument, field};
@@ -340,6 +346,7 @@ pub struct Transport {
     config: HttpConfig,
     limiter: Option<Arc<RateLimiter>>,
     parse_error: ParseError,
+    secrets: Vec<SecretString>,
 }
 
 impl fmt::Debug for Transport {
@@ -420,7 +427,17 @@ impl Transport {
             config,
             limiter,
             parse_error,
+            secrets: Vec::new(),
         })
+    }
+
+    /// Declares credential values no error of this transport may show, should the
+    /// vendor echo them back: those the connector sends itself (a token in the body, a
+    /// password in a login request). Credentials put on requests by an [`Auth`] need
+    /// no declaring.
+    pub fn with_secrets<'a>(mut self, secrets: impl IntoIterator<Item = &'a SecretString>) -> Self {
+        self.secrets.extend(secrets.into_iter().cloned());
+        self
     }
 
     /// Shares `limiter` with other transports (one vendor-wide limit).
@@ -503,7 +520,12 @@ impl Transport {
                 Some(a) => Some(a.credentials().await?),
                 None => None,
             };
-            match self.attempt(request, credentials.as_ref()).await {
+            // Redacted here, before the retry loop logs it.
+            let result = match self.attempt(request, credentials.as_ref()).await {
+                Err(e) => Err(self.without_secrets(e, credentials.as_ref())),
+                ok => ok,
+            };
+            match result {
                 Err(e @ Error::Auth { .. }) => {
                     if let (Some(a), Some(c)) = (auth, credentials.as_ref())
                         && a.can_renew()
@@ -594,6 +616,27 @@ impl Transport {
             None => Ok(response),
             Some(e) => Err(self.classify_for_write(request, e)),
         }
+    }
+
+    /// `e` without the secrets declared with [`Transport::with_secrets`] nor the values
+    /// `credentials` put on the request, should the vendor have echoed them: each
+    /// header value (`Bearer abc`) and what follows its scheme (`abc`), each query value.
+    fn without_secrets(&self, e: Error, credentials: Option<&Credentials>) -> Error {
+        let mut values: Vec<&str> = self.secrets.iter().map(ExposeSecret::expose_secret).collect();
+        let mut headers = HeaderMap::new();
+        let mut query = Vec::new();
+        if let Some(c) = credentials
+            && c.apply(&mut headers, &mut query).is_ok()
+        {
+            values.extend(query.iter().map(|(_, v)| *v));
+            for value in headers.values().filter_map(|v| v.to_str().ok()) {
+                values.push(value);
+                if let Some((_, token)) = value.split_once(' ') {
+                    values.push(token.trim());
+                }
+            }
+        }
+        e.redact_secrets(&values)
     }
 
     /// A vendor error on a non-idempotent write: only statuses that prove the request
@@ -692,6 +735,63 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
         parse_retry_after(&h)
+    }
+
+    #[test]
+    fn errors_lose_the_credentials_a_request_carried() {
+        let c = Credentials::new(
+            vec![(reqwest::header::AUTHORIZATION, SecretString::from("Bearer tok-abc123"))],
+            vec![("team_token".into(), SecretString::from("team-xyz789"))],
+            1,
+        );
+        let e = Error::Auth {
+            vendor: "v",
+            message: "token tok-abc123 (team team-xyz789) refused".into(),
+        };
+        let t = Transport::new(
+            "test",
+            "http://127.0.0.1:1/",
+            HttpConfig::default(),
+            default_parse_error,
+        )
+        .unwrap();
+        assert_eq!(
+            t.without_secrets(e, Some(&c)).vendor_message(),
+            Some("token [REDACTED] (team [REDACTED]) refused")
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_lose_the_declared_secrets_the_vendor_echoes() {
+        let server = httpmock::MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path("/push");
+                then.status(400).body("invalid password hunter2-pass for pos-kl01");
+            })
+            .await;
+        let password = SecretString::from("hunter2-pass");
+        let fast = HttpConfig {
+            retry: RetryConfig {
+                min_delay_ms: 1,
+                max_delay_ms: 2,
+                ..RetryConfig::default()
+            },
+            ..HttpConfig::default()
+        };
+        let t = Transport::new("test", &server.base_url(), fast, default_parse_error)
+            .unwrap()
+            .with_secrets([&password]);
+        let e = t.send(&Request::post("push_sale", "/push"), None).await.unwrap_err();
+        assert_eq!(e.vendor_message(), Some("invalid password [REDACTED] for pos-kl01"));
+        server
+            .mock_async(|when, then| {
+                when.path("/stock");
+                then.status(500).body("no stock for hunter2-pass");
+            })
+            .await;
+        let e = t.send(&Request::get("stock_levels", "/stock"), None).await.unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! | anything else (a proxy's 429, 502, 503, a timeout …) | as usual ([`default_parse_error`]): `RateLimited`, `Unavailable` (retried: every EAS Pro write is an upsert), `Auth` for 401/403 … |
 
 use posbridge_core::Error;
-use posbridge_core::error::redact;
+use posbridge_core::error::excerpt;
 use posbridge_core::http::{Response, default_parse_error};
 
 use crate::map::message_text;
@@ -89,15 +89,19 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
     if is_success_code(&code) {
         return None;
     }
-    let mut message = redact(&message_text(answer.response.status.http_message.as_ref()));
+    // Redacted and cut short like any excerpt: a hostile answer's message may be megabytes.
+    let mut message = excerpt(message_text(answer.response.status.http_message.as_ref()).as_bytes());
     if message.is_empty() {
-        message = redact(&message_text(
-            answer
-                .data
-                .as_ref()
-                .and_then(|d| d.as_object())
-                .and_then(|o| o.get(wire::RESULT)),
-        ));
+        message = excerpt(
+            message_text(
+                answer
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.as_object())
+                    .and_then(|o| o.get(wire::RESULT)),
+            )
+            .as_bytes(),
+        );
     }
     if is_auth_failure(&code, &message) {
         return Some(Error::Auth {

@@ -121,8 +121,9 @@ pub(crate) fn renewal_margin(lifetime: Duration) -> Duration {
 }
 
 /// A token from an answer: JSON with the token under one of `keys` (at the top or
-/// under `data`), or the bare token as plain text. Decode errors never carry the body
-/// (it may hold a token under a key we do not know).
+/// under `data`), or the bare token as plain text — which never starts like JSON
+/// (`{`, `[`, `"`): such an answer is JSON cut short, not a token. Decode errors never
+/// carry the body (it may hold a token under a key we do not know).
 fn token_answer(response: &Response, keys: &[&str], what: &str) -> Result<(SecretString, Option<u64>)> {
     let no_token = |why: String| Error::Decode {
         vendor: VENDOR,
@@ -137,7 +138,10 @@ fn token_answer(response: &Response, keys: &[&str], what: &str) -> Result<(Secre
         Err(_) => {
             let text = String::from_utf8_lossy(&response.body);
             let t = text.trim();
-            let plain = !t.is_empty() && t.len() <= 4096 && t.chars().all(|c| c.is_ascii_graphic() && c != '<');
+            let plain = !t.is_empty()
+                && t.len() <= 4096
+                && !t.starts_with(['{', '[', '"'])
+                && t.chars().all(|c| c.is_ascii_graphic() && c != '<');
             if plain {
                 Ok((SecretString::from(t.to_owned()), None))
             } else {
@@ -176,6 +180,27 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+    use posbridge_core::reqwest::StatusCode;
+    use posbridge_core::reqwest::header::HeaderMap;
+    use posbridge_core::{ErrorKind, ExposeSecret};
+
+    fn answer(body: &str) -> Response {
+        Response {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec().into(),
+        }
+    }
+
+    #[test]
+    fn json_cut_short_is_not_a_bare_token() {
+        let (token, _) = token_answer(&answer(" tok-123\n"), wire::BEARER_KEYS, "bearer token").unwrap();
+        assert_eq!(token.expose_secret(), "tok-123");
+        for cut in [r#"{"token":"tok-1"#, r#"["tok-1"#, r#""tok-1"#, "<html>"] {
+            let e = token_answer(&answer(cut), wire::BEARER_KEYS, "bearer token").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{cut}");
+        }
+    }
 
     #[test]
     fn renews_a_tenth_early_at_most_thirty_seconds() {

@@ -533,7 +533,10 @@ impl SalesMania {
     }
 
     fn from_parts(transport: Transport, config: Config) -> Self {
-        let transport = Arc::new(transport);
+        // The password travels (Basic-encoded) on the chain's first step: no error may
+        // show it, should SalesMania echo it back (the tokens the transport puts on
+        // requests are cleared by the transport itself).
+        let transport = Arc::new(transport.with_secrets([&config.password]));
         let tokens = SalesManiaTokens::new(
             transport.clone(),
             config.username.trim().to_owned(),

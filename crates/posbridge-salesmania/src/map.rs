@@ -931,7 +931,8 @@ pub(crate) fn expires_in(value: &Value) -> Option<u64> {
 
 /// The vendor's message from an error body: `message` (else `error`, `msg`), followed
 /// by Laravel's `errors` details (`field: problem`), redacted of anything that looks
-/// like a credential; a short excerpt of the body when it has no message.
+/// like a credential and cut short like an excerpt (a hostile body's message may be
+/// megabytes); a short excerpt of the body when it has no message.
 pub(crate) fn vendor_message(body: &[u8]) -> String {
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return posbridge_core::error::excerpt(body);
@@ -965,7 +966,7 @@ pub(crate) fn vendor_message(body: &[u8]) -> String {
         (None, false) => details.join("; "),
         (None, true) => return posbridge_core::error::excerpt(body),
     };
-    posbridge_core::error::redact(&text)
+    posbridge_core::error::excerpt(text.as_bytes())
 }
 
 // ---- databases ---------------------------------------------------------------------
