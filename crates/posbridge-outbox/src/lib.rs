@@ -342,7 +342,8 @@ pub struct OutboxConfig {
     pub backoff_max: Duration,
     /// How often an idle worker looks for due work.
     pub poll_interval: Duration,
-    /// Connections in the pool (the worker's concurrency is added to it).
+    /// Connections in the pool. Workers hold one only for each statement, so a few
+    /// serve many deliveries in flight.
     pub max_connections: u32,
 }
 
@@ -354,7 +355,7 @@ impl Default for OutboxConfig {
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             poll_interval: Duration::from_millis(250),
-            max_connections: 4,
+            max_connections: 8,
         }
     }
 }

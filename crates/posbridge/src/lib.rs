@@ -50,6 +50,10 @@ pub use posbridge_codemax as codemax;
 #[cfg(feature = "easpro")]
 pub use posbridge_easpro as easpro;
 
+/// The durable outbox (feature `outbox`): every sale delivered to every vendor
+/// despite faults and crashes. See `docs/outbox.md`.
+#[cfg(feature = "outbox")]
+pub use posbridge_outbox as outbox;
 /// The SalesMania connector.
 #[cfg(feature = "salesmania")]
 pub use posbridge_salesmania as salesmania;

@@ -220,6 +220,9 @@ pub(crate) struct Ledger {
     customers: BTreeMap<u64, Map<String, Value>>,
     products: BTreeMap<u64, ProductRec>,
     orders: BTreeMap<u64, OrderRec>,
+    /// Order ids by `ext_order_no` (an index over `orders`: the look-up by reference
+    /// every push starts with must not scan every order).
+    orders_by_ext_no: HashMap<String, Vec<u64>>,
     visits: BTreeMap<u64, Value>,
     next_customer: u64,
     next_product: u64,
@@ -258,6 +261,7 @@ impl Ledger {
             customers: BTreeMap::new(),
             products: BTreeMap::new(),
             orders: BTreeMap::new(),
+            orders_by_ext_no: HashMap::new(),
             visits: BTreeMap::new(),
             next_customer: FIRST_CUSTOMER_ID,
             next_product: FIRST_PRODUCT_ID,
@@ -333,6 +337,7 @@ impl Ledger {
         self.products = self.seed_products.clone();
         self.visits = self.seed_visits.clone();
         self.orders.clear();
+        self.orders_by_ext_no.clear();
         self.next_customer = self
             .customers
             .keys()
@@ -814,13 +819,7 @@ fn read_order(
         },
     };
     let ext_order_no = text_or_empty(fields, "ext_order_no");
-    if settings.refuse_repeats
-        && !ext_order_no.is_empty()
-        && ledger
-            .orders
-            .values()
-            .any(|o| o.ext.get("ext_order_id").and_then(Value::as_str) == Some(ext_order_no.as_str()))
-    {
+    if settings.refuse_repeats && !ext_order_no.is_empty() && ledger.orders_by_ext_no.contains_key(&ext_order_no) {
         p.add("ext_order_no", "The ext order no has already been taken.");
     }
     let lines = match fields.get("ordered_products") {
@@ -1046,6 +1045,12 @@ async fn add_order(State(app): State<App>, headers: HeaderMap, RawQuery(raw): Ra
     };
     let doc = order_value(id, &rec);
     state.salesmania.orders.insert(id, rec);
+    state
+        .salesmania
+        .orders_by_ext_no
+        .entry(order.ext_order_no.clone())
+        .or_default()
+        .push(id);
     state.store_document(VENDOR, DocKind::Sale, &order.ext_order_no, doc);
     applied(json!({}))
 }
@@ -1056,16 +1061,19 @@ async fn list_orders(State(app): State<App>, headers: HeaderMap, RawQuery(raw): 
     if let Err(r) = authorised(&state, &headers, &q) {
         return r;
     }
-    let orders = state.salesmania.orders.iter();
+    let ledger = &state.salesmania;
     match q.get("ext_order_no") {
         Some(no) => ok(Value::Array(
-            orders
-                .filter(|(_, o)| o.ext.get("ext_order_id").and_then(Value::as_str) == Some(no.as_str()))
-                .map(|(id, o)| order_value(*id, o))
+            ledger
+                .orders_by_ext_no
+                .get(no.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|id| Some(order_value(*id, ledger.orders.get(id)?)))
                 .collect(),
         )),
         None => ok(page(
-            orders.map(|(id, o)| order_value(*id, o)).collect(),
+            ledger.orders.iter().map(|(id, o)| order_value(*id, o)).collect(),
             &q,
             app.salesmania.page_size,
             ORDERS,
