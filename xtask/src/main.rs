@@ -7,9 +7,17 @@
 //!   `tests/conformance.rs` (one test per fixture, sorted), runs the conformance
 //!   tests and prints the vendor × operation matrix. `--check` writes nothing and
 //!   fails when a generated file is stale or a required case is missing.
-//! - `test`: the whole gate CI runs: fmt, clippy `-D warnings`, `conformance --check`,
-//!   every test (cargo-nextest when installed), doc tests, and `cargo doc` without
-//!   warnings.
+//! - `deps`: the dependency check alone (see [`deps`]): one semver-major version
+//!   each of reqwest, hyper, tokio and rustls in the resolved tree, and every
+//!   package's licence satisfiable with permissive licences only.
+//! - `test`: the whole gate CI runs, in order: fmt, `deps`, clippy `-D warnings`,
+//!   `conformance --check`, every test (cargo-nextest when installed), doc tests, and
+//!   `cargo doc` without warnings. For the tests it starts a throwaway PostgreSQL
+//!   cluster (see [`postgres`]) and passes its URL in `POSBRIDGE_TEST_POSTGRES_URL`,
+//!   with `POSBRIDGE_REQUIRE_POSTGRES=1`. Without PostgreSQL server binaries the gate
+//!   fails when `CI` is `true`/`1` (or `POSBRIDGE_REQUIRE_POSTGRES=1`), and otherwise
+//!   runs the tests without a server and ends with a banner saying the PostgreSQL
+//!   tests did not run.
 //!
 //! The test `generated_files_are_fresh` runs the `--check` logic under plain
 //! `cargo test` too.
@@ -24,14 +32,23 @@ use anyhow::{Context, Result, bail};
 use posbridge::Operation;
 use posbridge_conformance::{Case, Fixture};
 
+mod deps;
+mod postgres;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    // Warnings to print after everything else, the error included.
+    let mut epilogue = Vec::new();
+    let result = run(&args, &mut epilogue);
+    if let Err(e) = &result {
+        eprintln!("error: {e:#}");
+    }
+    for text in &epilogue {
+        eprintln!("\n{text}");
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(_) => ExitCode::FAILURE,
     }
 }
 
@@ -40,9 +57,12 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   conformance [--check]   regenerate conformance tests and schema, run them, print the matrix
                           (--check: write nothing; fail on stale files or missing required cases)
-  test                    the whole gate: fmt, clippy, conformance --check, tests, doc tests, docs";
+  deps                    one major version each of reqwest, hyper, tokio, rustls; permissive licences only
+  test                    the whole gate: fmt, deps, clippy, conformance --check, tests (with a throwaway
+                          PostgreSQL when its server binaries are installed), doc tests, docs";
 
-fn run(args: &[String]) -> Result<()> {
+/// Runs one command; texts pushed to `epilogue` are printed at the very end.
+fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("conformance") => {
             let check = args.iter().any(|a| a == "--check");
@@ -57,7 +77,13 @@ fn run(args: &[String]) -> Result<()> {
             }
             Ok(())
         }
-        Some("test") => test_gate(),
+        Some("deps") => {
+            let t = Instant::now();
+            deps_step(&root(), &mut Vec::new())?;
+            say(&format!("deps: {:.1}s", t.elapsed().as_secs_f32()));
+            Ok(())
+        }
+        Some("test") => test_gate(epilogue),
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
             Ok(())
@@ -391,16 +417,46 @@ fn matrix(vendors: &[VendorCases], results: Option<&BTreeMap<(String, String), b
     (text, problems)
 }
 
-/// The whole gate.
-fn test_gate() -> Result<()> {
+/// The dependency check as a gate step: prints what it found, fails on a problem.
+fn deps_step(root: &Path, timings: &mut Vec<(String, f32)>) -> Result<()> {
+    say("\n== deps: cargo metadata --format-version 1 --all-features --locked");
+    let t = Instant::now();
+    let outcome = deps::check(root, &cargo())?;
+    say(outcome.text.trim_end());
+    if !outcome.problems.is_empty() {
+        bail!(
+            "the dependency check failed:\n  {}\n(`cargo tree -i NAME@VERSION -e normal,build --all-features` shows \
+             every path; replace or remove the crate, or record a reasoned exception in xtask/src/deps.rs)",
+            outcome.problems.join("\n  ")
+        );
+    }
+    timings.push(("deps".to_owned(), t.elapsed().as_secs_f32()));
+    Ok(())
+}
+
+/// The whole gate. Pushes the "PostgreSQL tests did not run" banner to `epilogue`
+/// when there is no PostgreSQL to run them against.
+fn test_gate(epilogue: &mut Vec<String>) -> Result<()> {
     let root = root();
     let started = Instant::now();
     let mut timings = Vec::new();
+    // Look for PostgreSQL first, so that CI fails at once rather than after clippy.
+    let pg_binaries = postgres::find();
+    if pg_binaries.is_none() {
+        if postgres::required_by_env() {
+            bail!(
+                "PostgreSQL server binaries not found; CI requires the PostgreSQL tests; .ci/run installs the \
+                 postgresql package (looked in `pg_config --bindir`, /usr/lib/postgresql/*/bin and PATH for \
+                 initdb, pg_ctl and postgres)"
+            );
+        }
+        epilogue.push(postgres::not_run_banner());
+    }
     let nextest = Command::new(cargo())
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    type Step<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    type Step<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, Option<&'a str>)>);
     let steps: Vec<Step<'_>> = vec![
         ("fmt", vec!["fmt", "--all", "--", "--check"], vec![]),
         (
@@ -417,7 +473,13 @@ fn test_gate() -> Result<()> {
             vec![],
         ),
     ];
-    for (name, args, env) in &steps {
+    // fmt, then the dependency check (quick, and it needs no build), then clippy.
+    let (fmt, rest) = steps.split_at(1);
+    for (name, args, env) in fmt {
+        step(&root, name, args, env, &mut timings)?;
+    }
+    deps_step(&root, &mut timings)?;
+    for (name, args, env) in rest {
         step(&root, name, args, env, &mut timings)?;
     }
     let t = Instant::now();
@@ -440,19 +502,41 @@ fn test_gate() -> Result<()> {
             "--no-fail-fast",
         ]
     };
-    step(&root, "tests", &tests, &[], &mut timings)?;
+    // The cluster lives until the tests and doc tests are done; dropping it stops the
+    // server and removes its directory, also when a step fails.
+    let cluster = match &pg_binaries {
+        Some(binaries) => {
+            let t = Instant::now();
+            let cluster = postgres::Cluster::start(binaries).context("starting a throwaway PostgreSQL cluster")?;
+            say(&format!("\n== postgres: {}", cluster.describe()));
+            timings.push(("postgres start".to_owned(), t.elapsed().as_secs_f32()));
+            Some(cluster)
+        }
+        None => {
+            say("\n== postgres: no server binaries found; the PostgreSQL tests will skip (see the end)");
+            None
+        }
+    };
+    let url = cluster.as_ref().map(postgres::Cluster::url);
+    // Only our own cluster's URL reaches the tests, never one inherited from the shell.
+    let pg_env = [
+        (postgres::URL_VAR, url.as_deref()),
+        (postgres::REQUIRE_VAR, url.as_ref().map(|_| "1")),
+    ];
+    step(&root, "tests", &tests, &pg_env, &mut timings)?;
     step(
         &root,
         "doc tests",
         &["test", "--workspace", "--all-features", "--doc"],
-        &[],
+        &pg_env,
         &mut timings,
     )?;
+    drop(cluster);
     step(
         &root,
         "docs",
         &["doc", "--workspace", "--all-features", "--no-deps"],
-        &[("RUSTDOCFLAGS", "-D warnings")],
+        &[("RUSTDOCFLAGS", Some("-D warnings"))],
         &mut timings,
     )?;
     let mut summary = String::from("\nxtask test: all steps passed\n");
@@ -464,13 +548,26 @@ fn test_gate() -> Result<()> {
     Ok(())
 }
 
-fn step(root: &Path, name: &str, args: &[&str], env: &[(&str, &str)], timings: &mut Vec<(String, f32)>) -> Result<()> {
+/// Runs `cargo ARGS` as the gate step `name`; `env` sets (`Some`) or removes (`None`)
+/// variables.
+fn step(
+    root: &Path,
+    name: &str,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+    timings: &mut Vec<(String, f32)>,
+) -> Result<()> {
     say(&format!("\n== {name}: cargo {}", args.join(" ")));
     let t = Instant::now();
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args(args)
-        .envs(env.iter().copied())
+    let mut command = Command::new(cargo());
+    command.current_dir(root).args(args);
+    for (key, value) in env {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let status = command
         .status()
         .with_context(|| format!("running cargo {}", args.join(" ")))?;
     if !status.success() {

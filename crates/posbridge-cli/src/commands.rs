@@ -235,7 +235,9 @@ fn stopped_on_auth(ctx: &Ctx, info: &VendorInfo, not_sent: usize, e: Error) -> C
         .hint(ctx.settings.credentials_hint(info))
 }
 
-fn check_all<T>(
+/// Checks every record (and that no reference appears twice) before anything is
+/// sent or queued.
+pub(crate) fn check_all<T>(
     source: &str,
     records: &[Record<T>],
     check: impl Fn(&T) -> (&str, posbridge::Result<()>),

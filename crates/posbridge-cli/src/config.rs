@@ -9,17 +9,58 @@ use posbridge::{VendorConfig, VendorInfo};
 use crate::exit::{CliError, Exit};
 
 /// The loaded configuration file (possibly empty).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
+    /// The sections in force: the file's top level, or the tenant's.
     table: toml::Table,
+    /// The whole file, for `[outbox]` and for other tenants' sections.
+    root: toml::Table,
     /// The config file's directory, against which relative paths in it resolve.
     dir: Option<PathBuf>,
+    /// Whether a config file was found (or named).
+    has_file: bool,
     tenant: Option<String>,
 }
 
 /// The default config file: `<platform config dir>/posbridge/config.toml`.
 pub fn default_path() -> Option<PathBuf> {
-    dirs::config_dir().map(|d| d.join("posbridge").join("config.toml"))
+    use etcetera::BaseStrategy as _;
+    etcetera::base_strategy::choose_native_strategy()
+        .ok()
+        .map(|s| s.config_dir().join("posbridge").join("config.toml"))
+}
+
+/// The `[outbox]` section: where the outbox lives and how it retries.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSection {
+    /// `sqlite://FILE` (relative to the config file) or `postgres://…`.
+    pub database: Option<String>,
+    /// How long a worker's claim lasts without renewal.
+    pub lease_secs: Option<u64>,
+    /// Attempts after which a delivery that keeps failing goes to `dead`.
+    pub max_attempts: Option<u32>,
+    /// First retry delay.
+    pub backoff_base_ms: Option<u64>,
+    /// Longest retry delay.
+    pub backoff_max_ms: Option<u64>,
+    /// How often an idle worker looks for due work.
+    pub poll_interval_ms: Option<u64>,
+    /// Database connections per process (a worker adds its `--workers`).
+    pub max_connections: Option<u32>,
+    /// Per-target protection, keyed `vendor` (every tenant) or `tenant/vendor`.
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, OutboxTargetSection>,
+}
+
+/// `[outbox.targets."<target>"]`: what one worker process sends a target at most.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxTargetSection {
+    /// Requests per second.
+    pub requests_per_second: Option<u32>,
+    /// Deliveries in flight at once.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Settings {
@@ -50,12 +91,25 @@ impl Settings {
             })?;
             warn_if_secrets_readable(p, &table);
         }
+        let root = Self {
+            table: table.clone(),
+            root: table,
+            dir: path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)),
+            has_file: path.is_some(),
+            tenant: None,
+        };
+        root.for_tenant(tenant)
+    }
+
+    /// The same file, with the sections of `tenant` in force (`None`: the top level).
+    pub fn for_tenant(&self, tenant: Option<&str>) -> Result<Self, CliError> {
+        let mut table = self.root.clone();
         if let Some(t) = tenant {
-            let tenants = table.get("tenants").and_then(|v| v.as_table());
+            let tenants = self.root.get("tenants").and_then(|v| v.as_table());
             let section = tenants.and_then(|ts| ts.get(t)).and_then(|v| v.as_table()).cloned();
             table = match section {
                 Some(s) => s,
-                None if path.is_none() => toml::Table::new(),
+                None if !self.has_file => toml::Table::new(),
                 None => {
                     return Err(CliError::new(
                         Exit::Usage,
@@ -66,9 +120,46 @@ impl Settings {
         }
         Ok(Self {
             table,
-            dir: path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)),
+            root: self.root.clone(),
+            dir: self.dir.clone(),
+            has_file: self.has_file,
             tenant: tenant.map(str::to_owned),
         })
+    }
+
+    /// The tenant whose sections are in force, if one was chosen.
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
+    /// The directory relative paths in the config file resolve against: the file's
+    /// own, else where the default config file would be.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.dir
+            .clone()
+            .or_else(|| default_path().and_then(|p| p.parent().map(Path::to_path_buf)))
+    }
+
+    /// The config file's directory, when a config file was found or named.
+    pub fn file_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The top-level `[outbox]` section (shared by every tenant), if any.
+    pub fn outbox_section(&self) -> Result<OutboxSection, CliError> {
+        match self.root.get("outbox") {
+            None => Ok(OutboxSection::default()),
+            Some(v @ toml::Value::Table(_)) => v.clone().try_into::<OutboxSection>().map_err(|e| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("the [outbox] section is not valid: {}", e.message()),
+                )
+            }),
+            Some(_) => Err(CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!("[outbox] in the config file must be a table"),
+            )),
+        }
     }
 
     fn env_name(&self, vendor: &str, field: &str) -> String {
@@ -187,7 +278,14 @@ fn warn_if_secrets_readable(path: &Path, table: &toml::Table) {
                 .and_then(|t| t.as_table())
                 .is_some_and(|ts| ts.values().filter_map(|t| t.as_table()).any(in_section))
     });
-    if !holds_secret {
+    // A PostgreSQL URL with a password is a secret too.
+    let outbox_password = table
+        .get("outbox")
+        .and_then(|o| o.get("database"))
+        .and_then(|d| d.as_str())
+        .and_then(|d| url::Url::parse(d).ok())
+        .is_some_and(|u| u.password().is_some());
+    if !holds_secret && !outbox_password {
         return;
     }
     if let Ok(meta) = std::fs::metadata(path)
@@ -223,8 +321,31 @@ pub fn template() -> String {
         s.push('\n');
         s.push_str(&vendor_template(v.name));
     }
+    s.push('\n');
+    s.push_str(OUTBOX_TEMPLATE);
     s
 }
+
+/// The `[outbox]` part of the template, commented out.
+const OUTBOX_TEMPLATE: &str = "\
+# The outbox (`posbridge outbox ...`): sales queued here are delivered by `posbridge outbox run`.
+# Where it lives: --db, else POSBRIDGE_OUTBOX_DATABASE, else this, else sqlite://outbox.db
+# next to this file. A relative sqlite path is relative to this file. PostgreSQL lets
+# worker processes on several machines share one queue; keep its password in
+# POSBRIDGE_OUTBOX_DATABASE rather than here.
+# [outbox]
+# database = \"sqlite://outbox.db\"          # or \"postgres://posbridge@db.example/posbridge\"
+# lease_secs = 60                          # a killed worker's claims come back after this
+# max_attempts = 25                        # then a delivery that keeps failing goes to `dead`
+# backoff_base_ms = 1000                   # first retry delay, doubled per attempt
+# backoff_max_ms = 300000                  # longest retry delay
+# poll_interval_ms = 250                   # how often an idle worker looks for work
+#
+# What one worker process sends a target at most (`vendor`, or `tenant/vendor`):
+# [outbox.targets.codemax]
+# requests_per_second = 5
+# max_in_flight = 2
+";
 
 fn vendor_template(vendor: &str) -> String {
     let Some(body) = vendor_template_body(vendor) else {
@@ -351,11 +472,37 @@ mod tests {
         }
     }
 
+    /// The template's `[outbox]` lines, uncommented, are a valid `[outbox]` section.
+    #[test]
+    fn the_outbox_template_is_a_valid_section() {
+        let body: String = OUTBOX_TEMPLATE
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(body.contains("[outbox]") && body.contains("lease_secs"), "{body}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, &body).unwrap();
+        let section = Settings::load(Some(&path), None)
+            .unwrap()
+            .outbox_section()
+            .map_err(|e| e.render())
+            .unwrap();
+        assert_eq!(section.lease_secs, Some(60));
+        assert_eq!(section.targets["codemax"].max_in_flight, Some(2));
+        assert!(template().contains("# [outbox]"));
+    }
+
     #[test]
     fn a_missing_secret_names_the_variable_to_set() {
+        let table: toml::Table = "[cloudma]\nbase_url = \"http://127.0.0.1:1/\"\n".parse().unwrap();
         let settings = Settings {
-            table: "[cloudma]\nbase_url = \"http://127.0.0.1:1/\"\n".parse().unwrap(),
+            table: table.clone(),
+            root: table,
             dir: None,
+            has_file: true,
             tenant: Some("colombo-1".into()),
         };
         let v = posbridge::vendors().into_iter().find(|v| v.name == "cloudma").unwrap();

@@ -2,7 +2,8 @@
 //!
 //! `posbridge demo` shows every connector working against the built-in sandbox, with
 //! no vendor account; `push`, `stock`, `customers` and `check` talk to the vendors in
-//! the config file; `sandbox` runs the sandbox as a process. See `docs/cli.md`.
+//! the config file; `outbox` queues sales durably and delivers them with workers;
+//! `sandbox` runs the sandbox as a process. See `docs/cli.md`.
 //!
 //! Exit codes: 0 ok, 1 some records failed (or a demo check failed), 2 usage, config
 //! or input error, 3 authentication failed, 4 vendor unavailable.
@@ -23,6 +24,7 @@ mod commands;
 mod config;
 mod demo;
 mod exit;
+mod outbox;
 mod records;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -144,6 +146,27 @@ enum Command {
     Asalta {
         #[command(subcommand)]
         command: AsaltaCommand,
+    },
+    /// The durable outbox: queue sales, deliver them with workers, settle what failed
+    #[command(
+        after_help = "Where the outbox lives: --db, else POSBRIDGE_OUTBOX_DATABASE, else [outbox] database \
+        in the config file, else sqlite://CONFIG_DIR/outbox.db.\n\nExample:\n  \
+        posbridge outbox enqueue day.ndjson --to easpro,codemax\n  posbridge outbox run --workers 8\n  \
+        posbridge outbox status\n  posbridge outbox list --state dead"
+    )]
+    Outbox {
+        /// The outbox database: sqlite://FILE or postgres://USER@HOST/DB [default: [outbox] database, else
+        /// sqlite://CONFIG_DIR/outbox.db]
+        #[arg(
+            long,
+            global = true,
+            env = "POSBRIDGE_OUTBOX_DATABASE",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        db: Option<String>,
+        #[command(subcommand)]
+        action: outbox::OutboxAction,
     },
     /// Manage the config file
     Config {
@@ -293,6 +316,7 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
         Command::Stock { vendor, format } => commands::stock(&ctx()?, vendor.as_deref(), *format).await,
         Command::Customers { vendor, action } => commands::customers(&ctx()?, vendor.as_deref(), action).await,
         Command::Check { vendor } => commands::check(&ctx()?, vendor.as_deref()).await,
+        Command::Outbox { db, action } => outbox::outbox(&ctx()?, db.as_deref(), action).await,
         Command::Sandbox {
             port,
             bind,

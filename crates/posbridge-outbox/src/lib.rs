@@ -370,17 +370,20 @@ pub struct TargetOptions {
     pub requests_per_second: Option<u32>,
 }
 
-/// A registered target: its connector and protection.
+/// A registered target: its duplicate policy, and the connector and protection a
+/// worker delivers with (none for a target registered only to enqueue).
 #[derive(Clone)]
 pub(crate) struct Registered {
-    pub connector: Arc<dyn Connector>,
+    pub connector: Option<Arc<dyn Connector>>,
+    pub policy: DuplicatePolicy,
     pub options: TargetOptions,
 }
 
 impl fmt::Debug for Registered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registered")
-            .field("vendor", &self.connector.vendor())
+            .field("vendor", &self.connector.as_ref().map(|c| c.vendor()))
+            .field("policy", &self.policy)
             .field("options", &self.options)
             .finish()
     }
@@ -428,8 +431,11 @@ impl Outbox {
     pub async fn open(url: &str, config: OutboxConfig) -> Result<Self, OutboxError> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(|e| OutboxError::Config(e.to_string()))?;
+            // No ping before each use: every statement is short and a dead connection
+            // surfaces as an error the worker already handles.
             let pool = PgPoolOptions::new()
                 .max_connections(config.max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?;
@@ -448,6 +454,7 @@ impl Outbox {
                 .busy_timeout(Duration::from_secs(30));
             let pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections.max(1))
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options)
                 .await?;
@@ -474,7 +481,30 @@ impl Outbox {
         connector: Arc<dyn Connector>,
         options: TargetOptions,
     ) -> Self {
-        self.targets.insert(target, Registered { connector, options });
+        let policy = connector.capabilities().sale_duplicates;
+        self.targets.insert(
+            target,
+            Registered {
+                connector: Some(connector),
+                policy,
+                options,
+            },
+        );
+        self
+    }
+
+    /// Registers `target` for enqueueing only, with the vendor's duplicate policy (what
+    /// its connector's `capabilities().sale_duplicates` says): a till that only records
+    /// sales needs no vendor credentials. Workers skip such targets.
+    pub fn with_enqueue_target(mut self, target: Target, policy: DuplicatePolicy) -> Self {
+        self.targets.insert(
+            target,
+            Registered {
+                connector: None,
+                policy,
+                options: TargetOptions::default(),
+            },
+        );
         self
     }
 
@@ -598,11 +628,11 @@ impl Outbox {
                 .targets
                 .get(target)
                 .ok_or_else(|| OutboxError::UnknownTarget(target.clone()))?;
-            if registered.connector.sales().is_none() {
+            if registered.connector.as_ref().is_some_and(|c| c.sales().is_none()) {
                 return Err(OutboxError::NotSales(target.clone()));
             }
             if !resolved.iter().any(|(t, _): &(Target, DuplicatePolicy)| t == target) {
-                resolved.push((target.clone(), registered.connector.capabilities().sale_duplicates));
+                resolved.push((target.clone(), registered.policy));
             }
         }
         let payload = serde_json::to_string(sale).map_err(|e| OutboxError::Corrupt(e.to_string()))?;

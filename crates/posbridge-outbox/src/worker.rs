@@ -137,8 +137,12 @@ impl Outbox {
         let targets: Vec<Arc<TargetRt>> = self
             .targets
             .iter()
-            .map(|(target, reg)| {
-                let caps = reg.connector.capabilities();
+            .filter_map(|(target, reg)| Some((target, reg, reg.connector.clone()?)))
+            .map(|(target, reg, connector)| {
+                let (policy, batch) = {
+                    let caps = connector.capabilities();
+                    (caps.sale_duplicates, caps.max_batch.unwrap_or(1).max(1))
+                };
                 let limiter = reg
                     .options
                     .requests_per_second
@@ -146,9 +150,9 @@ impl Outbox {
                     .map(|rps| RateLimiter::direct(Quota::per_second(rps)));
                 Arc::new(TargetRt {
                     target: target.clone(),
-                    connector: reg.connector.clone(),
-                    policy: caps.sale_duplicates,
-                    batch: caps.max_batch.unwrap_or(1).max(1),
+                    connector,
+                    policy,
+                    batch,
                     in_flight: Arc::new(Semaphore::new(reg.options.max_in_flight.unwrap_or(concurrency).max(1))),
                     limiter,
                     paused_until: Mutex::new(None),

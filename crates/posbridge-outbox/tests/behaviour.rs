@@ -604,6 +604,34 @@ async fn enqueue_inside_the_callers_transaction(url: &str) {
     assert_eq!(d.revision, 2);
 }
 
+async fn a_till_enqueues_without_credentials(url: &str) {
+    // The till knows only the vendors' duplicate policies …
+    let till = Outbox::open(url, fast())
+        .await
+        .unwrap()
+        .with_enqueue_target(Target::new("easpro"), DuplicatePolicy::Upsert)
+        .with_enqueue_target(Target::new("cloudma"), DuplicatePolicy::Unknown);
+    let both = [Target::new("easpro"), Target::new("cloudma")];
+    till.enqueue(&sale("T-1", 1), &both).await.unwrap();
+    assert!(matches!(
+        till.enqueue(&sale("T-1", 2), &both).await,
+        Err(OutboxError::Conflict { .. })
+    ));
+    // … and running it delivers nothing (it has no connector), returning at once.
+    let idle = till.run(until_idle(), std::future::pending()).await.unwrap();
+    assert_eq!(idle.delivered, 0);
+    // The worker holds the credentials.
+    let easpro = Scripted::accepting("easpro", DuplicatePolicy::Upsert);
+    let cloudma = Scripted::accepting("cloudma", DuplicatePolicy::Unknown);
+    let worker = Outbox::open(url, fast())
+        .await
+        .unwrap()
+        .with_target(Target::new("easpro"), easpro.clone())
+        .with_target(Target::new("cloudma"), cloudma.clone());
+    assert_eq!(drain(&worker).await.delivered, 2);
+    assert_eq!((easpro.pushed("T-1"), cloudma.pushed("T-1")), (1, 1));
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -642,4 +670,5 @@ on_both_backends!(
     shutdown_returns_waiting_claims_untouched,
     status_list_and_purge,
     enqueue_inside_the_callers_transaction,
+    a_till_enqueues_without_credentials,
 );
