@@ -10,6 +10,8 @@
 //! - `deps`: the dependency check alone (see [`deps`]): one semver-major version
 //!   each of reqwest, hyper, tokio and rustls in the resolved tree, and every
 //!   package's licence satisfiable with permissive licences only.
+//! - `fuzz [--seconds N] [--target NAME]`: runs the libFuzzer targets in `fuzz/`
+//!   (see [`fuzz`]); it installs nothing.
 //! - `test`: the whole gate CI runs, in order: fmt, `deps`, clippy `-D warnings`,
 //!   `conformance --check`, every test (cargo-nextest when installed), doc tests, and
 //!   `cargo doc` without warnings. For the tests it starts a throwaway PostgreSQL
@@ -32,7 +34,9 @@ use anyhow::{Context, Result, bail};
 use posbridge::Operation;
 use posbridge_conformance::{Case, Fixture};
 
+mod bench;
 mod deps;
+mod fuzz;
 mod postgres;
 
 fn main() -> ExitCode {
@@ -58,8 +62,12 @@ commands:
   conformance [--check]   regenerate conformance tests and schema, run them, print the matrix
                           (--check: write nothing; fail on stale files or missing required cases)
   deps                    one major version each of reqwest, hyper, tokio, rustls; permissive licences only
+  fuzz [--seconds N] [--target NAME]
+                          run the cargo-fuzz targets in fuzz/, N seconds each (default 600); print
+                          executions and crashes (needs `cargo install cargo-fuzz`)
   test                    the whole gate: fmt, deps, clippy, conformance --check, tests (with a throwaway
-                          PostgreSQL when its server binaries are installed), doc tests, docs";
+                          PostgreSQL when its server binaries are installed), doc tests, docs
+  bench [--smoke]         the benchmarks against their baselines, one table (docs/benchmarks.md)";
 
 /// Runs one command; texts pushed to `epilogue` are printed at the very end.
 fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
@@ -84,6 +92,8 @@ fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
             Ok(())
         }
         Some("test") => test_gate(epilogue),
+        Some("fuzz") => fuzz::run(&root(), &args[1..]),
+        Some("bench") => bench::run(&root(), &args[1..]),
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
             Ok(())

@@ -363,45 +363,57 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
             let status = response.status();
             let headers = response.headers().clone();
             let body = self.read_body(response).await?;
-            let parsed = serde_json::from_slice::<Value>(&body).ok();
-            let code = status.as_u16();
-            let standard_error = parsed
-                .as_ref()
-                .and_then(|v| v.get("error"))
-                .is_some_and(Value::is_string);
-            if code == 429 || code >= 500 || (code >= 400 && !standard_error) {
-                return Err(HttpFailure::Status {
-                    status: code,
-                    message: crate::error::vendor_message(&body),
-                    retry_after: posbridge_core::http::parse_retry_after(&headers),
-                });
-            }
-            let body = match parsed {
-                Some(Value::Object(mut o)) if status.is_success() => {
-                    if !o.contains_key("token_type") {
-                        o.insert("token_type".into(), Value::String("bearer".into()));
-                    }
-                    if let Some(Value::String(s)) = o.get("expires_in")
-                        && let Ok(n) = s.trim().parse::<u64>()
-                    {
-                        o.insert("expires_in".into(), Value::from(n));
-                    }
-                    serde_json::to_vec(&Value::Object(o)).map_err(|e| HttpFailure::Build(e.to_string()))?
-                }
-                _ => body,
-            };
-            let mut builder = http::Response::builder().status(status);
-            if let Some(h) = builder.headers_mut() {
-                *h = headers;
-                h.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                h.remove(http::header::CONTENT_LENGTH);
-            }
-            builder.body(body).map_err(|e| HttpFailure::Build(e.to_string()))
+            token_endpoint_answer(status, headers, body)
         })
     }
+}
+
+/// What the `oauth2` crate is handed for the token endpoint's answer (status, headers
+/// and the body read in full): failures without an OAuth2 `error` field become
+/// [`HttpFailure::Status`]; a successful JSON object gets the `token_type` Asalta
+/// leaves out and a numeric `expires_in`.
+pub(crate) fn token_endpoint_answer(
+    status: http::StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+) -> std::result::Result<oauth2::HttpResponse, HttpFailure> {
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    let code = status.as_u16();
+    let standard_error = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .is_some_and(Value::is_string);
+    if code == 429 || code >= 500 || (code >= 400 && !standard_error) {
+        return Err(HttpFailure::Status {
+            status: code,
+            message: crate::error::vendor_message(&body),
+            retry_after: posbridge_core::http::parse_retry_after(&headers),
+        });
+    }
+    let body = match parsed {
+        Some(Value::Object(mut o)) if status.is_success() => {
+            if !o.contains_key("token_type") {
+                o.insert("token_type".into(), Value::String("bearer".into()));
+            }
+            if let Some(Value::String(s)) = o.get("expires_in")
+                && let Ok(n) = s.trim().parse::<u64>()
+            {
+                o.insert("expires_in".into(), Value::from(n));
+            }
+            serde_json::to_vec(&Value::Object(o)).map_err(|e| HttpFailure::Build(e.to_string()))?
+        }
+        _ => body,
+    };
+    let mut builder = http::Response::builder().status(status);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+        h.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        h.remove(http::header::CONTENT_LENGTH);
+    }
+    builder.body(body).map_err(|e| HttpFailure::Build(e.to_string()))
 }
 
 /// Asalta's OAuth2 client: the authorize URL, the code exchange, the refresh, and
@@ -598,12 +610,12 @@ impl AsaltaAuth {
 }
 
 #[derive(Clone, Copy)]
-enum Grant {
+pub(crate) enum Grant {
     Code,
     Refresh,
 }
 
-fn token_from(
+pub(crate) fn token_from(
     answer: std::result::Result<
         oauth2::basic::BasicTokenResponse,
         RequestTokenError<HttpFailure, oauth2::basic::BasicErrorResponse>,

@@ -56,6 +56,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod map;
 mod paged;
@@ -1281,5 +1283,23 @@ impl Connector for Asalta {
 
     fn customers(&self) -> Option<&dyn Customers> {
         Some(self)
+    }
+}
+
+impl Asalta {
+    /// Not part of the API: for `posbridge-bench` only, and may change at any time.
+    /// The request [`Sales::push_sale`] would post for `sale` (the same steps: totals
+    /// and Asalta's rules checked, ids resolved, mapped, encoded), with the wire value
+    /// its body is encoded from. The ids must resolve without a request (explicit
+    /// `id_map` entries, the walk-in customer); no token is asked for.
+    #[doc(hidden)]
+    pub async fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
+        let reconciled = sale.reconcile()?;
+        map::check_sale(&reconciled)?;
+        let path = map::sale_path(sale.kind)?;
+        let ids = self.sale_ids(sale).await?;
+        let body = map::sale_body(&reconciled, &ids, self.config.utc_offset)?;
+        let request = Request::post("push_sale", path).json(&body)?.idempotent(false);
+        Ok((request, body))
     }
 }

@@ -35,6 +35,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod map;
 mod wire;
 
@@ -301,5 +303,24 @@ impl Connector for CloudMa {
 
     fn stock(&self) -> Option<&dyn Stock> {
         Some(self)
+    }
+}
+
+impl CloudMa {
+    /// Not part of the API: for `posbridge-bench` only, and may change at any time.
+    /// The request [`Sales::push_sale`] would send for `sale` (the same steps: totals
+    /// checked, mapped, encoded), with the form fields its default body is encoded
+    /// from. Nothing is sent.
+    #[doc(hidden)]
+    pub fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, Vec<(String, String)>)> {
+        let checked = sale.reconcile()?;
+        let options = map::SaleOptions {
+            walk_in_customer: &self.config.walk_in_customer,
+            grand_total: self.config.grand_total,
+        };
+        let body = map::sale_to_wire(&checked, self.token(), &options)?;
+        let fields = body.form_fields();
+        let request = self.with_body(Request::post("push_sale", wire::PUSH_SALE), &fields, &body)?;
+        Ok((request, fields))
     }
 }

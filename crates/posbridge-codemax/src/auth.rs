@@ -65,7 +65,7 @@ impl CodemaxTokens {
         let sent_at = Instant::now();
         let response = self.transport.send(&request, None).await.map_err(login_refused)?;
         let answer: wire::TokenAnswer = response.json(VENDOR)?;
-        self.token(answer, sent_at, None, &response.body).map_err(login_refused)
+        token_from_answer(answer, sent_at, self.default_lifetime, None, &response.body).map_err(login_refused)
     }
 
     async fn refresh(&self, previous: &Token, refresh: &SecretString) -> Result<Token> {
@@ -82,45 +82,48 @@ impl CodemaxTokens {
         let scrub = |e: Error| e.redact_secrets(&[body.access_token, body.refresh_token]);
         let response = self.transport.send(&request, None).await.map_err(scrub)?;
         let answer: wire::TokenAnswer = response.json(VENDOR).map_err(scrub)?;
-        self.token(answer, sent_at, Some(refresh), &response.body)
-            .map_err(scrub)
+        token_from_answer(answer, sent_at, self.default_lifetime, Some(refresh), &response.body).map_err(scrub)
     }
+}
 
-    /// The token from a login or refresh answer. It is renewed ahead of its expiry by
-    /// a tenth of its lifetime, at most 30 s (a 15-minute token at 14:30), counted from
-    /// when the request was sent.
-    fn token(
-        &self,
-        answer: wire::TokenAnswer,
-        sent_at: Instant,
-        previous_refresh: Option<&SecretString>,
-        body: &[u8],
-    ) -> Result<Token> {
-        if let Some(code) = &answer.code
-            && !wire::code::is_success(code)
-        {
-            return Err(Error::Auth {
-                vendor: VENDOR,
-                message: format!("Codemax answered code {code} without a token"),
-            });
-        }
-        let access = answer
-            .access_token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| Error::decode(VENDOR, "the answer carries no access token", body))?;
-        let lifetime = answer.expires_in.and_then(seconds).unwrap_or(self.default_lifetime);
-        let refresh = answer
-            .refresh_token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .or_else(|| previous_refresh.cloned());
-        Ok(Token {
-            access,
-            refresh,
-            // `None` (renewed only when refused) for a lifetime beyond the clock's range.
-            expires_at: sent_at.checked_add(lifetime - renewal_margin(lifetime)),
-            query: Vec::new(),
-        })
+/// The token from a login or refresh answer. It is renewed ahead of its expiry by
+/// a tenth of its lifetime, at most 30 s (a 15-minute token at 14:30), counted from
+/// when the request was sent; `default_lifetime` when the answer gives none.
+pub(crate) fn token_from_answer(
+    answer: wire::TokenAnswer,
+    sent_at: Instant,
+    default_lifetime: Duration,
+    previous_refresh: Option<&SecretString>,
+    body: &[u8],
+) -> Result<Token> {
+    if let Some(code) = &answer.code
+        && !wire::code::is_success(code)
+    {
+        return Err(Error::Auth {
+            vendor: VENDOR,
+            // The code as an excerpt: a hostile answer's "code" may be megabytes.
+            message: format!(
+                "Codemax answered code {} without a token",
+                posbridge_core::error::excerpt(code.as_bytes())
+            ),
+        });
     }
+    let access = answer
+        .access_token
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .ok_or_else(|| Error::decode(VENDOR, "the answer carries no access token", body))?;
+    let lifetime = answer.expires_in.and_then(seconds).unwrap_or(default_lifetime);
+    let refresh = answer
+        .refresh_token
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .or_else(|| previous_refresh.cloned());
+    Ok(Token {
+        access,
+        refresh,
+        // `None` (renewed only when refused) for a lifetime beyond the clock's range.
+        expires_at: sent_at.checked_add(lifetime - renewal_margin(lifetime)),
+        query: Vec::new(),
+    })
 }
 
 /// A positive number of seconds, as a duration; anything else is ignored.

@@ -55,6 +55,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod map;
 mod wire;
 
@@ -453,5 +455,21 @@ impl Connector for Codemax {
 
     fn sales(&self) -> Option<&dyn Sales> {
         Some(self)
+    }
+}
+
+impl Codemax {
+    /// Not part of the API: for `posbridge-bench` only, and may change at any time.
+    /// The sync request [`Sales::push_sale`] would send for `sale` (the same steps:
+    /// totals checked, mapped to an invoice, encoded as a batch of one), with the
+    /// invoice. Nothing is sent and no token is asked for.
+    #[doc(hidden)]
+    pub fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
+        let invoice = map::invoice(sale, &self.invoice_options())?;
+        let body = wire::SyncInvoices {
+            invoices: vec![&invoice],
+        };
+        let request = Request::post("push_sale", self.sync_path.as_str()).json(&body)?;
+        Ok((request, invoice))
     }
 }

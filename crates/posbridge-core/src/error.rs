@@ -221,11 +221,13 @@ impl Error {
         Self::Config { reason: reason.into() }
     }
 
-    /// A decode error for a response body; the excerpt is shortened and redacted.
+    /// A decode error for a response body; the excerpt is shortened and redacted, and
+    /// the message cut to [`MESSAGE_LEN`] characters (it often quotes what the vendor
+    /// sent, which may be megabytes).
     pub fn decode(vendor: &'static str, message: impl Into<String>, body: &[u8]) -> Self {
         Self::Decode {
             vendor,
-            message: message.into(),
+            message: cut(message.into(), MESSAGE_LEN),
             excerpt: excerpt(body),
         }
     }
@@ -404,24 +406,60 @@ impl Error {
 /// re-send refused with this code proves the first push landed.
 pub const DUPLICATE_REFERENCE: &str = "duplicate_reference";
 
-/// Longest excerpt of a response body kept in an error.
+/// Longest excerpt of a response body kept in an error, in characters as `Debug`
+/// shows them (`"` and `\` count two, a character shown as `\u{…}` counts its
+/// escape), so that the excerpt stays short however it is printed.
 pub const EXCERPT_LEN: usize = 200;
+
+/// Longest message kept in an [`Error::Decode`], measured like [`EXCERPT_LEN`] (and
+/// a `…` mark).
+pub const MESSAGE_LEN: usize = 200;
+
+/// How many characters `c` takes in `Debug` output (`"` and `\` two, a character
+/// `Debug` escapes as `\u{…}` up to ten, others one). Texts are cut by this measure,
+/// so that an error's `Display` and `Debug` stay short whatever a vendor sends.
+fn width(c: char) -> usize {
+    if c == '\'' { 1 } else { c.escape_debug().count() }
+}
+
+/// The longest start of `text` whose [`width`] is at most `max`, and whether
+/// anything was left out.
+fn head(text: impl Iterator<Item = char>, max: usize) -> (String, bool) {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text {
+        used += width(c);
+        if used > max {
+            return (out, true);
+        }
+        out.push(c);
+    }
+    (out, false)
+}
+
+/// `text` cut to a [`width`] of `max`, with a `…` mark when something was cut.
+fn cut(text: String, max: usize) -> String {
+    match head(text.chars(), max) {
+        (_, false) => text,
+        (mut out, true) => {
+            out.push('…');
+            out
+        }
+    }
+}
 
 /// A short, printable, secret-free excerpt of a response body.
 ///
 /// Invalid UTF-8 is replaced, control characters are dropped, values of keys that
 /// look like credentials (`token`, `password`, `secret`, `authorization`, …) are
-/// replaced by `[REDACTED]`, and the result is cut to [`EXCERPT_LEN`] characters.
+/// replaced by `[REDACTED]`, and the result is cut to [`EXCERPT_LEN`] (as `Debug`
+/// shows it).
 pub fn excerpt(body: &[u8]) -> String {
     let head = &body[..body.len().min(EXCERPT_LEN * 4)];
     let text = String::from_utf8_lossy(head);
     let redacted = redact(&text);
-    let mut out: String = redacted
-        .chars()
-        .filter(|c| !c.is_control() || *c == ' ')
-        .take(EXCERPT_LEN)
-        .collect();
-    if body.len() > head.len() || redacted.chars().count() > EXCERPT_LEN {
+    let (mut out, cut) = self::head(redacted.chars().filter(|c| !c.is_control() || *c == ' '), EXCERPT_LEN);
+    if body.len() > head.len() || cut {
         out.push('…');
     }
     out
@@ -551,6 +589,40 @@ fn is_key_char(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_errors_stay_short_whatever_the_body() {
+        // A message quoting 250 escaped DEL characters (the fuzz target
+        // `salesmania_response` found it); bodies of backslashes (`codemax_response`),
+        // of characters `Debug` escapes, and of Sinhala text with vowel signs.
+        let long = format!("trans_date {:?} is not a date", "\u{7f}".repeat(250));
+        let bodies = [
+            "\\".repeat(1000),
+            "\u{e000}".repeat(1000),
+            "\u{dc1}\u{dca}".repeat(1000),
+            "\"".repeat(1000),
+        ];
+        for body in &bodies {
+            for message in [long.clone(), body.clone()] {
+                let e = Error::decode("salesmania", message, body.as_bytes());
+                let Error::Decode { message, excerpt, .. } = &e else {
+                    unreachable!()
+                };
+                assert!(message.ends_with('…') && excerpt.ends_with('…'), "{e}");
+                assert!(excerpt.chars().count() <= EXCERPT_LEN + 1);
+                assert!(format!("{excerpt:?}").chars().count() <= EXCERPT_LEN + 3);
+                assert!(e.to_string().chars().count() < 600, "{e}");
+                assert!(format!("{e:?}").chars().count() < 2_000, "{e:?}");
+                let u = e.clone().into_uncertain("push_sale");
+                assert!(u.to_string().chars().count() < 600, "{u}");
+                assert!(format!("{u:?}").chars().count() < 2_000, "{u:?}");
+            }
+        }
+        let Error::Decode { message, excerpt, .. } = Error::decode("v", "short", b"{\"a\":1}") else {
+            unreachable!()
+        };
+        assert_eq!((message.as_str(), excerpt.as_str()), ("short", "{\"a\":1}"));
+    }
 
     #[test]
     fn redacts_json_form_and_header_credentials() {

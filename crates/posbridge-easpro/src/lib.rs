@@ -42,6 +42,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod map;
 mod wire;
 
@@ -345,5 +347,24 @@ impl Connector for EasPro {
 
     fn sales(&self) -> Option<&dyn Sales> {
         Some(self)
+    }
+}
+
+impl EasPro {
+    /// Not part of the API: for `posbridge-bench` only, and may change at any time.
+    /// The sale request [`Sales::push_sale`] would send first for `sale` (the same
+    /// steps: totals checked, products looked up in the id map, sale and payments
+    /// mapped, encoded), with the wire value its body is encoded from. Nothing is sent.
+    #[doc(hidden)]
+    pub async fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
+        let checked = sale.reconcile()?;
+        let product_ids = self.product_ids(sale).await?;
+        let transaction = map::sale_to_wire(&checked, &product_ids, self.config.utc_offset)?;
+        map::payments_to_wire(&checked, self.config.utc_offset)?;
+        let body = wire::Body { data: transaction };
+        let request = Request::post("push_sale", wire::CREATE_TRANSACTION)
+            .json(&body)?
+            .idempotent(true);
+        Ok((request, body))
     }
 }

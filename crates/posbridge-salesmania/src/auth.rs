@@ -124,12 +124,10 @@ pub(crate) fn renewal_margin(lifetime: Duration) -> Duration {
 /// under `data`), or the bare token as plain text — which never starts like JSON
 /// (`{`, `[`, `"`): such an answer is JSON cut short, not a token. Decode errors never
 /// carry the body (it may hold a token under a key we do not know).
-fn token_answer(response: &Response, keys: &[&str], what: &str) -> Result<(SecretString, Option<u64>)> {
-    let no_token = |why: String| Error::Decode {
-        vendor: VENDOR,
-        message: format!("the {what} answer carries no token: {why}"),
-        excerpt: String::new(),
-    };
+pub(crate) fn token_answer(response: &Response, keys: &[&str], what: &str) -> Result<(SecretString, Option<u64>)> {
+    // Through `Error::decode`, which cuts the message short (it names the keys
+    // present, and a hostile answer may have thousands); an empty body: no excerpt.
+    let no_token = |why: String| Error::decode(VENDOR, format!("the {what} answer carries no token: {why}"), b"");
     match serde_json::from_slice::<Value>(&response.body) {
         Ok(value) => {
             let token = map::token_in(&value, keys).map_err(no_token)?;

@@ -58,6 +58,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod map;
 mod types;
@@ -1060,5 +1062,24 @@ impl Connector for SalesMania {
 
     fn customers(&self) -> Option<&dyn Customers> {
         Some(self)
+    }
+}
+
+impl SalesMania {
+    /// Not part of the API: for `posbridge-bench` only, and may change at any time.
+    /// The order request [`Sales::push_sale`] would post for `sale` (the same steps:
+    /// totals checked, the order prepared and checked against SalesMania's arithmetic,
+    /// product and customer ids resolved, encoded), with the order. The ids must
+    /// resolve without a request (explicit `id_map` entries, a walk-in or known
+    /// customer); the auth chain and the look-ups by reference are not run.
+    #[doc(hidden)]
+    pub async fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
+        let checked = sale.reconcile()?;
+        let prepared = map::prepare_order(&checked, &self.order_options())?;
+        let product_ids = self.ids.product_ids(&prepared.products).await?;
+        let customer_id = self.order_customer(&prepared.customer).await?;
+        let order = prepared.finish(&product_ids, customer_id)?;
+        let request = Request::post("push_sale", wire::ORDERS).json(&order)?;
+        Ok((request, order))
     }
 }

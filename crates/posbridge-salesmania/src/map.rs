@@ -976,15 +976,23 @@ pub(crate) fn vendor_message(body: &[u8]) -> String {
 /// or ambiguous one is a [`Error::Config`] listing the available databases.
 pub(crate) fn pick_database(available: &[wire::Database], wanted: &Database) -> Result<u64> {
     let listing = || {
-        let all: Vec<String> = available
+        // At most `LISTED` of them, each name cut short: the error must stay short
+        // whatever the account (or a hostile answer) holds.
+        const LISTED: usize = 10;
+        let name = |n: &str| n.chars().take(40).collect::<String>();
+        let mut all: Vec<String> = available
             .iter()
+            .take(LISTED)
             .map(|d| match (d.id(), d.name()) {
-                (Some(id), Some(name)) => format!("{id} {name:?}"),
+                (Some(id), Some(n)) => format!("{id} {:?}", name(n)),
                 (Some(id), None) => id.to_string(),
-                (None, Some(name)) => format!("{name:?} (no id)"),
+                (None, Some(n)) => format!("{:?} (no id)", name(n)),
                 (None, None) => "(unnamed, no id)".into(),
             })
             .collect();
+        if available.len() > LISTED {
+            all.push(format!("and {} more", available.len() - LISTED));
+        }
         if all.is_empty() {
             "this account has no database".to_owned()
         } else {

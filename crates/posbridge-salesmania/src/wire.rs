@@ -436,9 +436,16 @@ pub(crate) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             let text = v.to_string();
-            text.parse::<u64>()
-                .map(Some)
-                .map_err(|_| E::custom(format!("id {text} is not a whole number")))
+            // `f64`'s plain text of a tiny or huge number runs to hundreds of digits
+            // (`-0.000…0983`): the message shows such a one in scientific notation.
+            text.parse::<u64>().map(Some).map_err(|_| {
+                let shown = if text.len() <= 40 {
+                    text.clone()
+                } else {
+                    format!("{v:e}")
+                };
+                E::custom(format!("id {shown} is not a whole number"))
+            })
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let t = v.trim();

@@ -1,0 +1,222 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! No panic on any bytes: Asalta's answers, read the way the connector reads
+//! them, through `posbridge_asalta::fuzzing` — the ground the fuzz target
+//! `asalta_response` (`fuzz/`, `cargo xtask fuzz`) covers, guarded here without
+//! cargo-fuzz by bounded property tests, plus every input the fuzzer found crashing
+//! (`tests/regressions/`), replayed. Each answer must decode or fail with an error
+//! that keeps its promises (`posbridge_core::fuzzing::check_error`).
+
+use posbridge_core::fuzzing::{check_decimal, check_error, input, split_input};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// Field names the vendor uses, so that generated bodies reach past the first check.
+const KEYS: &[&str] = &[
+    "_links",
+    "_meta",
+    "_metadata",
+    "access_token",
+    "refresh_token",
+    "token_type",
+    "error_description",
+    "address",
+    "amount",
+    "biller",
+    "biller_id",
+    "city",
+    "code",
+    "cost",
+    "currentPage",
+    "customer",
+    "customer_id",
+    "data",
+    "date",
+    "discount",
+    "email",
+    "error",
+    "expires_in",
+    "grand_total",
+    "id",
+    "inventory",
+    "item_discount",
+    "item_tax",
+    "items",
+    "message",
+    "name",
+    "net_unit_price",
+    "nextPage",
+    "order_discount",
+    "pageCount",
+    "pageSize",
+    "paid",
+    "paid_by",
+    "payments",
+    "perPage",
+    "phone",
+    "price",
+    "product_code",
+    "product_id",
+    "product_name",
+    "quantity",
+    "reference_no",
+    "sale_status",
+    "shipping",
+    "status",
+    "subtotal",
+    "tax",
+    "total",
+    "totalCount",
+    "totalPage",
+    "type",
+    "unit_price",
+    "warehouse_id",
+];
+
+fn check<T>(r: posbridge_core::Result<T>, ok: impl FnOnce(T)) {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => check_error(&e),
+    }
+}
+
+fn check_sale(sale: &posbridge_core::Sale) {
+    for line in &sale.lines {
+        check_decimal(line.quantity);
+        check_decimal(line.unit_price);
+    }
+    if let Some(total) = sale.total {
+        check_decimal(total);
+    }
+}
+
+/// The fuzz target's body; the selector modulo 7 picks the answer (see the target).
+fn run(data: &[u8]) {
+    use posbridge_asalta::fuzzing;
+    use posbridge_core::ExposeSecret;
+    let (selector, response) = split_input(data);
+    let page = u64::from(selector / 7 % 4) + 1;
+    match selector % 7 {
+        0 => check(fuzzing::sales_pages(&response), |sales| {
+            sales.iter().for_each(check_sale)
+        }),
+        1 => check(fuzzing::stock_page(&response, page), |levels| {
+            levels.iter().for_each(|l| check_decimal(l.quantity));
+        }),
+        2 => check(fuzzing::customers_page(&response, page), |_| {}),
+        3 => check(fuzzing::sale_answer(&response), |sale| check_sale(&sale)),
+        4 => check(fuzzing::write_answer(&response), |_| {}),
+        5 => check(fuzzing::report_answer(&response), |_| {}),
+        _ => check(fuzzing::token_answer(&response), |token| {
+            let _ = token.access_token.expose_secret();
+        }),
+    }
+}
+
+// ------------------------------------------------------------------ inputs
+
+/// Any JSON document built from `KEYS` (the vendor's field names), with numbers and
+/// numeric strings of every size, nested a few levels.
+fn json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+        "[ -~]{0,16}".prop_map(Value::String),
+        "-?[0-9]{1,32}(\\.[0-9]{0,32})?(e-?[0-9]{1,3})?".prop_map(Value::String),
+        prop::sample::select(KEYS).prop_map(|k| Value::String(k.to_owned())),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+        ]
+    })
+}
+
+/// A body: JSON, JSON cut short, or any bytes.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => json().prop_map(|v| serde_json::to_vec(&v).unwrap_or_default()),
+        1 => (json(), any::<prop::sample::Index>()).prop_map(|(v, i)| {
+            let mut b = serde_json::to_vec(&v).unwrap_or_default();
+            b.truncate(i.index(b.len() + 1));
+            b
+        }),
+        1 => prop::collection::vec(any::<u8>(), 0..256),
+    ]
+}
+
+/// A status: mostly the successful ones, where bodies are read.
+fn status() -> impl Strategy<Value = u16> {
+    prop_oneof![4 => Just(200u16), 1 => Just(201u16), 2 => 100u16..600]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invoice_pages_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(0, status, &body));
+    }
+
+    #[test]
+    fn stock_pages_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(1, status, &body));
+    }
+
+    #[test]
+    fn customer_pages_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(2, status, &body));
+    }
+
+    #[test]
+    fn invoice_answers_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(3, status, &body));
+    }
+
+    #[test]
+    fn write_answers_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(4, status, &body));
+    }
+
+    #[test]
+    fn report_answers_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(5, status, &body));
+    }
+
+    #[test]
+    fn token_endpoint_answers_decode_or_fail_cleanly(status in status(), body in body()) {
+        run(&input(6, status, &body));
+    }
+}
+
+/// Any input the fuzz target reads (selector, status, `Retry-After`, body).
+fn raw() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (any::<u8>(), status(), body()).prop_map(|(s, st, b)| input(s, st, &b)),
+        prop::collection::vec(any::<u8>(), 0..512),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_input_decodes_or_fails_cleanly(data in raw()) {
+        run(&data);
+    }
+}
+
+/// Every input the fuzzer saved as a crash (`tests/regressions/asalta_response/`).
+#[test]
+fn saved_fuzz_inputs_decode_or_fail_cleanly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/asalta_response");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        run(&std::fs::read(&path).unwrap());
+    }
+}

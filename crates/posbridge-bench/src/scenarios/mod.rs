@@ -1,0 +1,242 @@
+//! The scenarios, the harness they share, and the child processes.
+
+mod batching;
+mod footprint;
+mod mapping;
+mod outbox;
+mod per_call;
+mod sandbox;
+mod streaming;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use posbridge_core::reqwest;
+
+use crate::Options;
+use crate::report::Row;
+use crate::server::{Answer, MiniServer, ServerThread};
+
+/// What every scenario gets.
+pub struct Ctx<'a> {
+    /// The run's options.
+    pub options: &'a Options,
+    /// The thread the servers run on.
+    pub servers: &'a ServerThread,
+    /// The minimal server answering every vendor at once.
+    pub mini: MiniServer,
+    /// A client built as the connectors build theirs, for the raw baselines.
+    pub raw: reqwest::Client,
+}
+
+/// Paths of the minimal server's routes.
+pub mod routes {
+    /// CloudMA's push-sale.
+    pub const CLOUDMA_PUSH_SALE: &str = "/cloudma/api/push-sale";
+    /// EAS Pro's create-transaction.
+    pub const EASPRO_CREATE: &str = "/easpro/eas/api/external/transaction/create";
+    /// Codemax's login.
+    pub const CODEMAX_LOGIN: &str = "/codemax/api/v1/auth/login";
+    /// Codemax's sync.
+    pub const CODEMAX_SYNC: &str = "/codemax/api/v1/sync";
+    /// Asalta's items, 1,000 pages of 100 (full run).
+    pub const ASALTA_ITEMS: &str = "/asalta/pos/items";
+    /// Asalta's items, 10 pages of 100.
+    pub const ASALTA_ITEMS_SMALL: &str = "/asalta-small/pos/items";
+}
+
+/// CloudMA's success answer, from its document.
+pub const CLOUDMA_OK: &str = r#"{"message":"Sale pushed successfully","data":{"id":1501}}"#;
+/// EAS Pro's success answer, from its document.
+pub const EASPRO_OK: &str = r#"{"data":{"result":"Success","demo":false},"response":{"date":"2026/11/26 10:15:07","status":{"code":"0","httpMessage":"success processed"}}}"#;
+/// Codemax's login answer.
+pub const CODEMAX_LOGIN_OK: &str = r#"{"code":"00","message":"Login successful","access_token":"acc-bench","refresh_token":"ref-bench","expires_in":3600}"#;
+
+/// Runs every scenario asked for; a scenario that errors becomes a failed row.
+pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
+    let ctx = match setup(options, servers).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            return vec![Row::failed(
+                "-",
+                "setup",
+                crate::report::Target::None,
+                &format!("{e:#}"),
+            )];
+        }
+    };
+    let mut rows = Vec::new();
+    type Scenario = for<'b> fn(&'b Ctx<'b>) -> futures_util::future::LocalBoxFuture<'b, Result<Vec<Row>>>;
+    let scenarios: [(u32, &str, Scenario); 7] = [
+        (1, "per-call overhead", |c| Box::pin(per_call::run(c))),
+        (2, "mapping and validation", |c| Box::pin(mapping::run(c))),
+        (3, "batching", |c| Box::pin(batching::run(c))),
+        (4, "streaming", |c| Box::pin(streaming::run(c))),
+        (5, "outbox", |c| Box::pin(outbox::run(c))),
+        (6, "sandbox", |c| Box::pin(sandbox::run(c))),
+        (7, "footprint", |c| Box::pin(footprint::run(c))),
+    ];
+    for (n, name, scenario) in scenarios {
+        if !options.runs(n) {
+            continue;
+        }
+        eprintln!("\n== {n} {name} (load {})", crate::report::load());
+        let t = Instant::now();
+        match scenario(&ctx).await {
+            Ok(mut r) => rows.append(&mut r),
+            Err(e) => {
+                eprintln!("   failed: {e:#}");
+                rows.push(Row::failed(
+                    &format!("{n} {name}"),
+                    "scenario",
+                    crate::report::Target::None,
+                    &format!("{e:#}"),
+                ));
+            }
+        }
+        eprintln!("   {:.1} s", t.elapsed().as_secs_f64());
+    }
+    rows
+}
+
+async fn setup<'a>(options: &'a Options, servers: &'a ServerThread) -> Result<Ctx<'a>> {
+    use axum::http::StatusCode;
+    let pages = streaming::pages(options.pick(1_000, 100));
+    let small = std::sync::Arc::new(pages.iter().take(10).cloned().collect::<Vec<Bytes>>());
+    let mini = MiniServer::start(
+        servers.handle(),
+        vec![
+            (
+                routes::CLOUDMA_PUSH_SALE,
+                Answer::Fixed(StatusCode::CREATED, Bytes::from_static(CLOUDMA_OK.as_bytes())),
+            ),
+            (
+                routes::EASPRO_CREATE,
+                Answer::Fixed(StatusCode::OK, Bytes::from_static(EASPRO_OK.as_bytes())),
+            ),
+            (
+                routes::CODEMAX_LOGIN,
+                Answer::Fixed(StatusCode::OK, Bytes::from_static(CODEMAX_LOGIN_OK.as_bytes())),
+            ),
+            (routes::CODEMAX_SYNC, Answer::CodemaxSync),
+            (routes::ASALTA_ITEMS, Answer::AsaltaPages(std::sync::Arc::new(pages))),
+            (routes::ASALTA_ITEMS_SMALL, Answer::AsaltaPages(small)),
+        ],
+        None,
+    )
+    .await?;
+    let raw = posbridge_core::http::build_client(&posbridge_bench::fixture::http())?;
+    Ok(Ctx {
+        options,
+        servers,
+        mini,
+        raw,
+    })
+}
+
+/// The child processes: `child stream-rss URL ITEMS`, `child outbox-worker DB URL C`.
+pub fn child(args: &[String]) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("the child's runtime")?;
+    match args.first().map(String::as_str) {
+        Some("stream-rss") => rt.block_on(streaming::child(&args[1..]))?,
+        Some("outbox-worker") => rt.block_on(outbox::child(&args[1..]))?,
+        other => bail!("unknown child {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Alternates the two sides: baseline first in even rounds, posbridge first in odd
+/// ones, so that a drift in the machine's load does not favour one side.
+pub fn baseline_first(round: usize) -> bool {
+    round.is_multiple_of(2)
+}
+
+/// `n` calls one after the other; each call's latency in µs, sorted.
+pub async fn latencies<F, Fut>(n: usize, call: F) -> Result<Vec<f64>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        call().await?;
+        out.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+/// `n` calls, `concurrency` in flight at once; calls per second.
+pub async fn throughput<F, Fut>(n: usize, concurrency: usize, call: F) -> Result<f64>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let failures = Cell::new(0usize);
+    let first_error: Cell<Option<anyhow::Error>> = Cell::new(None);
+    let t = Instant::now();
+    futures_util::stream::iter(0..n)
+        .for_each_concurrent(concurrency, |_| async {
+            if let Err(e) = call().await {
+                failures.set(failures.get() + 1);
+                if let Some(previous) = first_error.replace(None) {
+                    first_error.set(Some(previous));
+                } else {
+                    first_error.set(Some(e));
+                }
+            }
+        })
+        .await;
+    let elapsed = t.elapsed();
+    if let Some(e) = first_error.take() {
+        bail!("{} of {n} calls failed; the first: {e:#}", failures.get());
+    }
+    Ok(rate(n, elapsed))
+}
+
+/// `n` per `elapsed`, per second.
+pub fn rate(n: usize, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64()
+}
+
+/// A raw POST of `body` with `headers`: status checked, body read.
+pub async fn raw_post(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &reqwest::header::HeaderMap,
+    body: &Bytes,
+) -> Result<()> {
+    let response = client
+        .post(url)
+        .headers(headers.clone())
+        .body(body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if !status.is_success() {
+        bail!("HTTP {status}: {}", String::from_utf8_lossy(&bytes));
+    }
+    Ok(())
+}
+
+/// The server's captured headers as the client's header type.
+pub fn client_headers(captured: &axum::http::HeaderMap) -> Result<reqwest::header::HeaderMap> {
+    let mut out = reqwest::header::HeaderMap::new();
+    for (name, value) in captured {
+        out.insert(
+            reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes())?,
+            reqwest::header::HeaderValue::from_bytes(value.as_bytes())?,
+        );
+    }
+    Ok(out)
+}
