@@ -13,8 +13,10 @@
 //! 4. Runs the binary, which prints the table and writes `target/bench/report.json`.
 //!
 //! `--smoke` runs one short round of each scenario and judges no target: it fails
-//! only when a scenario did not run or produced no number. Anything after `--` goes
-//! to the binary (`-- --only 1,3`, `-- --rounds 7`).
+//! only when a scenario did not run or produced no number. `--dev` builds with the
+//! dev profile instead of release (the figures mean nothing then; it is how `cargo
+//! xtask test` runs the smoke, reusing what the tests built). Anything after `--`
+//! goes to the binary (`-- --only 1,3`, `-- --rounds 7`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,17 +73,38 @@ fn cargo_step(root: &Path, args: &[&str], timings: &mut Vec<(String, f32)>) -> R
 
 /// `cargo xtask bench`, with the arguments after `bench`.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    run_with(root, args, None)
+}
+
+/// The smoke run of the test gate: dev profile, one short round of every scenario,
+/// against the gate's PostgreSQL when there is one.
+pub fn smoke_in_gate(root: &Path, postgres_url: Option<&str>) -> Result<()> {
+    run_with(root, &["--smoke".to_owned(), "--dev".to_owned()], postgres_url)
+}
+
+fn run_with(root: &Path, args: &[String], gate_postgres: Option<&str>) -> Result<()> {
     let (ours, passed) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], &args[i + 1..]),
         None => (args, &[][..]),
     };
     let mut smoke = false;
+    let mut dev = false;
     for a in ours {
         match a.as_str() {
             "--smoke" => smoke = true,
-            other => bail!("unknown argument {other:?}: cargo xtask bench [--smoke] [-- ARGS for posbridge-bench]"),
+            "--dev" => dev = true,
+            other => {
+                bail!("unknown argument {other:?}: cargo xtask bench [--smoke] [--dev] [-- ARGS for posbridge-bench]")
+            }
         }
     }
+    // The dev build uses the features the test gate builds with, so that it reuses
+    // its artifacts.
+    let (profile_flags, profile_dir): (&[&str], &str) = if dev {
+        (&["--all-features"], "debug")
+    } else {
+        (&["--release"], "release")
+    };
     let started = Instant::now();
     let mut timings = Vec::new();
     let target = target_dir(root);
@@ -92,31 +115,36 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     // 1. Build.
     cargo_step(
         root,
-        &["build", "--release", "-p", PACKAGE, "--bin", PACKAGE],
+        &[&["build", "-p", PACKAGE, "--bin", PACKAGE], profile_flags].concat(),
         &mut timings,
     )?;
     for (feature, name) in FOOTPRINTS {
+        let release: &[&str] = if dev { &[] } else { &["--release"] };
         cargo_step(
             root,
             &[
-                "build",
-                "--release",
-                "-p",
-                PACKAGE,
-                "--example",
-                "footprint",
-                "--features",
-                feature,
-            ],
+                &["build", "-p", PACKAGE, "--example", "footprint", "--features", feature],
+                release,
+            ]
+            .concat(),
             &mut timings,
         )?;
-        let built = target.join("release/examples/footprint");
+        let built = target.join(profile_dir).join("examples/footprint");
         let kept = footprint_dir.join(name);
         std::fs::copy(&built, &kept).with_context(|| format!("copying {} to {}", built.display(), kept.display()))?;
     }
+    let bench_profile: &[&str] = if dev {
+        &["--profile", "dev", "--all-features"]
+    } else {
+        &[]
+    };
     cargo_step(
         root,
-        &["bench", "-p", PACKAGE, "--bench", "mapping", "--no-run"],
+        &[
+            &["bench", "-p", PACKAGE, "--bench", "mapping", "--no-run"],
+            bench_profile,
+        ]
+        .concat(),
         &mut timings,
     )?;
     let built = started.elapsed().as_secs_f32();
@@ -129,30 +157,26 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         None => true,
     };
     let criterion_args: &[&str] = if smoke {
-        &["bench", "-p", PACKAGE, "--bench", "mapping", "--", "--test"]
+        &["--", "--test"]
     } else {
-        &[
-            "bench",
-            "-p",
-            PACKAGE,
-            "--bench",
-            "mapping",
-            "--",
-            "--warm-up-time",
-            "1",
-            "--measurement-time",
-            "3",
-        ]
+        &["--", "--warm-up-time", "1", "--measurement-time", "3"]
     };
     if runs_mapping {
-        cargo_step(root, criterion_args, &mut timings)?;
+        let command = [
+            &["bench", "-p", PACKAGE, "--bench", "mapping"],
+            bench_profile,
+            criterion_args,
+        ]
+        .concat();
+        cargo_step(root, &command, &mut timings)?;
     }
 
     // 3. PostgreSQL, for the outbox's scale-out scenario.
     let mut cluster = None;
-    let postgres_url = match std::env::var(postgres::URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => {
-            say(&format!("\n== postgres: {} from {}", redact(&url), postgres::URL_VAR));
+    let from_env = std::env::var(postgres::URL_VAR).ok();
+    let postgres_url = match gate_postgres.map(str::to_owned).or(from_env) {
+        Some(url) if !url.trim().is_empty() => {
+            say(&format!("\n== postgres: {}", redact(&url)));
             Some(url)
         }
         _ => match postgres::find() {
@@ -174,7 +198,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     };
 
     // 4. The macro scenarios, and the table.
-    let binary = target.join("release").join(PACKAGE);
+    let binary = target.join(profile_dir).join(PACKAGE);
     let report = out.join("report.json");
     let mut command = Command::new(&binary);
     command

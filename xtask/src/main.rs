@@ -13,8 +13,9 @@
 //! - `fuzz [--seconds N] [--target NAME]`: runs the libFuzzer targets in `fuzz/`
 //!   (see [`fuzz`]); it installs nothing.
 //! - `test`: the whole gate CI runs, in order: fmt, `deps`, clippy `-D warnings`,
-//!   `conformance --check`, every test (cargo-nextest when installed), doc tests, and
-//!   `cargo doc` without warnings. For the tests it starts a throwaway PostgreSQL
+//!   `conformance --check`, every test (cargo-nextest when installed), doc tests, the
+//!   benchmark smoke run (`bench --smoke --dev`: one short round of every scenario,
+//!   so the benchmarks cannot rot), and `cargo doc` without warnings. For the tests it starts a throwaway PostgreSQL
 //!   cluster (see [`postgres`]) and passes its URL in `POSBRIDGE_TEST_POSTGRES_URL`,
 //!   with `POSBRIDGE_REQUIRE_POSTGRES=1`. Without PostgreSQL server binaries the gate
 //!   fails when `CI` is `true`/`1` (or `POSBRIDGE_REQUIRE_POSTGRES=1`), and otherwise
@@ -67,7 +68,7 @@ commands:
                           executions and crashes (needs `cargo install cargo-fuzz`)
   test                    the whole gate: fmt, deps, clippy, conformance --check, tests (with a throwaway
                           PostgreSQL when its server binaries are installed), doc tests, docs
-  bench [--smoke]         the benchmarks against their baselines, one table (docs/benchmarks.md)";
+  bench [--smoke] [--dev] the benchmarks against their baselines, one table (docs/benchmarks.md)";
 
 /// Runs one command; texts pushed to `epilogue` are printed at the very end.
 fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
@@ -108,7 +109,13 @@ fn say(text: &str) {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` (which `cargo xtask` is) sets CARGO_MANIFEST_DIR for the program
+    // it runs: read it at run time, so that a binary built from another checkout
+    // sharing the target directory still works on this one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
@@ -541,6 +548,11 @@ fn test_gate(epilogue: &mut Vec<String>) -> Result<()> {
         &pg_env,
         &mut timings,
     )?;
+    // The benchmarks cannot rot: one short round of each, dev profile, no target judged.
+    let t = Instant::now();
+    say("\n== bench smoke: cargo xtask bench --smoke --dev");
+    bench::smoke_in_gate(&root, url.as_deref()).context("the benchmark smoke run failed")?;
+    timings.push(("bench smoke".to_owned(), t.elapsed().as_secs_f32()));
     drop(cluster);
     step(
         &root,

@@ -82,7 +82,8 @@ impl Case {
         let (vendor, connector, request, baseline): (&'static str, Connector, Request, Baseline) = match vendor {
             "cloudma" => {
                 let c = fixture::cloudma(NOWHERE)?;
-                let (request, fields) = c.bench_sale_request(&sale)?;
+                let request = c.bench_sale_request(&sale)?;
+                let fields = c.bench_sale_fields(&sale)?;
                 let baseline: Baseline = Box::new(move || Ok(Bytes::from(serde_urlencoded::to_string(&fields)?)));
                 ("cloudma", Connector::CloudMa(c), request, baseline)
             }
@@ -133,7 +134,7 @@ impl Case {
     /// posbridge: the sale to the request body (checked, mapped, encoded).
     pub async fn posbridge(&self) -> Result<Bytes> {
         let request = match &self.connector {
-            Connector::CloudMa(c) => c.bench_sale_request(&self.sale)?.0,
+            Connector::CloudMa(c) => c.bench_sale_request(&self.sale)?,
             Connector::EasPro(c) => c.bench_sale_request(&self.sale).await?.0,
             Connector::Codemax(c) => c.bench_sale_request(&self.sale)?.0,
             Connector::SalesMania(c) => c.bench_sale_request(&self.sale).await?.0,

@@ -4,7 +4,7 @@
 
 use posbridge_core::money::{LineAmounts, Tax};
 use posbridge_core::{
-    Decimal, Disposition, Error, PushReceipt, ReconciledPurchase, ReconciledSale, Result, StockLevel,
+    Decimal, Disposition, Error, FieldPath, PushReceipt, ReconciledPurchase, ReconciledSale, Result, StockLevel,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,26 +53,26 @@ fn unit_price(d: Decimal) -> Decimal {
 
 /// CloudMA's `qty` is an Integer: fractional, zero or negative quantities are
 /// refused locally.
-pub(crate) fn integer_qty(q: Decimal, field: &str) -> Result<i64> {
+pub(crate) fn integer_qty(q: Decimal, field: FieldPath<'_>) -> Result<i64> {
     if !q.fract().is_zero() {
         return Err(Error::invalid(
-            field,
+            field.to_string(),
             format!("CloudMA takes whole quantities only; {q} is fractional"),
         ));
     }
     if q <= Decimal::ZERO {
         return Err(Error::invalid(
-            field,
+            field.to_string(),
             format!("CloudMA has no returns: quantity {q} must be positive"),
         ));
     }
-    i64::try_from(q).map_err(|_| Error::invalid(field, format!("quantity {q} is too large")))
+    i64::try_from(q).map_err(|_| Error::invalid(field.to_string(), format!("quantity {q} is too large")))
 }
 
-fn check_tax(tax: Option<&Tax>, field: &str) -> Result<()> {
+fn check_tax(tax: Option<&Tax>, field: FieldPath<'_>) -> Result<()> {
     match tax {
         Some(t) if !t.inclusive && !t.rate.is_zero() => Err(Error::invalid(
-            field,
+            field.to_string(),
             "CloudMA has no tax field: send tax-inclusive prices (tax.inclusive = true)",
         )),
         _ => Ok(()),
@@ -93,12 +93,12 @@ pub(crate) fn sale_to_wire<'t>(
     let amounts = sale.amounts();
     let mut items = Vec::with_capacity(s.lines.len());
     for (i, (line, a)) in s.lines.iter().zip(&amounts.lines).enumerate() {
-        let field = format!("lines[{i}]");
-        check_tax(line.tax.as_ref(), &format!("{field}.tax"))?;
+        let field = FieldPath::Line(i);
+        check_tax(line.tax.as_ref(), field.child("tax"))?;
         let (discount, total) = item_amounts(a);
         items.push(wire::SaleItem {
             code: line.product_code.clone(),
-            qty: integer_qty(line.quantity, &format!("{field}.quantity"))?,
+            qty: integer_qty(line.quantity, field.child("quantity"))?,
             discount,
             total,
             unit_price: unit_price(line.unit_price),
@@ -146,12 +146,12 @@ pub(crate) fn purchase_to_wire<'t>(
     }
     let mut items = Vec::with_capacity(p.lines.len());
     for (i, (line, a)) in p.lines.iter().zip(&amounts.lines).enumerate() {
-        let field = format!("lines[{i}]");
-        check_tax(line.tax.as_ref(), &format!("{field}.tax"))?;
+        let field = FieldPath::Line(i);
+        check_tax(line.tax.as_ref(), field.child("tax"))?;
         let (discount, total) = item_amounts(a);
         items.push(wire::PurchaseItem {
             code: line.product_code.clone(),
-            qty: integer_qty(line.quantity, &format!("{field}.quantity"))?,
+            qty: integer_qty(line.quantity, field.child("quantity"))?,
             discount,
             total,
             unit_cost: unit_price(line.unit_cost),
@@ -359,16 +359,16 @@ mod tests {
 
     #[test]
     fn refuses_fractional_negative_and_exclusive_tax() {
-        assert!(integer_qty(dec!(1.5), "q").is_err());
-        assert!(integer_qty(dec!(-1), "q").is_err());
-        assert_eq!(integer_qty(dec!(2.000), "q").unwrap(), 2);
+        assert!(integer_qty(dec!(1.5), FieldPath::Name("q")).is_err());
+        assert!(integer_qty(dec!(-1), FieldPath::Name("q")).is_err());
+        assert_eq!(integer_qty(dec!(2.000), FieldPath::Name("q")).unwrap(), 2);
         assert!(
             check_tax(
                 Some(&Tax {
                     rate: dec!(8),
                     inclusive: false
                 }),
-                "t"
+                FieldPath::Name("t")
             )
             .is_err()
         );
@@ -378,7 +378,7 @@ mod tests {
                     rate: dec!(8),
                     inclusive: true
                 }),
-                "t"
+                FieldPath::Name("t")
             )
             .is_ok()
         );

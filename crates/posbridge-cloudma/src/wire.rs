@@ -2,7 +2,7 @@
 //! them. Nothing outside this file names a CloudMA field.
 
 use posbridge_core::Decimal;
-use posbridge_core::wire::decimal_number;
+use posbridge_core::wire::{decimal_number, write_decimal};
 use serde::Serialize;
 
 /// Path of the push-sale endpoint, relative to the base URL.
@@ -97,8 +97,109 @@ fn money(d: &Decimal) -> String {
     d.to_string()
 }
 
+/// A form body written in one pass, straight into one `String`: text values are
+/// percent-encoded as they are appended, amounts written digit by digit (digits,
+/// `.` and `-` need no encoding) and item keys written already encoded
+/// (`items%5B3%5D%5Bcode%5D`). The bytes are those `serde_urlencoded` gives for
+/// [`PushSale::form_fields`] (a test checks it), without a `String` per field.
+pub(crate) struct Form {
+    out: String,
+}
+
+/// Appends `i` in decimal digits.
+fn push_index(out: &mut String, i: usize) {
+    if i >= 10 {
+        push_index(out, i / 10);
+    }
+    out.push(char::from(b'0' + (i % 10) as u8));
+}
+
+impl Form {
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            out: String::with_capacity(bytes),
+        }
+    }
+
+    /// `&key=`: `key` must need no encoding (letters, digits, `_`).
+    fn key(&mut self, key: &str) {
+        if !self.out.is_empty() {
+            self.out.push('&');
+        }
+        self.out.push_str(key);
+        self.out.push('=');
+    }
+
+    /// `&items[i][leaf]=`, encoded.
+    fn item_key(&mut self, i: usize, leaf: &str) {
+        if !self.out.is_empty() {
+            self.out.push('&');
+        }
+        self.out.push_str("items%5B");
+        push_index(&mut self.out, i);
+        self.out.push_str("%5D%5B");
+        self.out.push_str(leaf);
+        self.out.push_str("%5D=");
+    }
+
+    fn value(&mut self, value: &str) {
+        self.out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.value(value);
+    }
+
+    fn decimal(&mut self, key: &str, value: &Decimal) {
+        self.key(key);
+        write_decimal(&mut self.out, value);
+    }
+
+    fn item_text(&mut self, i: usize, leaf: &str, value: &str) {
+        self.item_key(i, leaf);
+        self.value(value);
+    }
+
+    fn item_decimal(&mut self, i: usize, leaf: &str, value: &Decimal) {
+        self.item_key(i, leaf);
+        write_decimal(&mut self.out, value);
+    }
+
+    fn item_integer(&mut self, i: usize, leaf: &str, value: i64) {
+        self.item_key(i, leaf);
+        write_decimal(&mut self.out, &Decimal::from(value));
+    }
+
+    fn finish(self) -> String {
+        self.out
+    }
+}
+
 impl PushSale<'_> {
-    /// The request as form fields.
+    /// The request as a form body.
+    pub(crate) fn form(&self) -> String {
+        let mut f = Form::with_capacity(256 + 160 * self.items.len());
+        f.text(TOKEN, self.token);
+        f.text("customer_name", &self.customer_name);
+        if let Some(e) = &self.customer_email {
+            f.text("customer_email", e);
+        }
+        f.text("reference_no", &self.reference_no);
+        f.decimal("shipping_cost", &self.shipping_cost);
+        f.decimal("total_discount", &self.total_discount);
+        f.decimal("grand_total", &self.grand_total);
+        for (i, it) in self.items.iter().enumerate() {
+            f.item_text(i, "code", &it.code);
+            f.item_integer(i, "qty", it.qty);
+            f.item_decimal(i, "discount", &it.discount);
+            f.item_decimal(i, "total", &it.total);
+            f.item_decimal(i, "unit_price", &it.unit_price);
+        }
+        f.finish()
+    }
+
+    /// The request as form fields: what [`PushSale::form`] encodes, as pairs.
     pub(crate) fn form_fields(&self) -> FormFields {
         let mut f = vec![
             (TOKEN.to_owned(), self.token.to_owned()),
@@ -123,7 +224,24 @@ impl PushSale<'_> {
 }
 
 impl PushPurchase<'_> {
-    /// The request as form fields.
+    /// The request as a form body.
+    pub(crate) fn form(&self) -> String {
+        let mut f = Form::with_capacity(128 + 160 * self.items.len());
+        f.text(TOKEN, self.token);
+        f.text("reference_no", &self.reference_no);
+        f.decimal("grand_total", &self.grand_total);
+        for (i, it) in self.items.iter().enumerate() {
+            f.item_text(i, "code", &it.code);
+            f.item_integer(i, "qty", it.qty);
+            f.item_decimal(i, "discount", &it.discount);
+            f.item_decimal(i, "total", &it.total);
+            f.item_decimal(i, "unit_cost", &it.unit_cost);
+        }
+        f.finish()
+    }
+
+    /// The request as form fields: what [`PushPurchase::form`] encodes, as pairs.
+    #[cfg(test)]
     pub(crate) fn form_fields(&self) -> FormFields {
         let mut f = vec![
             (TOKEN.to_owned(), self.token.to_owned()),
@@ -142,8 +260,69 @@ impl PushPurchase<'_> {
 }
 
 impl SyncStock<'_> {
-    /// The request as form fields.
-    pub(crate) fn form_fields(&self) -> FormFields {
-        vec![(TOKEN.to_owned(), self.token.to_owned())]
+    /// The request as a form body.
+    pub(crate) fn form(&self) -> String {
+        let mut f = Form::with_capacity(64);
+        f.text(TOKEN, self.token);
+        f.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(code: &str, qty: i64, price: &str) -> SaleItem {
+        let unit_price: Decimal = price.parse().unwrap();
+        SaleItem {
+            code: code.into(),
+            qty,
+            discount: Decimal::ZERO,
+            total: unit_price * Decimal::from(qty),
+            unit_price,
+        }
+    }
+
+    #[test]
+    fn the_one_pass_form_is_what_serde_urlencoded_writes() {
+        for email in [None, Some("a+b@example.com".to_owned())] {
+            let sale = PushSale {
+                token: "t0k/en=+&",
+                customer_name: "Café & Co, 50% off [x]".into(),
+                customer_email: email,
+                reference_no: "INV 1/2?#".into(),
+                shipping_cost: "0.00".parse().unwrap(),
+                total_discount: "-1.50".parse().unwrap(),
+                grand_total: "123.45".parse().unwrap(),
+                items: vec![
+                    item("SKU-1", 2, "10.50"),
+                    item("ශ්‍රී ~*._-", 1, "0.125"),
+                    item("", 1000, "7"),
+                ],
+            };
+            let mut sale = sale;
+            sale.items.extend((3..12).map(|k| item(&format!("S {k}"), k, "1.5")));
+            let fields = sale.form_fields();
+            assert_eq!(sale.form(), serde_urlencoded::to_string(&fields).unwrap());
+            assert!(sale.form().contains("items%5B2%5D%5Bqty%5D=1000"));
+            assert!(sale.form().contains("items%5B11%5D%5Bcode%5D=S+11"));
+        }
+        let purchase = PushPurchase {
+            token: "t",
+            reference_no: "GRN 7".into(),
+            grand_total: "21.00".parse().unwrap(),
+            items: vec![PurchaseItem {
+                code: "A&B".into(),
+                qty: 3,
+                discount: "0.00".parse().unwrap(),
+                total: "21.00".parse().unwrap(),
+                unit_cost: "7.00".parse().unwrap(),
+            }],
+        };
+        assert_eq!(
+            purchase.form(),
+            serde_urlencoded::to_string(purchase.form_fields()).unwrap()
+        );
+        assert_eq!(SyncStock { token: "a b" }.form(), "token=a+b");
     }
 }

@@ -308,35 +308,29 @@ impl Codemax {
 
     /// Maps, chunks and sends `sales`; one outcome per sale, in input order.
     async fn push_batch(&self, sales: &[Sale], operation: &'static str) -> Vec<Result<PushReceipt>> {
-        let options = self.invoice_options();
         let mut outcomes: Vec<Option<Result<PushReceipt>>> = Vec::with_capacity(sales.len());
-        let mut ready: Vec<(usize, wire::Invoice)> = Vec::with_capacity(sales.len());
-        let mut seen = HashSet::with_capacity(sales.len());
-        for (i, sale) in sales.iter().enumerate() {
-            match map::invoice(sale, &options) {
-                Ok(_) if !seen.insert(sale.reference.as_str()) => outcomes.push(Some(Err(Error::invalid(
-                    "reference",
-                    format!(
-                        "invoice number {:?} appears more than once in this batch; Codemax would refuse the repeat",
-                        sale.reference
-                    ),
-                )))),
-                Ok(invoice) => {
-                    ready.push((i, invoice));
-                    outcomes.push(None);
-                }
-                Err(e) => outcomes.push(Some(Err(e))),
-            }
-        }
+        outcomes.resize_with(sales.len(), || None);
+        let mut prepare = Prepare::new(sales, self.invoice_options());
+        let mut chunk = prepare.next_chunk();
 
         // After a failure that says the vendor takes nothing from us now (refused
         // credentials, throttling, an outage), the remaining requests are not sent:
         // they would fail the same way, and nothing of them was applied.
         let mut stopped: Option<Error> = None;
-        for chunk in ready.chunks(MAX_BATCH) {
-            let results = match &stopped {
-                Some(e) => vec![Err(e.clone()); chunk.len()],
-                None => self.sync(chunk, operation).await,
+        while !chunk.is_empty() {
+            // The next chunk is checked and mapped while this one is on the wire:
+            // requests still go one after the other, but the CPU work of the next
+            // one no longer waits for the answer to this one.
+            let (results, next) = match &stopped {
+                Some(e) => (vec![Err(e.clone()); chunk.len()], prepare.next_chunk()),
+                None => {
+                    let ahead = async {
+                        // Let the connection task write this request first.
+                        tokio::task::yield_now().await;
+                        prepare.next_chunk()
+                    };
+                    futures_util::future::join(self.sync(&chunk, operation), ahead).await
+                }
             };
             if stopped.is_none()
                 && let Some(Err(e)) = results.first()
@@ -349,6 +343,12 @@ impl Codemax {
                 if let Some(slot) = outcomes.get_mut(*i) {
                     *slot = Some(result);
                 }
+            }
+            chunk = next;
+        }
+        for (i, error) in prepare.refused {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = Some(Err(error));
             }
         }
         outcomes
@@ -392,6 +392,50 @@ impl Codemax {
         let references: Vec<&str> = chunk.iter().map(|(_, invoice)| invoice.invoice_no.as_str()).collect();
         map::sync_outcomes(&references, &response.body)
             .unwrap_or_else(|why| whole(Error::decode(VENDOR, why, &response.body).into_uncertain(operation)))
+    }
+}
+
+/// The sales of a batch, checked and mapped a request's worth at a time.
+struct Prepare<'a> {
+    sales: std::iter::Enumerate<std::slice::Iter<'a, Sale>>,
+    options: map::InvoiceOptions<'a>,
+    seen: HashSet<&'a str>,
+    /// Sales refused before sending, with why.
+    refused: Vec<(usize, Error)>,
+}
+
+impl<'a> Prepare<'a> {
+    fn new(sales: &'a [Sale], options: map::InvoiceOptions<'a>) -> Self {
+        Self {
+            sales: sales.iter().enumerate(),
+            options,
+            seen: HashSet::with_capacity(sales.len()),
+            refused: Vec::new(),
+        }
+    }
+
+    /// The next (at most) [`MAX_BATCH`] valid invoices with their sales' positions;
+    /// empty when every sale has been taken.
+    fn next_chunk(&mut self) -> Vec<(usize, wire::Invoice)> {
+        let mut chunk = Vec::with_capacity(MAX_BATCH);
+        while chunk.len() < MAX_BATCH {
+            let Some((i, sale)) = self.sales.next() else { break };
+            match map::invoice(sale, &self.options) {
+                Ok(_) if !self.seen.insert(sale.reference.as_str()) => self.refused.push((
+                    i,
+                    Error::invalid(
+                        "reference",
+                        format!(
+                            "invoice number {:?} appears more than once in this batch; Codemax would refuse the repeat",
+                            sale.reference
+                        ),
+                    ),
+                )),
+                Ok(invoice) => chunk.push((i, invoice)),
+                Err(e) => self.refused.push((i, e)),
+            }
+        }
+        chunk
     }
 }
 

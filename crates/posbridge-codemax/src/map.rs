@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use posbridge_core::error::{DUPLICATE_REFERENCE, excerpt};
-use posbridge_core::{Decimal, Disposition, Error, PushReceipt, Result, Sale, SaleKind, SaleStatus};
+use posbridge_core::{Decimal, Disposition, Error, FieldPath, PushReceipt, Result, Sale, SaleKind, SaleStatus};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{VENDOR, wire};
@@ -42,7 +43,7 @@ pub(crate) fn invoice(sale: &Sale, options: &InvoiceOptions<'_>) -> Result<wire:
     for (i, line) in s.lines.iter().enumerate() {
         items.push(wire::Item {
             item_code: line.product_code.clone(),
-            quantity: quantity_deducted(line.quantity, &format!("lines[{i}].quantity"))?,
+            quantity: quantity_deducted(line.quantity, FieldPath::Line(i).child("quantity"))?,
         });
     }
     Ok(wire::Invoice {
@@ -65,10 +66,10 @@ fn kind_name(kind: SaleKind) -> &'static str {
 
 /// The quantity deducted from stock: positive, exact (never rounded: weighed goods
 /// keep their grams), without trailing zeros (`2.000` is sent as `2`).
-pub(crate) fn quantity_deducted(quantity: Decimal, field: &str) -> Result<Decimal> {
+pub(crate) fn quantity_deducted(quantity: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
     if quantity <= Decimal::ZERO {
         return Err(Error::invalid(
-            field,
+            field.to_string(),
             format!(
                 "Codemax deducts sold quantities from stock and has no returns: quantity {quantity} must be positive"
             ),
@@ -196,16 +197,19 @@ pub(crate) fn sync_outcomes(references: &[&str], body: &[u8]) -> std::result::Re
             None => Err("the answer has neither a code nor per-invoice results".into()),
         };
     };
-    let mut by_invoice: HashMap<String, wire::InvoiceResult> = HashMap::with_capacity(results.len());
+    let mut read = Vec::with_capacity(results.len());
     for (i, item) in results.iter().enumerate() {
-        let r: wire::InvoiceResult =
-            serde_json::from_value(item.clone()).map_err(|e| format!("result #{i} cannot be read ({e})"))?;
-        if let Some(dup) = by_invoice.insert(r.invoice_no.clone(), r) {
+        let r = wire::InvoiceResult::deserialize(item).map_err(|e| format!("result #{i} cannot be read ({e})"))?;
+        read.push(r);
+    }
+    let mut by_invoice: HashMap<&str, &wire::InvoiceResult> = HashMap::with_capacity(read.len());
+    for r in &read {
+        if let Some(dup) = by_invoice.insert(r.invoice_no.as_str(), r) {
             return Err(format!("invoice {:?} has more than one result", dup.invoice_no));
         }
     }
     let mismatch = || {
-        let mut named: Vec<&str> = by_invoice.keys().map(String::as_str).collect();
+        let mut named: Vec<&str> = by_invoice.keys().copied().collect();
         named.sort_unstable();
         format!("the results name {named:?} but the invoices sent were {references:?}")
     };
@@ -438,6 +442,11 @@ mod tests {
         let m = vendor_message(br#"{"error": "bad token: access_token=abc123"}"#);
         assert!(!m.contains("abc123"), "{m}");
         assert_eq!(vendor_message(b"Bad Gateway"), "Bad Gateway");
-        assert_eq!(quantity_deducted(dec!(1.2500), "q").unwrap().to_string(), "1.25");
+        assert_eq!(
+            quantity_deducted(dec!(1.2500), FieldPath::Name("q"))
+                .unwrap()
+                .to_string(),
+            "1.25"
+        );
     }
 }

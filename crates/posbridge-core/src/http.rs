@@ -192,6 +192,13 @@ impl Request {
         Ok(self)
     }
 
+    /// Sets a body that is already `application/x-www-form-urlencoded`, for a
+    /// connector that writes its form in one pass rather than through serde.
+    pub fn form_encoded(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Body::Form(body.into());
+        self
+    }
+
     /// Adds a query parameter.
     pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.query.push((key.into(), value.into()));
@@ -347,7 +354,15 @@ pub struct Transport {
     limiter: Option<Arc<RateLimiter>>,
     parse_error: ParseError,
     secrets: Vec<SecretString>,
+    /// Request paths already joined to the base URL: a connector uses a handful of
+    /// paths, and parsing the joined URL again for every request costs more than
+    /// the rest of building the request.
+    urls: std::sync::Mutex<std::collections::HashMap<String, Url>>,
 }
+
+/// How many joined URLs a transport keeps (paths with ids in them would otherwise
+/// grow the cache without end).
+const URL_CACHE: usize = 64;
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -428,6 +443,7 @@ impl Transport {
             limiter,
             parse_error,
             secrets: Vec::new(),
+            urls: std::sync::Mutex::default(),
         })
     }
 
@@ -542,15 +558,29 @@ impl Transport {
         }
     }
 
+    /// `path` joined to the base URL, parsed once per path.
+    fn url(&self, path: &str) -> Result<Url> {
+        let mut urls = self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(url) = urls.get(path) {
+            return Ok(url.clone());
+        }
+        let vendor = self.vendor;
+        let url = self
+            .base_url
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::config(format!("{vendor}: bad request path {path:?}: {e}")))?;
+        if urls.len() < URL_CACHE {
+            urls.insert(path.to_owned(), url.clone());
+        }
+        Ok(url)
+    }
+
     async fn attempt(&self, request: &Request, credentials: Option<&Credentials>) -> Result<Response> {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
         }
         let vendor = self.vendor;
-        let url = self
-            .base_url
-            .join(request.path.trim_start_matches('/'))
-            .map_err(|e| Error::config(format!("{vendor}: bad request path {:?}: {e}", request.path)))?;
+        let url = self.url(&request.path)?;
         let mut builder = self.client.request(request.method.clone(), url);
         let mut query: Vec<(&str, &str)> = request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mut headers = request.headers.clone();
@@ -730,6 +760,27 @@ fn error_chain(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_urls_are_cached_and_the_cache_is_bounded() {
+        let t = Transport::new(
+            "test",
+            "http://127.0.0.1:9/base",
+            HttpConfig::default(),
+            default_parse_error,
+        )
+        .unwrap();
+        assert_eq!(t.url("/a/b").unwrap().as_str(), "http://127.0.0.1:9/base/a/b");
+        assert_eq!(t.url("/a/b").unwrap().as_str(), "http://127.0.0.1:9/base/a/b");
+        assert_eq!(t.url("c").unwrap().as_str(), "http://127.0.0.1:9/base/c");
+        for i in 0..200 {
+            assert_eq!(
+                t.url(&format!("x/{i}")).unwrap().as_str(),
+                format!("http://127.0.0.1:9/base/x/{i}")
+            );
+        }
+        assert_eq!(t.urls.lock().unwrap().len(), URL_CACHE);
+    }
 
     fn retry_after(v: &str) -> Option<Duration> {
         let mut h = HeaderMap::new();

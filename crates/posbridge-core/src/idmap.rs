@@ -58,13 +58,19 @@ pub trait IdMap: Send + Sync + fmt::Debug {
 
     /// The vendor id of `code`, or [`Error::Invalid`] naming `field` and the code.
     async fn require(&self, kind: IdKind, code: &str, field: &str) -> Result<String> {
-        self.lookup(kind, code).await?.ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("no vendor id is mapped for {kind} code {code:?}; add it to the id map"),
-            )
-        })
+        self.lookup(kind, code)
+            .await?
+            .ok_or_else(|| not_mapped(kind, code, field))
     }
+}
+
+/// The error of [`IdMap::require`]: `code` has no vendor id. For a caller that looks
+/// up with [`IdMap::lookup`] and names the field only when the id is missing.
+pub fn not_mapped(kind: IdKind, code: &str, field: impl Into<String>) -> Error {
+    Error::invalid(
+        field,
+        format!("no vendor id is mapped for {kind} code {code:?}; add it to the id map"),
+    )
 }
 
 /// An id map held in memory: `{ "product": { "SKU-1": "68668492-…" }, "customer": {…} }`.
@@ -100,6 +106,12 @@ impl InMemoryIdMap {
         serde_json::from_str(&text).map_err(|e| Error::config(format!("id map {} is not valid: {e}", path.display())))
     }
 
+    /// The vendor id of `code`, borrowed and without a future: what
+    /// [`IdMap::lookup`] answers, for a connector that holds the map itself.
+    pub fn get(&self, kind: IdKind, code: &str) -> Option<&str> {
+        self.map.get(&kind).and_then(|m| m.get(code)).map(String::as_str)
+    }
+
     /// The number of mappings.
     pub fn len(&self) -> usize {
         self.map.values().map(BTreeMap::len).sum()
@@ -114,7 +126,7 @@ impl InMemoryIdMap {
 #[async_trait]
 impl IdMap for InMemoryIdMap {
     async fn lookup(&self, kind: IdKind, code: &str) -> Result<Option<String>> {
-        Ok(self.map.get(&kind).and_then(|m| m.get(code)).cloned())
+        Ok(self.get(kind, code).map(str::to_owned))
     }
 }
 

@@ -55,7 +55,7 @@ pub use model::{
     Customer, Disposition, Payment, PaymentMethod, Purchase, PurchaseLine, PushReceipt, ReconciledPurchase,
     ReconciledSale, Sale, SaleKind, SaleLine, SaleStatus, StockLevel,
 };
-pub use money::{Discount, Tax};
+pub use money::{Discount, FieldPath, Tax};
 pub use traits::{
     BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Purchases,
     Sales, Stock, Vendor,

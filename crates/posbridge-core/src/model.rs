@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::money::{self, Discount, DocumentAmounts, Tax};
+use crate::money::{self, Discount, DocumentAmounts, FieldPath, Tax};
 
 /// What kind of document a sale is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -358,12 +358,15 @@ fn reconcile_document<'a>(
     }
     let mut amounts = Vec::with_capacity(lines.len());
     for (i, line) in lines.enumerate() {
-        let field = format!("lines[{i}]");
+        let field = FieldPath::Line(i);
         if line.product_code.trim().is_empty() {
-            return Err(Error::invalid(format!("{field}.product_code"), "product code is empty"));
+            return Err(Error::invalid(
+                field.child("product_code").to_string(),
+                "product code is empty",
+            ));
         }
-        let a = money::line_amounts(line.quantity, line.unit_price, line.discount, line.tax, &field)?;
-        money::reconcile(&format!("{field}.total"), line.total, a.total)?;
+        let a = money::line_amounts_at(line.quantity, line.unit_price, line.discount, line.tax, field)?;
+        money::reconcile_at(field.child("total"), line.total, a.total)?;
         amounts.push(a);
     }
     let document = money::document_amounts(amounts, discount, shipping, "")?;

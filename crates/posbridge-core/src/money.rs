@@ -41,14 +41,22 @@ impl Discount {
     /// `field` names the discount in errors. A flat amount takes the sign of `base`
     /// (a discount on a returned line reduces the refund) and may not exceed it.
     pub fn amount_off(&self, base: Decimal, field: &str) -> Result<Decimal> {
+        self.amount_off_at(base, FieldPath::Name(field))
+    }
+
+    /// [`Discount::amount_off`] with a field path that is only formatted on error.
+    pub(crate) fn amount_off_at(&self, base: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
         match self {
             Self::Amount(a) => {
                 if a.is_sign_negative() && !a.is_zero() {
-                    return Err(Error::invalid(field, format!("discount amount {a} is negative")));
+                    return Err(Error::invalid(
+                        field.to_string(),
+                        format!("discount amount {a} is negative"),
+                    ));
                 }
                 if *a > base.abs() {
                     return Err(Error::invalid(
-                        field,
+                        field.to_string(),
                         format!("discount amount {a} exceeds the amount it applies to ({base})"),
                     ));
                 }
@@ -61,7 +69,7 @@ impl Discount {
             Self::Cascade(ps) => {
                 if ps.is_empty() {
                     return Err(Error::invalid(
-                        field,
+                        field.to_string(),
                         "a cascading discount needs at least one percentage",
                     ));
                 }
@@ -77,14 +85,63 @@ impl Discount {
     }
 }
 
-fn check_percent(p: Decimal, field: &str) -> Result<()> {
+fn check_percent(p: Decimal, field: FieldPath<'_>) -> Result<()> {
     if p < Decimal::ZERO || p > Decimal::ONE_HUNDRED {
         return Err(Error::invalid(
-            field,
+            field.to_string(),
             format!("discount percentage {p} is outside 0..=100"),
         ));
     }
     Ok(())
+}
+
+/// The path of a field in an error message (`lines[3].discount`), built only when an
+/// error names it: the checks run on every line of every document, and formatting
+/// the names of fields that are fine costs more than the arithmetic.
+///
+/// ```
+/// use posbridge_core::FieldPath;
+///
+/// let line = FieldPath::Line(3);
+/// assert_eq!(line.child("tax").child("rate").to_string(), "lines[3].tax.rate");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldPath<'a> {
+    /// A name given whole.
+    Name(&'a str),
+    /// `lines[i]`.
+    Line(usize),
+    /// `parent.child`.
+    Child(&'a FieldPath<'a>, &'static str),
+    /// `prefix` and `name` run together (`""` + `discount`).
+    Prefixed(&'a str, &'static str),
+    /// `lines[i].name`, owning nothing: for a path kept beyond the check that made it.
+    LineField(usize, &'static str),
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Name(name) => f.write_str(name),
+            Self::Line(i) => write!(f, "lines[{i}]"),
+            Self::Child(parent, child) => write!(f, "{parent}.{child}"),
+            Self::Prefixed(prefix, name) => write!(f, "{prefix}{name}"),
+            Self::LineField(i, name) => write!(f, "lines[{i}].{name}"),
+        }
+    }
+}
+
+impl From<FieldPath<'_>> for String {
+    fn from(path: FieldPath<'_>) -> Self {
+        path.to_string()
+    }
+}
+
+impl<'a> FieldPath<'a> {
+    /// `self.child`.
+    pub fn child(&'a self, child: &'static str) -> FieldPath<'a> {
+        FieldPath::Child(self, child)
+    }
 }
 
 /// Tax on a line.
@@ -124,18 +181,29 @@ pub fn line_amounts(
     tax: Option<&Tax>,
     field: &str,
 ) -> Result<LineAmounts> {
+    line_amounts_at(quantity, unit_price, discount, tax, FieldPath::Name(field))
+}
+
+/// [`line_amounts`] with a field path that is only formatted on error.
+pub(crate) fn line_amounts_at(
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount: Option<&Discount>,
+    tax: Option<&Tax>,
+    field: FieldPath<'_>,
+) -> Result<LineAmounts> {
     if quantity.is_zero() {
-        return Err(Error::invalid(format!("{field}.quantity"), "quantity is zero"));
+        return Err(Error::invalid(field.child("quantity").to_string(), "quantity is zero"));
     }
     if unit_price.is_sign_negative() && !unit_price.is_zero() {
         return Err(Error::invalid(
-            format!("{field}.unit_price"),
+            field.child("unit_price").to_string(),
             format!("unit price {unit_price} is negative"),
         ));
     }
     let gross_exact = mul(quantity, unit_price, field)?;
     let off = match discount {
-        Some(d) => d.amount_off(gross_exact, &format!("{field}.discount"))?,
+        Some(d) => d.amount_off_at(gross_exact, field.child("discount"))?,
         None => Decimal::ZERO,
     };
     let net_exact = sub(gross_exact, off, field)?;
@@ -146,7 +214,7 @@ pub fn line_amounts(
         Some(t) => {
             if t.rate < Decimal::ZERO || t.rate > Decimal::ONE_HUNDRED {
                 return Err(Error::invalid(
-                    format!("{field}.tax.rate"),
+                    field.child("tax").child("rate").to_string(),
                     format!("tax rate {} is outside 0..=100", t.rate),
                 ));
             }
@@ -173,9 +241,14 @@ pub fn line_amounts(
 
 /// Checks a stated amount against the computed one, to the cent.
 pub fn reconcile(field: &str, stated: Option<Decimal>, computed: Decimal) -> Result<()> {
+    reconcile_at(FieldPath::Name(field), stated, computed)
+}
+
+/// [`reconcile`] with a field path that is only formatted on error.
+pub(crate) fn reconcile_at(field: FieldPath<'_>, stated: Option<Decimal>, computed: Decimal) -> Result<()> {
     match stated {
         Some(s) if s != computed => Err(Error::invalid(
-            field,
+            field.to_string(),
             format!("stated {s} does not reconcile with the computed {computed}"),
         )),
         _ => Ok(()),
@@ -209,13 +282,14 @@ pub fn document_amounts(
     shipping: Decimal,
     field: &str,
 ) -> Result<DocumentAmounts> {
+    let at = FieldPath::Name(field);
     let mut subtotal = Decimal::ZERO;
     let mut line_discounts = Decimal::ZERO;
     let mut tax = Decimal::ZERO;
     for l in &lines {
-        subtotal = add(subtotal, l.total, field)?;
-        line_discounts = add(line_discounts, l.discount, field)?;
-        tax = add(tax, l.tax, field)?;
+        subtotal = add(subtotal, l.total, at)?;
+        line_discounts = add(line_discounts, l.discount, at)?;
+        tax = add(tax, l.tax, at)?;
     }
     if shipping.is_sign_negative() && !shipping.is_zero() {
         return Err(Error::invalid(
@@ -228,14 +302,14 @@ pub fn document_amounts(
     // `round(subtotal × (1 − p))` gets, half cents included.
     let order_off = match order_discount {
         Some(d) => {
-            let off = d.amount_off(subtotal, &format!("{field}discount"))?;
-            let net = round_money(sub(subtotal, off, field)?);
-            sub(subtotal, net, field)?
+            let off = d.amount_off_at(subtotal, FieldPath::Prefixed(field, "discount"))?;
+            let net = round_money(sub(subtotal, off, at)?);
+            sub(subtotal, net, at)?
         }
         None => Decimal::ZERO,
     };
     let shipping = round_money(shipping);
-    let total = add(sub(subtotal, order_off, field)?, shipping, field)?;
+    let total = add(sub(subtotal, order_off, at)?, shipping, at)?;
     Ok(DocumentAmounts {
         lines,
         subtotal,
@@ -247,19 +321,19 @@ pub fn document_amounts(
     })
 }
 
-fn overflow(field: &str) -> Error {
-    Error::invalid(field, "amount is too large to compute exactly")
+fn overflow(field: FieldPath<'_>) -> Error {
+    Error::invalid(field.to_string(), "amount is too large to compute exactly")
 }
 
-pub(crate) fn mul(a: Decimal, b: Decimal, field: &str) -> Result<Decimal> {
+pub(crate) fn mul(a: Decimal, b: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
     a.checked_mul(b).ok_or_else(|| overflow(field))
 }
 
-pub(crate) fn add(a: Decimal, b: Decimal, field: &str) -> Result<Decimal> {
+pub(crate) fn add(a: Decimal, b: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
     a.checked_add(b).ok_or_else(|| overflow(field))
 }
 
-pub(crate) fn sub(a: Decimal, b: Decimal, field: &str) -> Result<Decimal> {
+pub(crate) fn sub(a: Decimal, b: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
     a.checked_sub(b).ok_or_else(|| overflow(field))
 }
 

@@ -12,6 +12,83 @@ use serde::ser::Serializer;
 use std::fmt;
 use std::str::FromStr;
 
+/// Appends `d` to `out` exactly as its `Display` writes it (`20.00`, `-0.5`,
+/// `1000`), without the formatting machinery: request bodies write dozens of
+/// amounts each, and `Display` through `fmt::write` cost more than the mapping.
+pub fn write_decimal(out: &mut String, d: &Decimal) {
+    out.push_str(DecimalText::new(d).as_str());
+}
+
+/// A decimal's `Display` text in a buffer on the stack.
+struct DecimalText {
+    /// Sign, up to 29 digits, a point and up to 28 leading zeros fit in 64 bytes.
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl DecimalText {
+    fn new(d: &Decimal) -> Self {
+        let scale = d.scale() as usize;
+        // Digits of the mantissa, least significant first (at most 29 for 96 bits).
+        let mut digits = [b'0'; 32];
+        let mut count = 0;
+        let mantissa = d.mantissa().unsigned_abs();
+        let mut put = |r: u8| {
+            if let Some(slot) = digits.get_mut(count) {
+                *slot = b'0' + r;
+            }
+            count += 1;
+        };
+        // Amounts fit in 64 bits: divide in 64 bits while they do.
+        match u64::try_from(mantissa) {
+            Ok(mut rest) => {
+                while rest > 0 {
+                    put((rest % 10) as u8);
+                    rest /= 10;
+                }
+            }
+            Err(_) => {
+                let mut rest = mantissa;
+                while rest > 0 {
+                    put((rest % 10) as u8);
+                    rest /= 10;
+                }
+            }
+        }
+        let mut text = Self { buf: [0; 64], len: 0 };
+        let digit = |i: usize| digits.get(i).copied().unwrap_or(b'0');
+        if d.is_sign_negative() {
+            text.push(b'-');
+        }
+        if count > scale {
+            for i in (scale..count).rev() {
+                text.push(digit(i));
+            }
+        } else {
+            text.push(b'0');
+        }
+        if scale > 0 {
+            text.push(b'.');
+            for i in (0..scale).rev() {
+                text.push(digit(i));
+            }
+        }
+        text
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits, `-` and `.` are ever pushed.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
 /// A [`Decimal`] written as a JSON number with its exact digits (`20.00`, not
 /// `20.0`), read from a number or a string. Use with `#[serde(with = "...")]`.
 pub mod decimal_number {
@@ -19,7 +96,15 @@ pub mod decimal_number {
 
     /// Writes the decimal as a raw JSON number. Only for JSON serializers.
     pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(d.to_string()).map_err(serde::ser::Error::custom)?;
+        // A whole number is an integer to the serializer: no raw value needed.
+        if d.scale() == 0 && !(d.is_zero() && d.is_sign_negative()) {
+            return s.serialize_i128(d.mantissa());
+        }
+        // Otherwise the text is borrowed as a raw value straight from the stack:
+        // no allocation (the check that it is JSON is the parse of a short number).
+        let text = DecimalText::new(d);
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(text.as_str()).map_err(serde::ser::Error::custom)?;
         raw.serialize(s)
     }
 
@@ -54,7 +139,7 @@ pub mod decimal_string {
 
     /// Writes the decimal as a string.
     pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(d)
+        s.serialize_str(DecimalText::new(d).as_str())
     }
 
     /// Reads a number or a numeric string.
@@ -167,8 +252,54 @@ impl<'de> Visitor<'de> for OptionalLenientDecimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
     use serde::Deserialize;
+
+    #[derive(Serialize)]
+    struct Number(#[serde(with = "decimal_number")] Decimal);
+
+    #[derive(Serialize)]
+    struct Text(#[serde(with = "decimal_string")] Decimal);
+
+    fn written(d: &Decimal) -> String {
+        let mut s = String::new();
+        write_decimal(&mut s, d);
+        s
+    }
+
+    #[test]
+    fn write_decimal_is_display() {
+        for d in [
+            dec!(0),
+            dec!(0.00),
+            dec!(-0.00),
+            -Decimal::ZERO,
+            dec!(20.00),
+            dec!(-1.50),
+            dec!(0.005),
+            dec!(-0.0000001),
+            dec!(1000),
+            dec!(123456789.123456789),
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(1, 28),
+            Decimal::new(-1, 28),
+        ] {
+            assert_eq!(written(&d), d.to_string(), "{d:?}");
+            assert_eq!(serde_json::to_string(&Number(d)).unwrap(), d.to_string(), "{d:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn write_decimal_is_display_for_any_decimal(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0u32..=28) {
+            let d = Decimal::from_parts(lo, mid, hi, negative, scale);
+            prop_assert_eq!(written(&d), d.to_string());
+            prop_assert_eq!(serde_json::to_string(&Number(d)).unwrap(), d.to_string());
+            prop_assert_eq!(serde_json::to_string(&Text(d)).unwrap(), format!("\"{d}\""));
+        }
+    }
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct W {

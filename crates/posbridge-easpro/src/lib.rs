@@ -50,10 +50,11 @@ mod wire;
 use async_trait::async_trait;
 use jiff::tz::Offset;
 use posbridge_core::http::Request;
+use posbridge_core::idmap::not_mapped;
 use posbridge_core::reqwest::header::HeaderName;
 use posbridge_core::{
-    Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, HttpConfig, IdKind, IdMap,
-    InMemoryIdMap, Operation, PushReceipt, Result, Sale, Sales, SecretString, StaticAuth, Transport, Vendor,
+    Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, FieldPath, HttpConfig, IdKind,
+    IdMap, InMemoryIdMap, Operation, PushReceipt, Result, Sale, Sales, SecretString, StaticAuth, Transport, Vendor,
 };
 use serde::Deserialize;
 
@@ -254,13 +255,17 @@ impl EasPro {
     async fn product_ids(&self, sale: &Sale) -> Result<Vec<String>> {
         let mut ids = Vec::with_capacity(sale.lines.len());
         for (i, line) in sale.lines.iter().enumerate() {
-            let field = format!("lines[{i}].product_code");
-            ids.push(
-                self.config
-                    .id_map
-                    .require(IdKind::Product, &line.product_code, &field)
-                    .await?,
-            );
+            let code = &line.product_code;
+            match self.config.id_map.lookup(IdKind::Product, code).await? {
+                Some(id) => ids.push(id),
+                None => {
+                    return Err(not_mapped(
+                        IdKind::Product,
+                        code,
+                        FieldPath::LineField(i, "product_code"),
+                    ));
+                }
+            }
         }
         Ok(ids)
     }

@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use jiff::tz::Offset;
 use posbridge_core::money::{Discount, Tax, round_money};
 use posbridge_core::{
-    Customer, Decimal, Disposition, Error, PaymentMethod, PushReceipt, ReconciledSale, Result, SaleKind, SaleStatus,
+    Customer, Decimal, Disposition, Error, FieldPath, PaymentMethod, PushReceipt, ReconciledSale, Result, SaleKind,
+    SaleStatus,
 };
 use serde_json::Value;
 
@@ -129,13 +130,21 @@ pub(crate) fn bill_status(
 
 /// A line's `discount` and `discountType`. A cascade of percentages is sent as the one
 /// percentage it amounts to (`[50, 10]` → `55`), which is exact.
-pub(crate) fn product_discount(discount: Option<&Discount>, field: &str) -> Result<(Decimal, wire::DiscountType)> {
+pub(crate) fn product_discount(
+    discount: Option<&Discount>,
+    field: FieldPath<'_>,
+) -> Result<(Decimal, wire::DiscountType)> {
     match discount {
         None => Ok((money(Decimal::ZERO), wire::DiscountType::Flat)),
         Some(Discount::Amount(a)) => Ok((at_least_cents(*a), wire::DiscountType::Flat)),
         Some(Discount::Percent(p)) => Ok((p.normalize(), wire::DiscountType::Percent)),
         Some(Discount::Cascade(ps)) => {
-            let overflow = || Error::invalid(field, "the cascading discount is too precise to compute exactly");
+            let overflow = || {
+                Error::invalid(
+                    field.to_string(),
+                    "the cascading discount is too precise to compute exactly",
+                )
+            };
             let mut rest = Decimal::ONE_HUNDRED;
             for p in ps {
                 let off = rest
@@ -158,9 +167,9 @@ pub(crate) fn sub_total(
     quantity: Decimal,
     discount: Decimal,
     kind: wire::DiscountType,
-    field: &str,
+    field: FieldPath<'_>,
 ) -> Result<Decimal> {
-    let overflow = || Error::invalid(field, "amount is too large to compute exactly");
+    let overflow = || Error::invalid(field.to_string(), "amount is too large to compute exactly");
     let gross = price.checked_mul(quantity).ok_or_else(overflow)?;
     let net = match kind {
         wire::DiscountType::Flat => gross.checked_sub(discount).ok_or_else(overflow)?,
@@ -175,10 +184,10 @@ pub(crate) fn sub_total(
     Ok(money(net))
 }
 
-fn check_tax(tax: Option<&Tax>, field: &str) -> Result<()> {
+fn check_tax(tax: Option<&Tax>, field: FieldPath<'_>) -> Result<()> {
     match tax {
         Some(t) if !t.inclusive && !t.rate.is_zero() => Err(Error::invalid(
-            field,
+            field.to_string(),
             "EAS Pro has no tax field: send tax-inclusive prices (tax.inclusive = true)",
         )),
         _ => Ok(()),
@@ -237,24 +246,24 @@ pub(crate) fn sale_to_wire(
     let mut products = Vec::with_capacity(s.lines.len());
     let mut value = Decimal::ZERO;
     for (i, ((line, a), id)) in s.lines.iter().zip(&amounts.lines).zip(product_ids).enumerate() {
-        let field = format!("lines[{i}]");
+        let field = FieldPath::Line(i);
         if line.quantity.is_sign_negative() {
             return Err(Error::invalid(
-                format!("{field}.quantity"),
+                field.child("quantity").to_string(),
                 format!(
                     "EAS Pro has no returns or credit notes: quantity {} must be positive",
                     line.quantity
                 ),
             ));
         }
-        check_tax(line.tax.as_ref(), &format!("{field}.tax"))?;
-        let (discount, discount_type) = product_discount(line.discount.as_ref(), &format!("{field}.discount"))?;
+        check_tax(line.tax.as_ref(), field.child("tax"))?;
+        let (discount, discount_type) = product_discount(line.discount.as_ref(), field.child("discount"))?;
         let price = at_least_cents(line.unit_price);
         let quantity = line.quantity.normalize();
-        let sub_total = sub_total(price, quantity, discount, discount_type, &field)?;
+        let sub_total = sub_total(price, quantity, discount, discount_type, field)?;
         if sub_total != a.total {
             return Err(Error::invalid(
-                format!("{field}.total"),
+                field.child("total").to_string(),
                 format!(
                     "EAS Pro would compute {sub_total} for this line, not {}: send it with a flat or percent discount",
                     a.total
@@ -480,25 +489,60 @@ mod tests {
     #[test]
     fn the_documents_sample_product_adds_up() {
         // priceSellPerUnit "20" × stockToCount "10" − flat "20" = 180.
-        let t = sub_total(dec!(20), dec!(10), dec!(20), wire::DiscountType::Flat, "l").unwrap();
+        let t = sub_total(
+            dec!(20),
+            dec!(10),
+            dec!(20),
+            wire::DiscountType::Flat,
+            FieldPath::Name("l"),
+        )
+        .unwrap();
         assert_eq!(t, dec!(180));
-        let t = sub_total(dec!(20), dec!(10), dec!(15), wire::DiscountType::Percent, "l").unwrap();
+        let t = sub_total(
+            dec!(20),
+            dec!(10),
+            dec!(15),
+            wire::DiscountType::Percent,
+            FieldPath::Name("l"),
+        )
+        .unwrap();
         assert_eq!(t, dec!(170));
         // 3 × 3.335 = 10.005, less 10 % = 9.0045 → 9.00 (rounded once).
-        let t = sub_total(dec!(3.335), dec!(3), dec!(10), wire::DiscountType::Percent, "l").unwrap();
+        let t = sub_total(
+            dec!(3.335),
+            dec!(3),
+            dec!(10),
+            wire::DiscountType::Percent,
+            FieldPath::Name("l"),
+        )
+        .unwrap();
         assert_eq!(t.to_string(), "9.00");
-        assert!(sub_total(Decimal::MAX, dec!(2), dec!(0), wire::DiscountType::Flat, "l").is_err());
+        assert!(
+            sub_total(
+                Decimal::MAX,
+                dec!(2),
+                dec!(0),
+                wire::DiscountType::Flat,
+                FieldPath::Name("l")
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn cascades_become_one_exact_percentage() {
-        let (p, t) = product_discount(Some(&Discount::Cascade(vec![dec!(50), dec!(10)])), "d").unwrap();
+        let (p, t) =
+            product_discount(Some(&Discount::Cascade(vec![dec!(50), dec!(10)])), FieldPath::Name("d")).unwrap();
         assert_eq!((p.to_string().as_str(), t), ("55", wire::DiscountType::Percent));
-        let (p, _) = product_discount(Some(&Discount::Cascade(vec![dec!(55.05), dec!(3)])), "d").unwrap();
+        let (p, _) = product_discount(
+            Some(&Discount::Cascade(vec![dec!(55.05), dec!(3)])),
+            FieldPath::Name("d"),
+        )
+        .unwrap();
         assert_eq!(p, dec!(56.3985));
-        let (f, t) = product_discount(Some(&Discount::Amount(dec!(5))), "d").unwrap();
+        let (f, t) = product_discount(Some(&Discount::Amount(dec!(5))), FieldPath::Name("d")).unwrap();
         assert_eq!((f.to_string().as_str(), t), ("5.00", wire::DiscountType::Flat));
-        let (z, t) = product_discount(None, "d").unwrap();
+        let (z, t) = product_discount(None, FieldPath::Name("d")).unwrap();
         assert_eq!((z.to_string().as_str(), t), ("0.00", wire::DiscountType::Flat));
     }
 

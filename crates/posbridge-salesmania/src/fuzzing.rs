@@ -133,5 +133,5 @@ pub fn write_answer(response: &Response) -> Result<Option<Customer>> {
 /// What is left of `base` after the cascade `percentages`, as an order line's
 /// discount is computed.
 pub fn apply_cascade(base: Decimal, percentages: &[Decimal]) -> Result<Decimal> {
-    map::apply_cascade(base, percentages, "discount")
+    map::apply_cascade(base, percentages, posbridge_core::FieldPath::Name("discount"))
 }

@@ -50,8 +50,8 @@ impl Resolver {
     }
 
     /// An explicit mapping, which must be a SalesMania id (a whole number).
-    async fn explicit(&self, kind: IdKind, code: &str) -> Result<Option<u64>> {
-        match self.explicit.lookup(kind, code).await? {
+    fn explicit(&self, kind: IdKind, code: &str) -> Result<Option<u64>> {
+        match self.explicit.get(kind, code) {
             None => Ok(None),
             Some(id) => id.trim().parse::<u64>().map(Some).map_err(|_| {
                 Error::config(format!(
@@ -72,7 +72,7 @@ impl Resolver {
     async fn try_product_ids(&self, lines: &[LineProduct]) -> Result<Result<Vec<u64>, Unresolved>> {
         let mut ids: Vec<Option<u64>> = Vec::with_capacity(lines.len());
         for line in lines {
-            ids.push(self.explicit(IdKind::Product, &line.code).await?);
+            ids.push(self.explicit(IdKind::Product, &line.code)?);
         }
         if ids.iter().all(Option::is_some) {
             return Ok(Ok(ids.into_iter().flatten().collect()));
@@ -131,7 +131,7 @@ impl Resolver {
 
     /// SalesMania's id of the customer whose `ext_cust_no` is `code`, if there is one.
     pub(crate) async fn customer_id(&self, code: &str) -> Result<Option<u64>> {
-        if let Some(id) = self.explicit(IdKind::Customer, code).await? {
+        if let Some(id) = self.explicit(IdKind::Customer, code)? {
             return Ok(Some(id));
         }
         if let Some(id) = self.cached_customer(code) {
@@ -201,7 +201,7 @@ fn resolve(catalogue: &Catalogue, lines: &[LineProduct], explicit: &[Option<u64>
             Some([one]) => out.push(*one),
             Some(several) if several.len() > 1 => {
                 return Err(Unresolved::Ambiguous(Error::invalid(
-                    &line.field,
+                    line.field,
                     format!(
                         "product code {:?} is the ext_product_code of several SalesMania products (ids {}); map it \
                          in id_map",
@@ -212,7 +212,7 @@ fn resolve(catalogue: &Catalogue, lines: &[LineProduct], explicit: &[Option<u64>
             }
             _ => {
                 return Err(Unresolved::Missing(Error::invalid(
-                    &line.field,
+                    line.field,
                     format!(
                         "no SalesMania product has ext_product_code {:?}; add it in SalesMania or map it in id_map",
                         line.code
@@ -236,7 +236,7 @@ impl IdMap for Resolver {
         let id = match kind {
             IdKind::Product => {
                 let line = LineProduct {
-                    field: "product_code".into(),
+                    field: posbridge_core::FieldPath::Name("product_code"),
                     code: code.to_owned(),
                 };
                 match self.try_product_ids(std::slice::from_ref(&line)).await? {
@@ -246,7 +246,7 @@ impl IdMap for Resolver {
                 }
             }
             IdKind::Customer => self.customer_id(code).await?,
-            other => self.explicit(other, code).await?,
+            other => self.explicit(other, code)?,
         };
         Ok(id.map(|id| id.to_string()))
     }

@@ -12,7 +12,8 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::Offset;
 use posbridge_core::money::round_money;
 use posbridge_core::{
-    Customer, Decimal, Discount, Error, ReconciledSale, Result, Sale, SaleKind, SaleLine, SaleStatus, StockLevel,
+    Customer, Decimal, Discount, Error, FieldPath, ReconciledSale, Result, Sale, SaleKind, SaleLine, SaleStatus,
+    StockLevel,
 };
 use serde_json::Value;
 
@@ -59,7 +60,7 @@ pub enum DiscountError {
 
 impl DiscountError {
     /// The error as a local refusal of `field`.
-    pub(crate) fn invalid(self, field: &str) -> Error {
+    pub(crate) fn invalid(self, field: impl Into<String>) -> Error {
         Error::invalid(field, self.to_string())
     }
 }
@@ -135,7 +136,7 @@ pub fn format_discount(percentages: &[Decimal]) -> String {
 /// What is left of `base` after the percentages, taken one after the other, exactly
 /// (SalesMania's way; the same steps as core's `Discount::Cascade`). Never negative
 /// for a base that is not; never more than the base.
-pub(crate) fn apply_cascade(base: Decimal, percentages: &[Decimal], field: &str) -> Result<Decimal> {
+pub(crate) fn apply_cascade(base: Decimal, percentages: &[Decimal], field: FieldPath<'_>) -> Result<Decimal> {
     let overflow = || Error::invalid(field, "amount is too large to compute exactly");
     let mut rest = base;
     for p in percentages {
@@ -156,7 +157,7 @@ pub(crate) fn apply_cascade(base: Decimal, percentages: &[Decimal], field: &str)
 
 /// A domain discount as SalesMania's pair of fields: percentages as a cascade
 /// string, a flat amount as a number.
-fn discount_fields(discount: Option<&Discount>, field: &str) -> Result<(Option<String>, Option<Decimal>)> {
+fn discount_fields(discount: Option<&Discount>, field: FieldPath<'_>) -> Result<(Option<String>, Option<Decimal>)> {
     Ok(match discount {
         None => (None, None),
         Some(Discount::Percent(p)) => (Some(format_discount(&[*p])), None),
@@ -326,7 +327,7 @@ pub(crate) enum CustomerNeed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LineProduct {
     /// `lines[i].product_code`.
-    pub field: String,
+    pub field: FieldPath<'static>,
     pub code: String,
 }
 
@@ -385,14 +386,13 @@ pub(crate) fn prepare_order(checked: &ReconciledSale<'_>, options: &OrderOptions
     let mut lines = Vec::with_capacity(sale.lines.len());
     let mut products = Vec::with_capacity(sale.lines.len());
     for (i, line) in sale.lines.iter().enumerate() {
-        let field = format!("lines[{i}]");
-        lines.push(order_line(line, i, &field, options)?);
+        lines.push(order_line(line, i, FieldPath::Line(i), options)?);
         products.push(LineProduct {
-            field: format!("{field}.product_code"),
+            field: FieldPath::LineField(i, "product_code"),
             code: line.product_code.clone(),
         });
     }
-    let (disc_percent, disc_amount) = discount_fields(sale.discount.as_ref(), "discount")?;
+    let (disc_percent, disc_amount) = discount_fields(sale.discount.as_ref(), FieldPath::Name("discount"))?;
     let mut paid = Decimal::ZERO;
     for p in &sale.payments {
         paid = paid
@@ -427,10 +427,15 @@ pub(crate) fn prepare_order(checked: &ReconciledSale<'_>, options: &OrderOptions
     })
 }
 
-fn order_line(line: &SaleLine, i: usize, field: &str, options: &OrderOptions<'_>) -> Result<wire::OrderedProduct> {
+fn order_line(
+    line: &SaleLine,
+    i: usize,
+    field: FieldPath<'_>,
+    options: &OrderOptions<'_>,
+) -> Result<wire::OrderedProduct> {
     if line.quantity <= Decimal::ZERO {
         return Err(Error::invalid(
-            format!("{field}.quantity"),
+            field.child("quantity"),
             format!(
                 "SalesMania orders take positive quantities; {} would be a return",
                 line.quantity
@@ -442,12 +447,12 @@ fn order_line(line: &SaleLine, i: usize, field: &str, options: &OrderOptions<'_>
         && !tax.rate.is_zero()
     {
         return Err(Error::invalid(
-            format!("{field}.tax"),
+            field.child("tax"),
             "SalesMania orders have no tax field: tax added on top of the price would be lost (tax included in \
              the price is accepted)",
         ));
     }
-    let (item_disc_percent, item_disc_amount) = discount_fields(line.discount.as_ref(), &format!("{field}.discount"))?;
+    let (item_disc_percent, item_disc_amount) = discount_fields(line.discount.as_ref(), field.child("discount"))?;
     let unit = line
         .unit
         .as_deref()
@@ -503,13 +508,13 @@ fn check_vendor_totals(order: &wire::NewOrder, checked: &ReconciledSale<'_>) -> 
     let amounts = checked.amounts();
     let mut subtotal = Decimal::ZERO;
     for (i, (line, want)) in order.ordered_products.iter().zip(&amounts.lines).enumerate() {
-        let field = format!("lines[{i}]");
-        let overflow = || Error::invalid(&field, "amount is too large to compute exactly");
+        let field = FieldPath::Line(i);
+        let overflow = || Error::invalid(field, "amount is too large to compute exactly");
         let gross = line.qty.checked_mul(line.price).ok_or_else(overflow)?;
         let net = match (&line.item_disc_percent, line.item_disc_amount) {
             (Some(text), _) => {
-                let parts = parse_discount(text).map_err(|e| e.invalid(&format!("{field}.discount")))?;
-                apply_cascade(gross, &parts, &field)?
+                let parts = parse_discount(text).map_err(|e| e.invalid(field.child("discount")))?;
+                apply_cascade(gross, &parts, field)?
             }
             (None, Some(amount)) => gross.checked_sub(amount).ok_or_else(overflow)?,
             (None, None) => gross,
@@ -517,7 +522,7 @@ fn check_vendor_totals(order: &wire::NewOrder, checked: &ReconciledSale<'_>) -> 
         let total = round_money(net);
         if total != want.total {
             return Err(Error::invalid(
-                format!("{field}.total"),
+                field.child("total"),
                 format!("SalesMania would compute this line as {total}, not {}", want.total),
             ));
         }
@@ -526,7 +531,7 @@ fn check_vendor_totals(order: &wire::NewOrder, checked: &ReconciledSale<'_>) -> 
     let after = match (&order.disc_percent, order.disc_amount) {
         (Some(text), _) => {
             let parts = parse_discount(text).map_err(|e| e.invalid("discount"))?;
-            round_money(apply_cascade(subtotal, &parts, "discount")?)
+            round_money(apply_cascade(subtotal, &parts, FieldPath::Name("discount"))?)
         }
         (None, Some(amount)) => subtotal
             .checked_sub(round_money(amount))
@@ -1117,11 +1122,14 @@ mod tests {
     fn the_cascade_is_successive_and_exact() {
         // 100 less 55.05 % = 44.95, less 3 % of that = 43.6015.
         assert_eq!(
-            apply_cascade(dec!(100), &[dec!(55.05), dec!(3)], "d").unwrap(),
+            apply_cascade(dec!(100), &[dec!(55.05), dec!(3)], FieldPath::Name("d")).unwrap(),
             dec!(43.6015)
         );
-        assert_eq!(apply_cascade(dec!(100), &[dec!(100), dec!(3)], "d").unwrap(), dec!(0));
-        assert!(apply_cascade(dec!(1), &[dec!(101)], "d").is_err());
+        assert_eq!(
+            apply_cascade(dec!(100), &[dec!(100), dec!(3)], FieldPath::Name("d")).unwrap(),
+            dec!(0)
+        );
+        assert!(apply_cascade(dec!(1), &[dec!(101)], FieldPath::Name("d")).is_err());
     }
 
     #[test]
@@ -1409,7 +1417,7 @@ mod tests {
 
         #[test]
         fn the_discounted_amount_is_never_negative(base in money(), ps in proptest::collection::vec(percentage(), 1..6)) {
-            let rest = apply_cascade(base, &ps, "d").unwrap();
+            let rest = apply_cascade(base, &ps, FieldPath::Name("d")).unwrap();
             prop_assert!(rest >= Decimal::ZERO);
             prop_assert!(rest <= base);
             // And it is what core's cascade leaves.

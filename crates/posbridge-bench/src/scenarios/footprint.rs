@@ -93,7 +93,14 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
                 crate::report::Target::None,
                 smoke,
             )
-            .note("examples/footprint.rs (posbridge::connect from a JSON config), release profile, not stripped")
+            .note(format!(
+                "examples/footprint.rs (posbridge::connect from a JSON config), {} profile, not stripped",
+                if cfg!(debug_assertions) {
+                    "dev (as `--dev` built it)"
+                } else {
+                    "release"
+                }
+            ))
         }
         _ => Row::failed(
             SCENARIO,

@@ -23,7 +23,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let sale = fixture::sale("INV-PERCALL-1")?;
     let cloudma = fixture::cloudma(&ctx.mini.url("/cloudma/"))?;
-    let prebuilt = cloudma.bench_sale_request(&sale)?.0;
+    let prebuilt = cloudma.bench_sale_request(&sale)?;
     rows.extend(
         vendor(
             ctx,

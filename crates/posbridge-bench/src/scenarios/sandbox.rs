@@ -51,7 +51,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let cloudma = fixture::cloudma(&sandbox.vendor_url("cloudma"))?;
     let mut bodies: Vec<Bytes> = Vec::with_capacity(n * rounds);
     for sale in fixture::sales("SBX", n * rounds)? {
-        let (request, _) = cloudma.bench_sale_request(&sale)?;
+        let request = cloudma.bench_sale_request(&sale)?;
         if let Body::Form(b) = request.body() {
             bodies.push(b.clone());
         }
