@@ -60,8 +60,33 @@ pub(crate) fn known_code(message: &str) -> Option<&'static str> {
     KNOWN.iter().find(|(m, _)| lower.contains(m)).map(|(_, c)| *c)
 }
 
+/// Whether a 2xx body may have a top-level key `error`, a cheap and sound pre-check:
+/// such a key is spelled `error` in the body, or with one of its letters escaped
+/// (`\u0065`, `\u0072`, `\u006f`). Every successful answer goes through
+/// [`flagged_error`], so a page of data is not built into a document just to learn
+/// that it has no `error`.
+fn may_have_error_key(body: &[u8]) -> bool {
+    // A body that is not UTF-8 is no JSON document: it has no key at all.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    if text.contains("error") {
+        return true;
+    }
+    text.contains("\\u")
+        && text.match_indices("\\u").any(|(at, _)| {
+            let hex = text.get(at + 2..at + 6);
+            // An unreadable escape is not ruled out: the full parse decides.
+            hex.and_then(|h| u32::from_str_radix(h, 16).ok())
+                .is_none_or(|u| matches!(char::from_u32(u), Some('e' | 'r' | 'o')))
+        })
+}
+
 /// Whether a 2xx body says `"error": true`.
 fn flagged_error(body: &[u8]) -> bool {
+    if !may_have_error_key(body) {
+        return false;
+    }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => match o.get("error") {
             Some(Value::Bool(b)) => *b,
@@ -164,6 +189,26 @@ mod tests {
         assert!(e.is_retryable());
         let e = parse_error("asalta", &response(401, "")).unwrap();
         assert!(e.to_string().contains("posbridge auth asalta"), "{e}");
+    }
+
+    #[test]
+    fn the_pre_check_sees_every_spelling_of_the_error_key() {
+        for body in [
+            r#"{"error":true}"#,
+            r#"{"\u0065rror":true}"#,
+            r#"{"e\u0072ror":true}"#,
+            r#"{"err\u006Fr":true}"#,
+            r#"{"err\u006fr":"1"}"#,
+            r#"{"x":"\u00"}"#,
+        ] {
+            assert!(may_have_error_key(body.as_bytes()), "{body}");
+        }
+        assert!(flagged_error(br#"{"\u0065rror":true}"#));
+        assert!(flagged_error(br#"{"data":[],"err\u006fr":1}"#));
+        for body in [r#"{"data":[{"name":"caf\u00e9"}]}"#, r#"{"errors":[]}"#, "", "[1]"] {
+            assert!(!flagged_error(body.as_bytes()), "{body}");
+        }
+        assert!(!may_have_error_key(br#"{"data":[{"name":"caf\u00e9"}],"_meta":{}}"#));
     }
 
     #[test]

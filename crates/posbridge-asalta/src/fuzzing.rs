@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::{self, Grant, HttpFailure, StoredToken};
-use crate::paged::{Page, RepeatGuard};
+use crate::paged::{self, RepeatGuard};
 use crate::{CustomerRecord, Item, SaleRecord, SalesReportRow, VENDOR, wire};
 use crate::{as_list, decode, error, map, record, written_id};
 
@@ -29,21 +29,13 @@ fn checked(response: &Response) -> Result<()> {
 
 /// The entries of page `page` of a list, each read as `T`, and whether there is a
 /// next page. `guard` is the list's repeat guard (pass the same one for each page).
-fn page_of<T: DeserializeOwned>(response: &Response, page: u64, guard: &mut RepeatGuard) -> Result<(Vec<T>, bool)> {
+fn page_of<T: DeserializeOwned + Clone + PartialEq>(
+    response: &Response,
+    page: u64,
+    guard: &mut RepeatGuard<T>,
+) -> Result<(Vec<T>, bool)> {
     checked(response)?;
-    let value: Value = response.json(VENDOR)?;
-    let p = Page::parse(value, page).map_err(decode(response))?;
-    guard.check(&p, page).map_err(decode(response))?;
-    let more = p.more;
-    let entries = p
-        .entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            serde_json::from_value::<T>(v).map_err(|e| decode(response)(format!("page {page}, entry {i}: {e}")))
-        })
-        .collect::<Result<Vec<T>>>()?;
-    Ok((entries, more))
+    paged::read_page(response, page, guard)
 }
 
 /// Pages 1 and 2 of the invoices, as sales (UTC+8), the second read as the same

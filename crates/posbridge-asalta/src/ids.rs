@@ -48,6 +48,11 @@ fn push(index: &mut Index, kind: IdKind, raw: Option<&str>, id: &str) {
 }
 
 impl Resolver {
+    /// The explicit mapping of `code`, if any: no future, no listing.
+    pub(crate) fn explicit(&self, kind: IdKind, code: &str) -> Option<&str> {
+        self.explicit.get(kind, code)
+    }
+
     pub(crate) fn new(api: Arc<Api>, explicit: InMemoryIdMap) -> Self {
         Self {
             api,
@@ -128,7 +133,7 @@ impl Resolver {
 impl IdMap for Resolver {
     async fn lookup(&self, kind: IdKind, code: &str) -> Result<Option<String>> {
         if let Some(id) = self.explicit.lookup(kind, code).await? {
-            map::numeric_id(&id, &kind.to_string())?;
+            map::numeric_id(&id, kind)?;
             return Ok(Some(id));
         }
         if !matches!(

@@ -73,8 +73,8 @@ use jiff::tz::Offset;
 use posbridge_core::http::{Request, Response};
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
-    BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, Error, HttpConfig,
-    IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale, SaleKind, Sales,
+    BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, Error, FieldPath,
+    HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale, SaleKind, Sales,
     SecretString, Stock, StockLevel, Transport, Vendor,
 };
 use serde::de::DeserializeOwned;
@@ -92,7 +92,7 @@ pub use wire::{
 use crate::auth::{AsaltaTokens, OAuthSettings};
 use crate::ids::Resolver;
 use crate::map::SaleRef;
-use crate::paged::{MAX_PAGES, Page, RepeatGuard};
+use crate::paged::{MAX_PAGES, RepeatGuard};
 
 /// The vendor name, as in errors and logs.
 pub const VENDOR: &str = "asalta";
@@ -353,16 +353,17 @@ impl Api {
         query: Vec<(&'static str, String)>,
     ) -> BoxStream<'_, Result<T>>
     where
-        T: DeserializeOwned + Send + 'static,
+        T: DeserializeOwned + Clone + PartialEq + Send + 'static,
     {
-        struct State {
+        struct State<T> {
             next: Option<u64>,
-            guard: RepeatGuard,
+            guard: RepeatGuard<T>,
         }
         let start = State {
             next: Some(1),
             guard: RepeatGuard::default(),
         };
+        let query = Arc::new(query);
         stream::try_unfold(start, move |mut st| {
             let query = query.clone();
             async move {
@@ -377,24 +378,12 @@ impl Api {
                     ));
                 }
                 let mut request = Request::get(operation, path);
-                for (k, v) in query {
-                    request = request.query(k, v);
+                for (k, v) in query.iter() {
+                    request = request.query(*k, v.clone());
                 }
                 let request = request.query(wire::PAGE, page.to_string());
                 let response = self.send(&request).await?;
-                let value: Value = response.json(VENDOR)?;
-                let p = Page::parse(value, page).map_err(decode(&response))?;
-                st.guard.check(&p, page).map_err(decode(&response))?;
-                let more = p.more;
-                let entries = p
-                    .entries
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        serde_json::from_value::<T>(v)
-                            .map_err(|e| decode(&response)(format!("page {page}, entry {i}: {e}")))
-                    })
-                    .collect::<Result<Vec<T>>>()?;
+                let (entries, more) = paged::read_page::<T>(&response, page, &mut st.guard)?;
                 st.next = more.then_some(page + 1);
                 Ok(Some((stream::iter(entries.into_iter().map(Ok)), st)))
             }
@@ -410,7 +399,7 @@ impl Api {
         query: Vec<(&'static str, String)>,
     ) -> Result<Vec<T>>
     where
-        T: DeserializeOwned + Send + 'static,
+        T: DeserializeOwned + Clone + PartialEq + Send + 'static,
     {
         self.pages(operation, path, query).try_collect().await
     }
@@ -592,9 +581,13 @@ impl Asalta {
         self.ids.refresh().await;
     }
 
-    async fn resolve(&self, kind: IdKind, code: &str, field: &str) -> Result<u64> {
-        let id = self.ids.require(kind, code, field).await?;
-        map::numeric_id(&id, &kind.to_string())
+    async fn resolve(&self, kind: IdKind, code: &str, field: FieldPath<'_>) -> Result<u64> {
+        // Explicit mappings first, without a future (one per line of every sale).
+        if let Some(id) = self.ids.explicit(kind, code) {
+            return map::numeric_id(id, kind);
+        }
+        let id = self.ids.require(kind, code, &field.to_string()).await?;
+        map::numeric_id(&id, kind)
     }
 
     async fn sale_ids(&self, sale: &Sale) -> Result<map::SaleIds> {
@@ -612,18 +605,24 @@ impl Asalta {
             .biller
             .as_deref()
             .ok_or_else(|| Error::config("asalta: `biller` is not configured (it is needed to push sales)"))?;
-        let biller_id = self.resolve(IdKind::Biller, biller, "biller").await?;
+        let biller_id = self.resolve(IdKind::Biller, biller, FieldPath::Name("biller")).await?;
         let warehouse = sale
             .location
             .as_deref()
             .or(self.config.warehouse.as_deref())
             .ok_or_else(|| Error::invalid("location", "the sale has no location and `warehouse` is not configured"))?;
-        let warehouse_id = self.resolve(IdKind::Warehouse, warehouse, "location").await?;
+        let warehouse_id = self
+            .resolve(IdKind::Warehouse, warehouse, FieldPath::Name("location"))
+            .await?;
         let mut product_ids = Vec::with_capacity(sale.lines.len());
         for (i, line) in sale.lines.iter().enumerate() {
             product_ids.push(
-                self.resolve(IdKind::Product, &line.product_code, &format!("lines[{i}].product_code"))
-                    .await?,
+                self.resolve(
+                    IdKind::Product,
+                    &line.product_code,
+                    FieldPath::LineField(i, "product_code"),
+                )
+                .await?,
             );
         }
         Ok(map::SaleIds {

@@ -371,7 +371,7 @@ pub(crate) fn stock_levels(item: &Item) -> std::result::Result<Vec<StockLevel>, 
 }
 
 /// A whole-number Asalta id from an id map entry.
-pub(crate) fn numeric_id(id: &str, what: &str) -> Result<u64> {
+pub(crate) fn numeric_id(id: &str, what: impl std::fmt::Display) -> Result<u64> {
     id.trim().parse().map_err(|_| {
         Error::config(format!(
             "asalta: the {what} id {id:?} is not an Asalta id (a whole number)"

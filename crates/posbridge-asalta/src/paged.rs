@@ -8,8 +8,21 @@
 //! which carry the access token in the URL) and stops on the last page. A server
 //! that answers a page number other than the one asked for, or the same entries
 //! twice in a row, is an error rather than an endless loop.
+//!
+//! A page is read once, straight into its typed entries ([`read_page`]); only a page
+//! of an unusual shape, or one that does not read that way, is read as a document
+//! ([`Page::parse`]) to accept what can be accepted and explain the rest.
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use posbridge_core::Result;
+use posbridge_core::http::Response;
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+use crate::{VENDOR, decode};
 
 /// The most pages one list may have before the connector gives up.
 pub(crate) const MAX_PAGES: u64 = 10_000;
@@ -66,31 +79,190 @@ impl Page {
             Some(other) => return Err(format!("`data` is not a list but {}", kind(&other))),
             None => return Err("the page has no `data`".into()),
         };
-        let Some(meta) = meta else {
-            return Ok(Self {
-                entries,
-                current: None,
-                more: false,
-            });
-        };
-        let current = number(meta.get("currentPage"));
-        let page = current.unwrap_or(requested);
-        let more = if let Some(next) = meta.get("nextPage") {
-            // `nextPage: null` is the last page; a number says there is another.
-            !next.is_null() && number(Some(next)).is_some_and(|n| n > page)
-        } else if let Some(count) = number(field(&meta, &["pageCount", "totalPage", "totalPages"])) {
-            page < count
-        } else if let (Some(total), Some(per)) = (
-            number(field(&meta, &["totalCount", "totalRecord", "totalRecords"])),
-            number(field(&meta, &["perPage", "pageSize"])),
-        ) {
-            per > 0 && page.saturating_mul(per) < total
-        } else {
-            false
-        };
-        let more = more && !entries.is_empty();
+        let (current, more) = progress(meta.as_ref(), requested, !entries.is_empty());
         Ok(Self { entries, current, more })
     }
+}
+
+/// What a page's metadata says: the page number the server says this is, and
+/// whether there is a page after it (never after a page without entries).
+fn progress(meta: Option<&Map<String, Value>>, requested: u64, has_entries: bool) -> (Option<u64>, bool) {
+    let Some(meta) = meta else {
+        return (None, false);
+    };
+    let current = number(meta.get("currentPage"));
+    let page = current.unwrap_or(requested);
+    let more = if let Some(next) = meta.get("nextPage") {
+        // `nextPage: null` is the last page; a number says there is another.
+        !next.is_null() && number(Some(next)).is_some_and(|n| n > page)
+    } else if let Some(count) = number(field(meta, &["pageCount", "totalPage", "totalPages"])) {
+        page < count
+    } else if let (Some(total), Some(per)) = (
+        number(field(meta, &["totalCount", "totalRecord", "totalRecords"])),
+        number(field(meta, &["perPage", "pageSize"])),
+    ) {
+        per > 0 && page.saturating_mul(per) < total
+    } else {
+        false
+    };
+    (current, more && has_entries)
+}
+
+/// One page read in a single pass straight into its typed entries, for the shape
+/// nearly every page has: a bare list, or an object whose `data` is a list (or
+/// `null`) with `_meta` / `_metadata` an object (or `null`, or absent). `None` for
+/// anything else, including an entry that does not read as `T` and a key given twice:
+/// [`read_page`] then reads the page as [`Page::parse`] does, which accepts what it
+/// can (`data` keyed by id, a key given twice) and says precisely what is wrong.
+struct Typed<T> {
+    entries: Vec<T>,
+    current: Option<u64>,
+    more: bool,
+}
+
+/// The page as the single pass reads it.
+enum RawPage<T> {
+    /// A bare list.
+    Bare(Vec<T>),
+    /// An object: its `data` (`None` if absent, `Some(None)` if `null`), `_meta`
+    /// and `_metadata`.
+    Object {
+        data: Option<Option<Vec<T>>>,
+        meta: Option<Value>,
+        metadata: Option<Value>,
+    },
+}
+
+/// A key of a page object, as the single pass tells them apart.
+enum PageKey {
+    Data,
+    Meta,
+    Metadata,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for PageKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = PageKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<PageKey, E> {
+                Ok(match v {
+                    "data" => PageKey::Data,
+                    "_meta" => PageKey::Meta,
+                    "_metadata" => PageKey::Metadata,
+                    _ => PageKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for RawPage<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct PageVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
+            type Value = RawPage<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list page")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<RawPage<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    entries.push(entry);
+                }
+                Ok(RawPage::Bare(entries))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RawPage<T>, A::Error> {
+                fn once<V, E: de::Error>(slot: &mut Option<V>, value: V) -> std::result::Result<(), E> {
+                    match slot.replace(value) {
+                        None => Ok(()),
+                        Some(_) => Err(E::custom("a key given twice")),
+                    }
+                }
+                let (mut data, mut meta, mut metadata) = (None, None, None);
+                while let Some(key) = map.next_key()? {
+                    match key {
+                        PageKey::Data => once(&mut data, map.next_value()?)?,
+                        PageKey::Meta => once(&mut meta, map.next_value()?)?,
+                        PageKey::Metadata => once(&mut metadata, map.next_value()?)?,
+                        PageKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RawPage::Object { data, meta, metadata })
+            }
+        }
+        d.deserialize_any(PageVisitor(PhantomData))
+    }
+}
+
+impl<T: DeserializeOwned> Typed<T> {
+    /// Reads `body` (page `requested`) in one pass; `None` if it is not the usual shape.
+    fn parse(body: &[u8], requested: u64) -> Option<Self> {
+        let (entries, meta) = match serde_json::from_slice::<RawPage<T>>(body).ok()? {
+            RawPage::Bare(entries) => {
+                return Some(Self {
+                    entries,
+                    current: None,
+                    more: false,
+                });
+            }
+            // `_meta` wins over `_metadata` when both are given, even as `null`.
+            RawPage::Object { data, meta, metadata } => (data?.unwrap_or_default(), meta.or(metadata)),
+        };
+        let meta = match meta {
+            Some(Value::Object(m)) => Some(m),
+            Some(Value::Null) | None => None,
+            Some(_) => return None,
+        };
+        let (current, more) = progress(meta.as_ref(), requested, !entries.is_empty());
+        Some(Self { entries, current, more })
+    }
+}
+
+/// The entries of page `requested` of a list, each read as `T`, and whether there
+/// is a next page; `guard` is the list's (the same for each of its pages).
+///
+/// The page is read once, straight into `T`s; only a page of another shape, or one
+/// that does not read that way, is read again as a document ([`Page::parse`]), which
+/// reads what it can and otherwise gives the error.
+pub(crate) fn read_page<T>(response: &Response, requested: u64, guard: &mut RepeatGuard<T>) -> Result<(Vec<T>, bool)>
+where
+    T: DeserializeOwned + Clone + PartialEq,
+{
+    // The single pass skips what `T` does not read without checking its text, so a
+    // body that is not UTF-8 goes the long way, which refuses it as before.
+    let typed = std::str::from_utf8(&response.body)
+        .ok()
+        .and_then(|body| Typed::<T>::parse(body.as_bytes(), requested));
+    if let Some(page) = typed {
+        guard
+            .check(&page.entries, page.current, requested, response)
+            .map_err(decode(response))?;
+        return Ok((page.entries, page.more));
+    }
+    let value: Value = response.json(VENDOR)?;
+    let page = Page::parse(value, requested).map_err(decode(response))?;
+    guard.check_number(page.current, requested).map_err(decode(response))?;
+    let more = page.more;
+    let entries = page
+        .entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_json::from_value::<T>(v).map_err(|e| decode(response)(format!("page {requested}, entry {i}: {e}")))
+        })
+        .collect::<Result<Vec<T>>>()?;
+    guard
+        .check(&entries, page.current, requested, response)
+        .map_err(decode(response))?;
+    Ok((entries, more))
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -105,31 +277,91 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// Tells a server that repeats pages from one that moves on.
-#[derive(Debug, Default)]
-pub(crate) struct RepeatGuard {
-    previous: Option<Vec<Value>>,
+///
+/// A page repeats the one before when their entries are the same. Rather than keep a
+/// copy of every entry, the guard keeps the previous page's first entry, its number
+/// of entries and its body (shared, not copied): only when the first entries and the
+/// counts match are the two pages' entries compared in full, as documents.
+#[derive(Debug)]
+pub(crate) struct RepeatGuard<T> {
+    previous: Option<Previous<T>>,
 }
 
-impl RepeatGuard {
-    /// Checks `page` (asked for as `requested`) against the one before.
-    pub(crate) fn check(&mut self, page: &Page, requested: u64) -> Result<(), String> {
-        if let Some(current) = page.current
-            && current != requested
-        {
-            return Err(format!(
+#[derive(Debug)]
+struct Previous<T> {
+    first: T,
+    len: usize,
+    /// The previous page's answer (its body; no headers).
+    response: Response,
+}
+
+impl<T> Default for RepeatGuard<T> {
+    fn default() -> Self {
+        Self { previous: None }
+    }
+}
+
+impl<T: Clone + PartialEq> RepeatGuard<T> {
+    /// Checks that the page the server says it answered (`current`) is the one asked
+    /// for (`requested`).
+    fn check_number(&self, current: Option<u64>, requested: u64) -> std::result::Result<(), String> {
+        match current {
+            Some(current) if current != requested => Err(format!(
                 "asked for page {requested}, the server answered page {current}: it is repeating pages, so the \
                  list stops here rather than loop"
-            ));
+            )),
+            _ => Ok(()),
         }
-        if !page.entries.is_empty() && self.previous.as_ref() == Some(&page.entries) {
+    }
+
+    /// Checks page `requested` (its `entries`, the page number it says, its
+    /// `response`) against the one before, and remembers it.
+    pub(crate) fn check(
+        &mut self,
+        entries: &[T],
+        current: Option<u64>,
+        requested: u64,
+        response: &Response,
+    ) -> std::result::Result<(), String> {
+        self.check_number(current, requested)?;
+        if let (Some(first), Some(previous)) = (entries.first(), &self.previous)
+            && previous.len == entries.len()
+            && previous.first == *first
+            && same_entries(&previous.response, response)
+        {
             return Err(format!(
                 "page {requested} repeats the entries of page {}: the server is repeating pages, so the list \
                  stops here rather than loop",
                 requested.saturating_sub(1)
             ));
         }
-        self.previous = Some(page.entries.clone());
+        self.previous = entries.first().map(|first| Previous {
+            first: first.clone(),
+            len: entries.len(),
+            response: Response {
+                status: response.status,
+                headers: Default::default(),
+                body: response.body.clone(),
+            },
+        });
         Ok(())
+    }
+}
+
+/// Whether two pages have the same entries, compared as JSON documents (as
+/// [`Page::parse`] reads them); two pages that do not both read that way are only the
+/// same when their bodies are.
+fn same_entries(a: &Response, b: &Response) -> bool {
+    if a.body == b.body {
+        return true;
+    }
+    let entries = |r: &Response| {
+        let value = serde_json::from_slice::<Value>(&r.body).ok()?;
+        Page::parse(value, 1).ok().map(|p| p.entries)
+    };
+    match (entries(a), entries(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -191,16 +423,154 @@ mod tests {
         assert!(Page::parse(json!({"items": []}), 1).is_err());
     }
 
+    fn response(body: Value) -> Response {
+        Response {
+            status: posbridge_core::reqwest::StatusCode::OK,
+            headers: Default::default(),
+            body: body.to_string().into_bytes().into(),
+        }
+    }
+
+    fn read<T: DeserializeOwned + Clone + PartialEq>(
+        g: &mut RepeatGuard<T>,
+        body: Value,
+        requested: u64,
+    ) -> Result<(Vec<T>, bool)> {
+        read_page(&response(body), requested, g)
+    }
+
+    fn repeats<T>(r: Result<T>) -> bool {
+        r.is_err_and(|e| e.to_string().contains("repeat"))
+    }
+
     #[test]
     fn a_repeated_page_is_caught() {
-        let mut g = RepeatGuard::default();
-        let p1 = Page::parse(json!({"data": [1], "_meta": {"currentPage": 1, "pageCount": 3}}), 1).unwrap();
-        g.check(&p1, 1).unwrap();
-        let again = Page::parse(json!({"data": [1], "_meta": {"currentPage": 1, "pageCount": 3}}), 2).unwrap();
-        assert!(g.check(&again, 2).unwrap_err().contains("repeating"));
-        let mut g = RepeatGuard::default();
-        g.check(&p1, 1).unwrap();
-        let no_meta = Page::parse(json!({"data": [1], "_meta": {"pageCount": 3}}), 2).unwrap();
-        assert!(g.check(&no_meta, 2).unwrap_err().contains("repeat"));
+        let mut g = RepeatGuard::<Value>::default();
+        let p1 = json!({"data": [1], "_meta": {"currentPage": 1, "pageCount": 3}});
+        read(&mut g, p1.clone(), 1).unwrap();
+        assert!(repeats(read(&mut g, p1.clone(), 2)));
+        let mut g = RepeatGuard::<Value>::default();
+        read(&mut g, p1.clone(), 1).unwrap();
+        let no_meta = json!({"data": [1], "_meta": {"pageCount": 3}});
+        assert!(repeats(read(&mut g, no_meta, 2)));
+    }
+
+    #[test]
+    fn a_repeat_is_the_same_entries_however_written() {
+        // Same entries, other spacing, key order and metadata: a repeat.
+        let mut g = RepeatGuard::<Value>::default();
+        read(
+            &mut g,
+            json!({"data": [{"id": 1, "n": "a"}, {"id": 2}], "_meta": {"pageCount": 3}}),
+            1,
+        )
+        .unwrap();
+        let again = br#"{"_meta": {"pageCount": 3, "perPage": 2}, "data": [ {"n": "a", "id": 1}, {"id": 2} ]}"#;
+        let again = Response {
+            status: posbridge_core::reqwest::StatusCode::OK,
+            headers: Default::default(),
+            body: again.to_vec().into(),
+        };
+        assert!(repeats(read_page(&again, 2, &mut g)));
+        // The same first entry but not the rest, or fewer entries: moving on.
+        let mut g = RepeatGuard::<Value>::default();
+        read(
+            &mut g,
+            json!({"data": [{"id": 1}, {"id": 2}], "_meta": {"pageCount": 3}}),
+            1,
+        )
+        .unwrap();
+        read(
+            &mut g,
+            json!({"data": [{"id": 1}, {"id": 3}], "_meta": {"pageCount": 3}}),
+            2,
+        )
+        .unwrap();
+        read(&mut g, json!({"data": [{"id": 1}], "_meta": {"pageCount": 3}}), 3).unwrap();
+        // Empty pages never repeat.
+        let mut g = RepeatGuard::<Value>::default();
+        read(&mut g, json!({"data": []}), 1).unwrap();
+        read(&mut g, json!({"data": []}), 2).unwrap();
+    }
+
+    #[test]
+    fn typed_entries_are_read_once_or_explained() {
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        struct E {
+            id: u64,
+        }
+        let mut g = RepeatGuard::<E>::default();
+        let (entries, more) = read(
+            &mut g,
+            json!({"data": [{"id": 1}, {"id": 2, "x": [1e300]}], "_links": {}, "_meta": {"pageCount": "2"}}),
+            1,
+        )
+        .unwrap();
+        assert_eq!(entries, [E { id: 1 }, E { id: 2 }]);
+        assert!(more);
+        // `data` keyed by id, a bare list, `null` data, `_meta` over `_metadata`.
+        let mut g = RepeatGuard::<E>::default();
+        let (entries, more) = read(
+            &mut g,
+            json!({"data": {"7": {"id": 7}}, "_metadata": {"nextPage": 2}}),
+            1,
+        )
+        .unwrap();
+        assert_eq!((entries, more), (vec![E { id: 7 }], true));
+        let mut g = RepeatGuard::<E>::default();
+        assert_eq!(read(&mut g, json!([{"id": 3}]), 1).unwrap(), (vec![E { id: 3 }], false));
+        let mut g = RepeatGuard::<E>::default();
+        assert_eq!(
+            read(&mut g, json!({"data": null, "_meta": {"pageCount": 3}}), 1).unwrap(),
+            (vec![], false)
+        );
+        let mut g = RepeatGuard::<E>::default();
+        let (_, more) = read(
+            &mut g,
+            json!({"data": [{"id": 1}], "_meta": null, "_metadata": {"pageCount": 3}}),
+            1,
+        )
+        .unwrap();
+        assert!(!more);
+        // A key given twice: the last one, as a document reads it.
+        let twice = Response {
+            status: posbridge_core::reqwest::StatusCode::OK,
+            headers: Default::default(),
+            body: br#"{"data": [{"id": 1}], "data": [{"id": 2, "id": 3}]}"#.to_vec().into(),
+        };
+        assert_eq!(
+            read_page(&twice, 1, &mut RepeatGuard::<E>::default()).unwrap().0,
+            [E { id: 3 }]
+        );
+        // What does not read says which entry.
+        let e = read(
+            &mut RepeatGuard::<E>::default(),
+            json!({"data": [{"id": 1}, {"id": "x"}]}),
+            4,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("page 4, entry 1"), "{e}");
+        for bad in [
+            json!({"data": 42}),
+            json!({"items": []}),
+            json!("nope"),
+            json!({"data": [], "_meta": 1}),
+        ] {
+            assert!(read(&mut RepeatGuard::<E>::default(), bad, 1).is_err());
+        }
+        // A body that is not UTF-8, even in a field nobody reads, is refused as before.
+        let latin1 = Response {
+            status: posbridge_core::reqwest::StatusCode::OK,
+            headers: Default::default(),
+            body: b"{\"data\": [{\"id\": 1, \"note\": \"caf\xe9\"}]}".to_vec().into(),
+        };
+        assert!(read_page(&latin1, 1, &mut RepeatGuard::<E>::default()).is_err());
+        // The page asked for is not the page answered.
+        let e = read(
+            &mut RepeatGuard::<E>::default(),
+            json!({"data": [], "_meta": {"currentPage": 1}}),
+            2,
+        );
+        assert!(repeats(e));
     }
 }

@@ -202,13 +202,16 @@ pub(crate) fn line_amounts_at(
         ));
     }
     let gross_exact = mul(quantity, unit_price, field)?;
-    let off = match discount {
-        Some(d) => d.amount_off_at(gross_exact, field.child("discount"))?,
-        None => Decimal::ZERO,
-    };
-    let net_exact = sub(gross_exact, off, field)?;
     let gross = round_money(gross_exact);
-    let net = round_money(net_exact);
+    // Without a discount the net is the gross: no subtraction, no second rounding.
+    let (net_exact, net) = match discount {
+        Some(d) => {
+            let off = d.amount_off_at(gross_exact, field.child("discount"))?;
+            let net_exact = sub(gross_exact, off, field)?;
+            (net_exact, round_money(net_exact))
+        }
+        None => (gross_exact, gross),
+    };
     let (tax_amount, total) = match tax {
         None => (Decimal::ZERO, net),
         Some(t) => {
@@ -287,9 +290,9 @@ pub fn document_amounts(
     let mut line_discounts = Decimal::ZERO;
     let mut tax = Decimal::ZERO;
     for l in &lines {
-        subtotal = add(subtotal, l.total, at)?;
-        line_discounts = add(line_discounts, l.discount, at)?;
-        tax = add(tax, l.tax, at)?;
+        subtotal = sum(subtotal, l.total, at)?;
+        line_discounts = sum(line_discounts, l.discount, at)?;
+        tax = sum(tax, l.tax, at)?;
     }
     if shipping.is_sign_negative() && !shipping.is_zero() {
         return Err(Error::invalid(
@@ -319,6 +322,18 @@ pub fn document_amounts(
         shipping,
         total,
     })
+}
+
+/// `total + amount`, skipping the addition when it would change nothing: `amount`
+/// is zero, `total` is not, and `total` has at least `amount`'s decimal places (the
+/// tests check that the result, digits, sign and scale, is what `add` gives).
+fn sum(total: Decimal, amount: Decimal, field: FieldPath<'_>) -> Result<Decimal> {
+    // A zero total is not skipped: `Decimal` then answers with the zero added, its
+    // sign and scale included.
+    if amount.is_zero() && !total.is_zero() && total.scale() >= amount.scale() {
+        return Ok(total);
+    }
+    add(total, amount, field)
 }
 
 fn overflow(field: FieldPath<'_>) -> Error {
@@ -428,6 +443,21 @@ mod tests {
         (0i64..10_000_000, 0u32..=4).prop_map(|(m, s)| Decimal::new(m, s))
     }
 
+    #[test]
+    fn skipping_zeros_keeps_signs_and_scales_of_zero_totals() {
+        let at = FieldPath::Name("t");
+        for total in [dec!(0), dec!(0.00), -dec!(0.00), dec!(-1.5)] {
+            for zero in [dec!(0), dec!(0.0), dec!(0.000), -dec!(0.00), -dec!(0)] {
+                let (a, b) = (sum(total, zero, at).unwrap(), add(total, zero, at).unwrap());
+                assert_eq!(
+                    (a.scale(), a.to_string()),
+                    (b.scale(), b.to_string()),
+                    "{total:?} + {zero:?}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -444,6 +474,18 @@ mod tests {
             let _ = line_amounts(q, p, Some(&Discount::Percent(d)), Some(&Tax { rate: t, inclusive: false }), "l");
             let _ = line_amounts(q, p, Some(&Discount::Amount(d)), Some(&Tax { rate: t, inclusive: true }), "l");
             let _ = line_amounts(q, p, Some(&Discount::Cascade(vec![d, t])), None, "l");
+        }
+
+        #[test]
+        fn skipping_a_zero_in_a_sum_changes_no_digit(total in any_decimal(), scale in 0u32..=28, negative: bool) {
+            let mut zero = Decimal::new(0, scale);
+            zero.set_sign_negative(negative);
+            let at = FieldPath::Name("t");
+            let (skipped, added) = (sum(total, zero, at), add(total, zero, at));
+            prop_assert_eq!(skipped.is_ok(), added.is_ok());
+            if let (Ok(a), Ok(b)) = (skipped, added) {
+                prop_assert_eq!((a, a.scale(), a.to_string()), (b, b.scale(), b.to_string()));
+            }
         }
 
         #[test]

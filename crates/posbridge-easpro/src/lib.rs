@@ -54,7 +54,7 @@ use posbridge_core::idmap::not_mapped;
 use posbridge_core::reqwest::header::HeaderName;
 use posbridge_core::{
     Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, FieldPath, HttpConfig, IdKind,
-    IdMap, InMemoryIdMap, Operation, PushReceipt, Result, Sale, Sales, SecretString, StaticAuth, Transport, Vendor,
+    InMemoryIdMap, Operation, PushReceipt, Result, Sale, Sales, SecretString, StaticAuth, Transport, Vendor,
 };
 use serde::Deserialize;
 
@@ -252,12 +252,14 @@ impl EasPro {
         &self.config
     }
 
-    async fn product_ids(&self, sale: &Sale) -> Result<Vec<String>> {
+    /// The `invProductId` of each line, from the id map; an unmapped code is
+    /// [`Error::Invalid`] naming the line.
+    fn product_ids(&self, sale: &Sale) -> Result<Vec<String>> {
         let mut ids = Vec::with_capacity(sale.lines.len());
         for (i, line) in sale.lines.iter().enumerate() {
             let code = &line.product_code;
-            match self.config.id_map.lookup(IdKind::Product, code).await? {
-                Some(id) => ids.push(id),
+            match self.config.id_map.get(IdKind::Product, code) {
+                Some(id) => ids.push(id.to_owned()),
                 None => {
                     return Err(not_mapped(
                         IdKind::Product,
@@ -317,7 +319,7 @@ impl Sales for EasPro {
     /// its payments are upserts.
     async fn push_sale(&self, sale: &Sale) -> Result<PushReceipt> {
         let checked = sale.reconcile()?;
-        let product_ids = self.product_ids(sale).await?;
+        let product_ids = self.product_ids(sale)?;
         let transaction = map::sale_to_wire(&checked, &product_ids, self.config.utc_offset)?;
         let payments = map::payments_to_wire(&checked, self.config.utc_offset)?;
 
@@ -363,7 +365,7 @@ impl EasPro {
     #[doc(hidden)]
     pub async fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
         let checked = sale.reconcile()?;
-        let product_ids = self.product_ids(sale).await?;
+        let product_ids = self.product_ids(sale)?;
         let transaction = map::sale_to_wire(&checked, &product_ids, self.config.utc_offset)?;
         map::payments_to_wire(&checked, self.config.utc_offset)?;
         let body = wire::Body { data: transaction };

@@ -8,6 +8,7 @@
 //! the clause is already exclusive.
 
 use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{PgConnection, SqlStr, SqliteConnection};
@@ -61,25 +62,91 @@ pub(crate) struct Completion {
     pub delivered_at: Option<i64>,
 }
 
+/// One outcome to record: the claim it ends (id and attempt) and what to write.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub id: i64,
+    pub attempt: i64,
+    pub reference: String,
+    pub completion: Completion,
+}
+
+/// The most outcomes [`Store::complete_many`] writes in one statement (10 parameters
+/// each, well under SQLite's and PostgreSQL's limits).
+pub(crate) const MAX_COMPLETIONS: usize = 64;
+
+/// The statement recording `n` outcomes: `$1` is the time, `$2` the owner, then ten
+/// parameters per outcome, joined to the rows as a `VALUES` list (whose columns both
+/// databases name `column1`, `column2`, …). Built once per size, so the prepared
+/// statement caches see at most [`MAX_COMPLETIONS`] texts.
+fn complete_sql(n: usize) -> Arc<str> {
+    static SQL: OnceLock<Vec<Arc<str>>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=MAX_COMPLETIONS)
+            .map(|n| {
+                let mut values = String::new();
+                for i in 0..n {
+                    let p = 3 + i * 10;
+                    if i > 0 {
+                        values.push_str(", ");
+                    }
+                    values.push('(');
+                    for k in 0..10 {
+                        if k > 0 {
+                            values.push_str(", ");
+                        }
+                        values.push_str(&format!("${}", p + k));
+                    }
+                    values.push(')');
+                }
+                Arc::from(format!(
+                    "UPDATE posbridge_outbox_deliveries SET state = v.column3, next_attempt_at = v.column4, \
+                     resend = v.column5, vendor_id = COALESCE(v.column6, vendor_id), \
+                     disposition = COALESCE(v.column7, disposition), last_error = v.column8, \
+                     last_error_kind = v.column9, delivered_at = v.column10, \
+                     delivered_by = CASE WHEN v.column3 = 'delivered' THEN lease_owner ELSE delivered_by END, \
+                     lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+                     FROM (VALUES {values}) AS v \
+                     WHERE posbridge_outbox_deliveries.id = v.column1 AND lease_owner = $2 \
+                     AND attempts = v.column2 AND state = 'delivering' RETURNING id"
+                ))
+            })
+            .collect()
+    });
+    all[n.clamp(1, MAX_COMPLETIONS) - 1].clone()
+}
+
 /// The counts behind `status`.
 pub(crate) type StatusDbRow = (String, String, String, i64, Option<i64>);
 
 /// The embedded migrations of one backend, recorded in their own table so they never
 /// mix with the application's own sqlx migrations in a shared database.
 pub(crate) fn migrator(postgres: bool) -> Migrator {
-    let sql = if postgres {
-        include_str!("../migrations/postgres/0001_deliveries.sql")
+    let (deliveries, claim_index) = if postgres {
+        (
+            include_str!("../migrations/postgres/0001_deliveries.sql"),
+            include_str!("../migrations/postgres/0002_claim_index.sql"),
+        )
     } else {
-        include_str!("../migrations/sqlite/0001_deliveries.sql")
+        (
+            include_str!("../migrations/sqlite/0001_deliveries.sql"),
+            include_str!("../migrations/sqlite/0002_claim_index.sql"),
+        )
     };
-    Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("deliveries"),
+    let migration = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
             MigrationType::Simple,
             SqlStr::from_static(sql),
             false,
-        )]),
+        )
+    };
+    Migrator {
+        migrations: Cow::Owned(vec![
+            migration(1, "deliveries", deliveries),
+            migration(2, "claim index", claim_index),
+        ]),
         table_name: Cow::Borrowed("posbridge_outbox_migrations"),
         ..Migrator::DEFAULT
     }
@@ -135,15 +202,14 @@ pub(crate) trait Store: Send {
     /// Extends the leases `owner` holds.
     fn extend_leases(&mut self, owner: &str, lease_until: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
 
-    /// Records an outcome, fenced by owner and attempt so a stale worker writes nothing.
-    fn complete(
+    /// Records outcomes, [`MAX_COMPLETIONS`] per statement, each fenced by
+    /// owner and attempt so a stale worker writes nothing. Returns the ids written.
+    fn complete_many(
         &mut self,
-        id: i64,
         owner: &str,
-        attempt: i64,
-        completion: &Completion,
+        outcomes: &[Outcome],
         now: i64,
-    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Vec<i64>>> + Send;
 
     /// Gives a claim back untouched (shutdown before anything was sent).
     fn release(
@@ -341,37 +407,30 @@ macro_rules! impl_store {
                 Ok(done.rows_affected())
             }
 
-            async fn complete(
-                &mut self,
-                id: i64,
-                owner: &str,
-                attempt: i64,
-                c: &Completion,
-                now: i64,
-            ) -> sqlx::Result<u64> {
-                let done = sqlx::query(
-                    "UPDATE posbridge_outbox_deliveries SET state = $4, next_attempt_at = $5, resend = $6, \
-                     vendor_id = COALESCE($7, vendor_id), disposition = COALESCE($8, disposition), \
-                     last_error = $9, last_error_kind = $10, delivered_at = $11, \
-                     delivered_by = CASE WHEN $4 = 'delivered' THEN lease_owner ELSE delivered_by END, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = $12 \
-                     WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'delivering'",
-                )
-                .bind(id)
-                .bind(owner)
-                .bind(attempt)
-                .bind(c.state)
-                .bind(c.next_attempt_at)
-                .bind(i64::from(c.resend))
-                .bind(c.vendor_id.as_deref())
-                .bind(c.disposition.as_deref())
-                .bind(c.last_error.as_deref())
-                .bind(c.last_error_kind.as_deref())
-                .bind(c.delivered_at)
-                .bind(now)
-                .execute(&mut *self)
-                .await?;
-                Ok(done.rows_affected())
+            async fn complete_many(&mut self, owner: &str, outcomes: &[Outcome], now: i64) -> sqlx::Result<Vec<i64>> {
+                let mut written = Vec::with_capacity(outcomes.len());
+                for chunk in outcomes.chunks(MAX_COMPLETIONS) {
+                let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(complete_sql(chunk.len())))
+                    .bind(now)
+                    .bind(owner);
+                for o in chunk {
+                    let c = &o.completion;
+                    q = q
+                        .bind(o.id)
+                        .bind(o.attempt)
+                        .bind(c.state)
+                        .bind(c.next_attempt_at)
+                        .bind(i64::from(c.resend))
+                        .bind(c.vendor_id.as_deref())
+                        .bind(c.disposition.as_deref())
+                        .bind(c.last_error.as_deref())
+                        .bind(c.last_error_kind.as_deref())
+                        .bind(c.delivered_at);
+                }
+                let rows = q.fetch_all(&mut *self).await?;
+                written.extend(rows.into_iter().map(|r| r.0));
+                }
+                Ok(written)
             }
 
             async fn release(&mut self, id: i64, owner: &str, attempt: i64, now: i64) -> sqlx::Result<u64> {
@@ -481,7 +540,7 @@ mod tests {
         for pg in [false, true] {
             let m = migrator(pg);
             assert_eq!(m.table_name, "posbridge_outbox_migrations");
-            assert_eq!(m.migrations.len(), 1);
+            assert_eq!(m.migrations.len(), 2);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Workers: claim due deliveries under a lease, push them through the connectors,
 //! record what happened.
 
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
@@ -13,13 +14,22 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use posbridge_core::error::DUPLICATE_REFERENCE;
 use posbridge_core::{Connector, DuplicatePolicy, ErrorKind, PushReceipt, Sale};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, watch};
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::store::Store;
-use crate::store::{ClaimedRow, Completion};
+use crate::store::{ClaimedRow, Completion, MAX_COMPLETIONS, Outcome};
 use crate::{Db, Outbox, OutboxConfig, OutboxError, Target, now_ms, with_conn};
+
+/// Deliveries a worker keeps claimed ahead, per request it may have in flight to a
+/// target where a re-send is safe, so a finished request is followed at once by the
+/// next without a claim in between (see [`TargetRt::ahead`]).
+const AHEAD_PER_SLOT: usize = 4;
+/// The most deliveries claimed ahead for one target.
+const MAX_AHEAD: usize = 64;
 
 /// What the sweep records on a delivery whose worker vanished mid-flight.
 const ORPHANED: &str = "the worker delivering it stopped before recording the outcome; the vendor may have it";
@@ -86,6 +96,12 @@ struct TargetRt {
     policy: DuplicatePolicy,
     batch: usize,
     in_flight: Arc<Semaphore>,
+    /// How many deliveries beyond those it can send at once the worker keeps claimed
+    /// (leased and renewed like the rest). Only where a re-send is safe and the vendor
+    /// takes one sale per request: should the worker die, its claims held ahead go back
+    /// to the queue (`retrying`), never to `uncertain`, and a batching vendor's claim
+    /// already takes many deliveries at once.
+    ahead: usize,
     limiter: Option<DefaultDirectRateLimiter>,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -104,13 +120,51 @@ impl TargetRt {
     }
 }
 
+/// Runs `$body` with `$c` bound to the connection the worker writes through: on SQLite
+/// one connection held for the run, taken in turn, so the worker's own claims and
+/// outcome writes never contend for SQLite's single write lock (which waits by
+/// sleeping) and run on one connection thread; on PostgreSQL a pooled connection.
+macro_rules! with_writer {
+    ($ctx:expr, $c:ident => $body:expr) => {
+        match &$ctx.writer {
+            Some(conn) => {
+                let mut guard = conn.lock().await;
+                let $c = &mut **guard;
+                $body
+            }
+            None => with_conn!(&$ctx.db, $c => $body),
+        }
+    };
+}
+
 /// What every delivery task shares.
 struct Ctx {
     db: Db,
+    /// On SQLite, the worker's writing connection (see [`with_writer!`]).
+    writer: Option<tokio::sync::Mutex<PoolConnection<Sqlite>>>,
     config: OutboxConfig,
     owner: String,
     counters: Counters,
     jitter: RandomState,
+    /// Outcomes to the recorder.
+    outcomes: mpsc::UnboundedSender<ToRecorder>,
+}
+
+/// What the recorder is told.
+enum ToRecorder {
+    /// Write this outcome.
+    Outcome(Outcome),
+    /// Answer once every outcome sent before this one is written (or failed).
+    Flush(oneshot::Sender<()>),
+}
+
+/// A claim a delivery task holds: what it needs to record the outcome.
+#[derive(Debug)]
+struct Held {
+    id: i64,
+    reference: String,
+    attempt: i64,
+    resend: bool,
 }
 
 impl Outbox {
@@ -127,12 +181,19 @@ impl Outbox {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<RunReport, OutboxError> {
         let concurrency = options.concurrency.max(1);
+        let (outcomes, outcomes_rx) = mpsc::unbounded_channel();
+        let writer = match &self.db {
+            Db::Sqlite(pool) => Some(tokio::sync::Mutex::new(pool.acquire().await?)),
+            Db::Postgres(_) => None,
+        };
         let ctx = Arc::new(Ctx {
             db: self.db.clone(),
+            writer,
             config: self.config.clone(),
             owner: worker_id(),
             counters: Counters::default(),
             jitter: RandomState::new(),
+            outcomes,
         });
         let targets: Vec<Arc<TargetRt>> = self
             .targets
@@ -148,12 +209,19 @@ impl Outbox {
                     .requests_per_second
                     .and_then(NonZeroU32::new)
                     .map(|rps| RateLimiter::direct(Quota::per_second(rps)));
+                let slots = reg.options.max_in_flight.unwrap_or(concurrency).max(1);
+                let ahead = if policy.is_idempotent() && batch == 1 {
+                    slots.saturating_mul(AHEAD_PER_SLOT).min(MAX_AHEAD)
+                } else {
+                    0
+                };
                 Arc::new(TargetRt {
                     target: target.clone(),
                     connector,
                     policy,
                     batch,
-                    in_flight: Arc::new(Semaphore::new(reg.options.max_in_flight.unwrap_or(concurrency).max(1))),
+                    in_flight: Arc::new(Semaphore::new(slots)),
+                    ahead,
                     limiter,
                     paused_until: Mutex::new(None),
                 })
@@ -165,8 +233,19 @@ impl Outbox {
         let (stop_tx, stop_rx) = watch::channel(false);
         // Aborted when this future ends or is dropped, so a cancelled run stops renewing.
         let heartbeat = AbortOnDrop(tokio::spawn(heartbeat(ctx.clone(), stop_rx.clone())));
+        let recorder = AbortOnDrop(tokio::spawn(recorder(ctx.clone(), outcomes_rx)));
         let mut tasks: JoinSet<()> = JoinSet::new();
+        // Per target, the deliveries claimed but not yet handed to a delivery task, and
+        // whether a claim is running (claims run beside the deliveries, so deliveries
+        // held ahead start while the next claim waits for the database).
+        let mut queues: Vec<VecDeque<ClaimedRow>> = targets.iter().map(|_| VecDeque::new()).collect();
+        let mut claiming = vec![false; targets.len()];
+        // Until when a target whose last claim found fewer due deliveries than it asked
+        // for is not asked again (unless the run goes idle-checking sooner).
+        let mut dry_until: Vec<Option<Instant>> = vec![None; targets.len()];
+        let mut claims: JoinSet<ClaimDone> = JoinSet::new();
         let sweep_every = (ctx.config.lease / 4).max(Duration::from_millis(100));
+        let wait = ctx.config.poll_interval.min(sweep_every);
         let mut next_sweep = Instant::now();
         let shutdown = shutdown.fuse();
         futures_util::pin_mut!(shutdown);
@@ -179,33 +258,30 @@ impl Outbox {
                     }
                     next_sweep = Instant::now() + sweep_every;
                 }
-                let mut claimed = 0usize;
-                for t in &targets {
+                let now = Instant::now();
+                for (i, t) in targets.iter().enumerate() {
                     if t.paused().is_some() {
                         continue;
                     }
-                    let free = global.available_permits().min(t.in_flight.available_permits());
-                    if free == 0 {
+                    start(&ctx, t, &mut queues[i], &global, &mut tasks, &stop_rx);
+                    if claiming[i] || dry_until[i].is_some_and(|until| until > now) {
                         continue;
                     }
-                    let limit = i64::try_from(free.saturating_mul(t.batch)).unwrap_or(i64::MAX);
-                    let now = now_ms();
-                    let lease_until = now.saturating_add(duration_ms(ctx.config.lease));
-                    let rows = with_conn!(&ctx.db, c => c
-                        .claim(&t.target.tenant, &t.target.vendor, &ctx.owner, now, lease_until, limit)
-                        .await?);
-                    claimed += rows.len();
-                    for chunk in rows.chunks(t.batch) {
-                        // We claimed no more units than both semaphores had free, and only
-                        // this loop takes permits, so these never wait.
-                        let g = global.clone().acquire_owned().await.map_err(closed)?;
-                        let p = t.in_flight.clone().acquire_owned().await.map_err(closed)?;
-                        let (ctx, t, rows, stop) = (ctx.clone(), t.clone(), chunk.to_vec(), stop_rx.clone());
-                        tasks.spawn(async move {
-                            deliver(&ctx, &t, rows, stop).await;
-                            drop((g, p));
-                        });
+                    // Claim what the free slots can take now, plus the look-ahead once
+                    // the deliveries held ahead fall below half of it.
+                    let queued = queues[i].len();
+                    let free = global.available_permits().min(t.in_flight.available_permits());
+                    let needed = free.saturating_mul(t.batch);
+                    if queued >= needed && queued >= t.ahead.div_ceil(2) {
+                        continue;
                     }
+                    let want = needed.saturating_add(t.ahead).saturating_sub(queued);
+                    if want == 0 {
+                        continue;
+                    }
+                    claiming[i] = true;
+                    let (ctx, t) = (ctx.clone(), t.clone());
+                    claims.spawn(async move { (i, want, claim(&ctx, &t, want).await) });
                 }
                 while let Some(done) = tasks.try_join_next() {
                     report_join(done);
@@ -213,24 +289,41 @@ impl Outbox {
                 if (&mut shutdown).now_or_never().is_some() {
                     return Ok(());
                 }
-                if claimed > 0 {
-                    continue;
-                }
-                if options.until_idle && tasks.is_empty() && idle(&ctx, &targets).await? {
+                if options.until_idle
+                    && tasks.is_empty()
+                    && claims.is_empty()
+                    && queues.iter().all(VecDeque::is_empty)
+                    && flush(&ctx).await
+                    && idle(&ctx, &targets).await?
+                {
                     return Ok(());
                 }
-                let wait = ctx.config.poll_interval.min(sweep_every);
                 tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     Some(done) = tasks.join_next(), if !tasks.is_empty() => report_join(done),
+                    Some(done) = claims.join_next(), if !claims.is_empty() => {
+                        let (i, rows, asked) = claimed(done)?;
+                        claiming[i] = false;
+                        dry_until[i] = (rows.len() < asked).then(|| Instant::now() + wait);
+                        queues[i].extend(rows);
+                    }
                     () = tokio::time::sleep(wait) => {}
                 }
             }
         }
         .await;
 
-        // Stop: claims waiting for a rate limit give their rows back; the rest finish.
+        // Stop: claims not yet started, and those waiting for a rate limit, give their
+        // rows back; the rest finish.
         let _ = stop_tx.send(true);
+        while let Some(done) = claims.join_next().await {
+            if let Ok((i, rows, _)) = claimed(done) {
+                queues[i].extend(rows);
+            }
+        }
+        for row in queues.iter_mut().flat_map(|q| q.drain(..)) {
+            release(&ctx, &held(row).0).await;
+        }
         let drained = tokio::time::timeout(options.shutdown_grace, async {
             while let Some(done) = tasks.join_next().await {
                 report_join(done);
@@ -245,6 +338,9 @@ impl Outbox {
             );
             tasks.abort_all();
         }
+        // Every outcome the finished deliveries reported is written before the run ends.
+        flush(&ctx).await;
+        drop(recorder);
         drop(heartbeat);
         result?;
 
@@ -265,6 +361,139 @@ impl Outbox {
     }
 }
 
+/// Hands claimed deliveries of `t` to new delivery tasks while both the worker and the
+/// target have a slot free: one task per delivery, or per batch for a batching vendor.
+fn start(
+    ctx: &Arc<Ctx>,
+    t: &Arc<TargetRt>,
+    queue: &mut VecDeque<ClaimedRow>,
+    global: &Arc<Semaphore>,
+    tasks: &mut JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+) {
+    while !queue.is_empty() {
+        let Ok(g) = global.clone().try_acquire_owned() else {
+            return;
+        };
+        let Ok(p) = t.in_flight.clone().try_acquire_owned() else {
+            return;
+        };
+        let rows: Vec<ClaimedRow> = queue.drain(..queue.len().min(t.batch)).collect();
+        let (ctx, t, stop) = (ctx.clone(), t.clone(), stop.clone());
+        tasks.spawn(async move {
+            deliver(&ctx, &t, rows, stop).await;
+            drop((g, p));
+        });
+    }
+}
+
+/// Claims up to `want` due deliveries of `t` for this worker.
+async fn claim(ctx: &Ctx, t: &TargetRt, want: usize) -> Result<Vec<ClaimedRow>, OutboxError> {
+    let limit = i64::try_from(want).unwrap_or(i64::MAX);
+    let now = now_ms();
+    let lease_until = now.saturating_add(duration_ms(ctx.config.lease));
+    Ok(with_writer!(ctx, c => c
+        .claim(&t.target.tenant, &t.target.vendor, &ctx.owner, now, lease_until, limit)
+        .await?))
+}
+
+/// What a claim task ends with: the target's index, how many deliveries it asked for,
+/// and the rows it got.
+type ClaimDone = (usize, usize, Result<Vec<ClaimedRow>, OutboxError>);
+
+/// A finished claim task: the target's index, its rows and how many were asked for.
+fn claimed(done: Result<ClaimDone, tokio::task::JoinError>) -> Result<(usize, Vec<ClaimedRow>, usize), OutboxError> {
+    let (i, asked, rows) = done.map_err(|e| OutboxError::Config(format!("a claim task failed: {e}")))?;
+    Ok((i, rows?, asked))
+}
+
+/// Splits a claimed row into the claim and the stored sale.
+fn held(row: ClaimedRow) -> (Held, String) {
+    let (id, reference, payload, attempt, resend) = row;
+    (
+        Held {
+            id,
+            reference,
+            attempt,
+            resend: resend != 0,
+        },
+        payload,
+    )
+}
+
+/// Waits until every outcome reported so far is written; false if the recorder is gone.
+async fn flush(ctx: &Ctx) -> bool {
+    let (tx, rx) = oneshot::channel();
+    ctx.outcomes.send(ToRecorder::Flush(tx)).is_ok() && rx.await.is_ok()
+}
+
+/// Writes the outcomes the delivery tasks report, all that arrived while the last
+/// write ran in one statement (each still fenced by owner and attempt), and counts
+/// them once written: an outcome is reported only once it is committed.
+async fn recorder(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<ToRecorder>) {
+    let mut batch: Vec<Outcome> = Vec::with_capacity(MAX_COMPLETIONS);
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            match msg {
+                ToRecorder::Outcome(o) => batch.push(o),
+                ToRecorder::Flush(ack) => flushes.push(ack),
+            }
+            next = if batch.len() < MAX_COMPLETIONS {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        write_outcomes(&ctx, &mut batch).await;
+        for ack in flushes.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Writes a batch of outcomes and counts what was written.
+async fn write_outcomes(ctx: &Ctx, batch: &mut Vec<Outcome>) {
+    if batch.is_empty() {
+        return;
+    }
+    let written: Result<Vec<i64>, OutboxError> = async {
+        let now = now_ms();
+        Ok(with_writer!(ctx, c => c.complete_many(&ctx.owner, batch, now).await?))
+    }
+    .await;
+    for o in batch.drain(..) {
+        let counter = match &written {
+            Ok(ids) if !ids.contains(&o.id) => {
+                tracing::warn!(id = o.id, reference = %o.reference, "lease lost before the outcome was recorded");
+                &ctx.counters.fenced
+            }
+            Ok(_) => match o.completion.state {
+                "delivered" => &ctx.counters.delivered,
+                "dead" => {
+                    tracing::warn!(id = o.id, reference = %o.reference, reason = ?o.completion.last_error,
+                        "delivery dead");
+                    &ctx.counters.dead
+                }
+                "uncertain" => {
+                    tracing::warn!(id = o.id, reference = %o.reference, reason = ?o.completion.last_error,
+                        "delivery uncertain");
+                    &ctx.counters.uncertain
+                }
+                _ => &ctx.counters.retried,
+            },
+            Err(e) => {
+                // The row stays claimed; when the lease ends the sweep settles it.
+                tracing::error!(id = o.id, reference = %o.reference, error = %e,
+                    "could not record a delivery outcome");
+                continue;
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Aborts a spawned task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -272,10 +501,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-fn closed(_: tokio::sync::AcquireError) -> OutboxError {
-    OutboxError::Config("worker semaphore closed".into())
 }
 
 fn report_join(done: Result<(), tokio::task::JoinError>) {
@@ -308,7 +533,7 @@ async fn sweep(ctx: &Ctx, t: &TargetRt) -> Result<(), OutboxError> {
         "uncertain"
     };
     let now = now_ms();
-    let swept = with_conn!(&ctx.db, c => c
+    let swept = with_writer!(ctx, c => c
         .sweep_expired(&t.target.tenant, &t.target.vendor, state, now, ORPHANED)
         .await?);
     if swept > 0 {
@@ -328,27 +553,28 @@ async fn heartbeat(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
         }
         let until = now_ms().saturating_add(duration_ms(ctx.config.lease));
         let renewed: Result<u64, OutboxError> =
-            async { Ok(with_conn!(&ctx.db, c => c.extend_leases(&ctx.owner, until).await?)) }.await;
+            async { Ok(with_writer!(ctx, c => c.extend_leases(&ctx.owner, until).await?)) }.await;
         if let Err(e) = renewed {
             tracing::warn!(error = %e, "lease renewal failed; will try again");
         }
     }
 }
 
-/// Delivers one unit (one sale, or one batch for a batching vendor) and records each
-/// outcome.
+/// Delivers one unit (one sale, or one batch for a batching vendor) and hands each
+/// outcome to the recorder.
 async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch::Receiver<bool>) {
     let mut sales = Vec::with_capacity(rows.len());
     let mut live = Vec::with_capacity(rows.len());
     for row in rows {
-        match serde_json::from_str::<Sale>(&row.2) {
+        let (claim, payload) = held(row);
+        match serde_json::from_str::<Sale>(&payload) {
             Ok(sale) => {
                 sales.push(sale);
-                live.push(row);
+                live.push(claim);
             }
             Err(e) => {
                 let c = ctx.dead(format!("the stored sale cannot be read: {e}"), "invalid");
-                record(ctx, &row, c).await;
+                record(ctx, claim, c);
             }
         }
     }
@@ -369,8 +595,8 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         tokio::select! {
             biased;
             () = stopped(&mut stop) => {
-                for row in &live {
-                    release(ctx, row).await;
+                for claim in &live {
+                    release(ctx, claim).await;
                 }
                 return;
             }
@@ -382,13 +608,9 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
     }
 
     let Some(api) = t.connector.sales() else {
-        for row in &live {
-            record(
-                ctx,
-                row,
-                ctx.dead(format!("{} does not take sales", t.target), "unsupported"),
-            )
-            .await;
+        for claim in live {
+            let c = ctx.dead(format!("{} does not take sales", t.target), "unsupported");
+            record(ctx, claim, c);
         }
         return;
     };
@@ -402,7 +624,7 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         out
     };
     let mut results = results.into_iter();
-    for row in &live {
+    for claim in live {
         let result = results.next().unwrap_or_else(|| {
             Err(posbridge_core::Error::Uncertain {
                 vendor: t.connector.vendor(),
@@ -411,8 +633,8 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
                 source: None,
             })
         });
-        let completion = ctx.classify(t, row, result);
-        record(ctx, row, completion).await;
+        let completion = ctx.classify(t, &claim, result);
+        record(ctx, claim, completion);
     }
 }
 
@@ -463,8 +685,8 @@ impl Ctx {
     }
 
     /// Turns a connector outcome into what the row records.
-    fn classify(&self, t: &TargetRt, row: &ClaimedRow, result: posbridge_core::Result<PushReceipt>) -> Completion {
-        let (id, attempts) = (row.0, row.3);
+    fn classify(&self, t: &TargetRt, claim: &Held, result: posbridge_core::Result<PushReceipt>) -> Completion {
+        let (id, attempts) = (claim.id, claim.attempt);
         let err = match result {
             Ok(receipt) => {
                 let disposition = serde_json::to_value(receipt.disposition)
@@ -522,52 +744,33 @@ impl Ctx {
             (_, ErrorKind::RateLimited) => {
                 let delay = err.retry_after().unwrap_or_default().max(self.backoff(id, attempts));
                 t.pause(Instant::now() + delay);
-                retry(delay, row.4 != 0)
+                retry(delay, claim.resend)
             }
-            _ => retry(self.backoff(id, attempts), row.4 != 0),
+            _ => retry(self.backoff(id, attempts), claim.resend),
         }
     }
 }
 
-/// Writes an outcome, fenced: nothing is written if the lease passed to another worker.
-async fn record(ctx: &Ctx, row: &ClaimedRow, completion: Completion) {
-    let state = completion.state;
-    let written: Result<u64, OutboxError> = async {
-        let now = now_ms();
-        Ok(with_conn!(&ctx.db, c => c.complete(row.0, &ctx.owner, row.3, &completion, now).await?))
-    }
-    .await;
-    let counter = match written {
-        Ok(0) => {
-            tracing::warn!(id = row.0, reference = %row.1, "lease lost before the outcome was recorded");
-            &ctx.counters.fenced
-        }
-        Ok(_) => match state {
-            "delivered" => &ctx.counters.delivered,
-            "dead" => {
-                tracing::warn!(id = row.0, reference = %row.1, reason = ?completion.last_error, "delivery dead");
-                &ctx.counters.dead
-            }
-            "uncertain" => {
-                tracing::warn!(id = row.0, reference = %row.1, reason = ?completion.last_error, "delivery uncertain");
-                &ctx.counters.uncertain
-            }
-            _ => &ctx.counters.retried,
-        },
-        Err(e) => {
-            // The row stays claimed; when the lease ends the sweep settles it.
-            tracing::error!(id = row.0, reference = %row.1, error = %e, "could not record a delivery outcome");
-            return;
-        }
+/// Hands an outcome to the recorder, which writes it fenced: nothing is written if the
+/// lease passed to another worker.
+fn record(ctx: &Ctx, claim: Held, completion: Completion) {
+    let outcome = Outcome {
+        id: claim.id,
+        attempt: claim.attempt,
+        reference: claim.reference,
+        completion,
     };
-    counter.fetch_add(1, Ordering::Relaxed);
+    if let Err(mpsc::error::SendError(ToRecorder::Outcome(o))) = ctx.outcomes.send(ToRecorder::Outcome(outcome)) {
+        // Only when the run is gone; the row stays claimed and the sweep settles it.
+        tracing::error!(id = o.id, reference = %o.reference, "could not record a delivery outcome: the worker stopped");
+    }
 }
 
 /// Gives a claim back untouched.
-async fn release(ctx: &Ctx, row: &ClaimedRow) {
+async fn release(ctx: &Ctx, claim: &Held) {
     let released: Result<u64, OutboxError> = async {
         let now = now_ms();
-        Ok(with_conn!(&ctx.db, c => c.release(row.0, &ctx.owner, row.3, now).await?))
+        Ok(with_writer!(ctx, c => c.release(claim.id, &ctx.owner, claim.attempt, now).await?))
     }
     .await;
     match released {
@@ -575,7 +778,7 @@ async fn release(ctx: &Ctx, row: &ClaimedRow) {
             ctx.counters.released.fetch_add(1, Ordering::Relaxed);
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!(id = row.0, error = %e, "could not give a claim back; its lease will end"),
+        Err(e) => tracing::warn!(id = claim.id, error = %e, "could not give a claim back; its lease will end"),
     }
 }
 
@@ -607,6 +810,7 @@ mod tests {
     fn ctx() -> Ctx {
         Ctx {
             db: Db::Sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap_or_else(|e| panic!("{e}"))),
+            writer: None,
             config: OutboxConfig {
                 backoff_base: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(10),
@@ -615,6 +819,7 @@ mod tests {
             owner: "w".into(),
             counters: Counters::default(),
             jitter: RandomState::new(),
+            outcomes: mpsc::unbounded_channel().0,
         }
     }
 
