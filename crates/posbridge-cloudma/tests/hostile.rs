@@ -154,13 +154,13 @@ fn push_rows() -> Vec<Row> {
         p(
             "redirect_302_to_another_host",
             Serve::Redirect(302),
-            Expect::Err(Decode),
+            Expect::Err(Uncertain),
         )
         .hits(1),
         p(
             "redirect_307_to_another_host",
             Serve::Redirect(307),
-            Expect::Err(Decode),
+            Expect::Err(Uncertain),
         )
         .hits(1),
         // Retry-After: a wait within the cap is slept on; a longer one ends the call at
@@ -276,7 +276,7 @@ fn stock_rows() -> Vec<Row> {
         s(
             "redirect_302_to_another_host",
             Serve::Redirect(302),
-            Expect::Err(Decode),
+            Expect::Err(Redirected),
         ),
         s("retry_after_absurd", retry_after("99999999"), Expect::Err(RateLimited))
             .retry_after(Some(Duration::from_secs(86_400)))

@@ -132,6 +132,27 @@ pub enum Error {
         excerpt: String,
     },
 
+    /// The vendor answered a read or an idempotent write with a redirect (HTTP 3xx).
+    /// Redirects are never followed (they would carry our credentials to wherever
+    /// they point); a redirect usually means the base URL is wrong (`http` for
+    /// `https`, a moved endpoint, a login page in front of the API). A redirect
+    /// after a write that is not idempotent is [`Error::Uncertain`] instead: a `303`
+    /// after a `POST` commonly means "done, look over there".
+    #[error(
+        "{vendor}: redirected (HTTP {status}) to {}; redirects are not followed: check the base URL",
+        .location.as_deref().unwrap_or("an unnamed location")
+    )]
+    Redirected {
+        /// The vendor that answered.
+        vendor: &'static str,
+        /// The HTTP status (300–399).
+        status: u16,
+        /// Where the redirect pointed (`Location`), without its query, fragment or
+        /// user info (they may carry a credential) and cut short; `None` when the
+        /// answer named no location.
+        location: Option<String>,
+    },
+
     /// The connector does not offer this operation.
     #[error("{vendor}: {operation} is not supported")]
     Unsupported {
@@ -186,6 +207,8 @@ pub enum ErrorKind {
     Decode,
     /// See [`Error::Unsupported`].
     Unsupported,
+    /// See [`Error::Redirected`].
+    Redirected,
 }
 
 impl fmt::Display for ErrorKind {
@@ -202,6 +225,7 @@ impl fmt::Display for ErrorKind {
             Self::Transport => "transport",
             Self::Decode => "decode",
             Self::Unsupported => "unsupported",
+            Self::Redirected => "redirected",
         };
         f.write_str(s)
     }
@@ -209,16 +233,23 @@ impl fmt::Display for ErrorKind {
 
 impl Error {
     /// A local validation failure for `field`.
+    ///
+    /// The field path and the reason are cut to [`FIELD_LEN`] and [`REASON_LEN`]
+    /// characters, with the length of what was cut: a reason that quotes the input
+    /// (a 5 MB reference, say) stays short. Quote a value with [`quote`] to keep the
+    /// rest of the reason whole.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
-            field: field.into(),
-            reason: reason.into(),
+            field: bounded(field.into(), FIELD_LEN),
+            reason: bounded(reason.into(), REASON_LEN),
         }
     }
 
-    /// A configuration error.
+    /// A configuration error; the reason is cut to [`REASON_LEN`] characters.
     pub fn config(reason: impl Into<String>) -> Self {
-        Self::Config { reason: reason.into() }
+        Self::Config {
+            reason: bounded(reason.into(), REASON_LEN),
+        }
     }
 
     /// A decode error for a response body; the excerpt is shortened and redacted, and
@@ -246,6 +277,7 @@ impl Error {
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Decode { .. } => ErrorKind::Decode,
             Self::Unsupported { .. } => ErrorKind::Unsupported,
+            Self::Redirected { .. } => ErrorKind::Redirected,
         }
     }
 
@@ -295,6 +327,7 @@ impl Error {
             | Self::Uncertain { vendor, .. }
             | Self::Transport { vendor, .. }
             | Self::Decode { vendor, .. }
+            | Self::Redirected { vendor, .. }
             | Self::Unsupported { vendor, .. } => Some(vendor),
         }
     }
@@ -369,6 +402,15 @@ impl Error {
                 message: r(message),
                 excerpt: r(excerpt),
             },
+            Self::Redirected {
+                vendor,
+                status,
+                location,
+            } => Self::Redirected {
+                vendor,
+                status,
+                location: location.map(r),
+            },
             other @ (Self::RateLimited { .. } | Self::Unsupported { .. }) => other,
         }
     }
@@ -415,6 +457,47 @@ pub const EXCERPT_LEN: usize = 200;
 /// a `…` mark).
 pub const MESSAGE_LEN: usize = 200;
 
+/// Longest field path kept in an [`Error::Invalid`], measured like [`EXCERPT_LEN`].
+pub const FIELD_LEN: usize = 120;
+
+/// Longest reason kept in an [`Error::Invalid`] or [`Error::Config`], measured like
+/// [`EXCERPT_LEN`]; what is longer is cut and says how long it was.
+pub const REASON_LEN: usize = 400;
+
+/// Longest value [`quote`] shows whole, measured like [`EXCERPT_LEN`].
+pub const QUOTE_LEN: usize = 60;
+
+/// `value` as an error or log line should quote it: `"INV-1"` when short, and
+/// `"AAAA…" (5242880 bytes)` when longer than [`QUOTE_LEN`], so that input echoed
+/// back in a message never makes the message long.
+///
+/// ```
+/// use posbridge_core::error::quote;
+///
+/// assert_eq!(quote("INV-1"), r#""INV-1""#);
+/// let long = "A".repeat(5 * 1024 * 1024);
+/// let quoted = quote(&long);
+/// assert!(quoted.len() < 100, "{quoted}");
+/// assert!(quoted.ends_with("(5242880 bytes)"), "{quoted}");
+/// ```
+pub fn quote(value: &str) -> String {
+    match head(value.chars(), QUOTE_LEN) {
+        (_, false) => format!("{value:?}"),
+        (start, true) => format!("{:?} ({} bytes)", format!("{start}…"), value.len()),
+    }
+}
+
+/// `text` cut to a [`width`] of `max`; when cut, it says how long the whole was.
+fn bounded(text: String, max: usize) -> String {
+    match head(text.chars(), max) {
+        (_, false) => text,
+        (mut out, true) => {
+            out.push_str(&format!("… ({} bytes in all)", text.len()));
+            out
+        }
+    }
+}
+
 /// How many characters `c` takes in `Debug` output (`"` and `\` two, a character
 /// `Debug` escapes as `\u{…}` up to ten, others one). Texts are cut by this measure,
 /// so that an error's `Display` and `Debug` stay short whatever a vendor sends.
@@ -438,7 +521,7 @@ fn head(text: impl Iterator<Item = char>, max: usize) -> (String, bool) {
 }
 
 /// `text` cut to a [`width`] of `max`, with a `…` mark when something was cut.
-fn cut(text: String, max: usize) -> String {
+pub(crate) fn cut(text: String, max: usize) -> String {
     match head(text.chars(), max) {
         (_, false) => text,
         (mut out, true) => {
@@ -679,6 +762,28 @@ mod tests {
             clean.ends_with(" [REDACTED]…\")") && !clean.contains("s3cr3t"),
             "{clean}"
         );
+    }
+
+    #[test]
+    fn input_quoted_in_an_error_stays_short() {
+        let reference = "R".repeat(5 * 1024 * 1024);
+        let e = Error::invalid("reference", format!("reference {} is taken", quote(&reference)));
+        let text = e.to_string();
+        assert!(text.len() < 200, "{} bytes: {text:.300}", text.len());
+        assert!(text.contains("(5242880 bytes)") && text.ends_with("is taken"), "{text}");
+
+        // Unquoted, the reason is still cut, and says how long it was.
+        let e = Error::invalid(reference.clone(), format!("reference {reference} is taken"));
+        let text = e.to_string();
+        assert!(text.len() < 1_000, "{} bytes", text.len());
+        assert!(text.contains("bytes in all)"), "{text}");
+        assert!(format!("{e:?}").len() < 1_000);
+        assert!(Error::config(reference).to_string().len() < 1_000);
+
+        assert_eq!(quote("INV-1"), "\"INV-1\"");
+        assert_eq!(quote(""), "\"\"");
+        let at_the_limit = "é".repeat(QUOTE_LEN);
+        assert_eq!(quote(&at_the_limit), format!("{at_the_limit:?}"));
     }
 
     #[test]

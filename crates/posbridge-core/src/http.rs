@@ -642,6 +642,9 @@ impl Transport {
         );
         tracing::Span::current().record("status", status.as_u16());
         let response = Response { status, headers, body };
+        if status.is_redirection() {
+            return Err(self.redirected(request, &response));
+        }
         match (self.parse_error)(vendor, &response) {
             None => Ok(response),
             Some(e) => Err(self.classify_for_write(request, e)),
@@ -667,6 +670,31 @@ impl Transport {
             }
         }
         e.redact_secrets(&values)
+    }
+
+    /// The error for a 3xx answer, which is never followed: [`Error::Uncertain`] after
+    /// a write that is not idempotent (a `303` after a `POST` commonly means the
+    /// write was done), [`Error::Redirected`] naming the location otherwise.
+    fn redirected(&self, request: &Request, response: &Response) -> Error {
+        let status = response.status.as_u16();
+        let location = redirect_location(&response.headers);
+        if request.idempotent {
+            return Error::Redirected {
+                vendor: self.vendor,
+                status,
+                location,
+            };
+        }
+        Error::Uncertain {
+            vendor: self.vendor,
+            operation: request.operation,
+            message: format!(
+                "the vendor answered HTTP {status} (a redirect to {}) after the request was sent; redirects are \
+                 not followed, and the write may have been applied",
+                location.as_deref().unwrap_or("an unnamed location")
+            ),
+            source: None,
+        }
     }
 
     /// A vendor error on a non-idempotent write: only statuses that prove the request
@@ -737,6 +765,48 @@ impl Transport {
         }
         Ok(buf.freeze())
     }
+}
+
+/// Longest redirect location kept in an error, measured like
+/// [`crate::error::EXCERPT_LEN`].
+const LOCATION_LEN: usize = 120;
+
+/// A redirect's `Location`, fit to be shown: no user info, query or fragment (any of
+/// them may carry a credential; a removed query shows as `?…`), redacted, cut to
+/// [`LOCATION_LEN`]. `None` when there is no readable `Location`.
+fn redirect_location(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(reqwest::header::LOCATION)?;
+    let raw = String::from_utf8_lossy(raw.as_bytes());
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let shown = match Url::parse(raw) {
+        Ok(mut url) if url.has_host() => {
+            let had_query = url.query().is_some();
+            // Both only fail for URLs that cannot have them, which `has_host` excludes.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            let mut text = url.to_string();
+            if had_query {
+                text.push_str("?…");
+            }
+            text
+        }
+        _ => {
+            let end = raw.find(['?', '#']).unwrap_or(raw.len());
+            let mut text = raw[..end].to_owned();
+            if raw[end..].starts_with('?') {
+                text.push_str("?…");
+            }
+            text
+        }
+    };
+    let shown = crate::error::redact(&shown);
+    let shown: String = shown.chars().filter(|c| !c.is_control()).collect();
+    Some(crate::error::cut(shown, LOCATION_LEN))
 }
 
 enum BodyError {

@@ -65,6 +65,10 @@ pub enum PaymentMethod {
     Cheque,
     /// An e-wallet or QR payment.
     EWallet,
+    /// A gift card or store voucher, by the card's number where the vendor keeps it.
+    GiftCard,
+    /// Loyalty points redeemed as payment.
+    LoyaltyPoints,
     /// Anything else, by the POS's own name.
     Other(String),
 }

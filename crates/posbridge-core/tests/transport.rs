@@ -371,3 +371,96 @@ fn plain_http_is_refused_off_loopback_unless_allowed() {
         assert!(make(loopback, false).is_ok(), "{loopback}");
     }
 }
+
+/// A server that answers every request to `path` with `status` and `location`.
+async fn redirecting<'a>(
+    server: &'a MockServer,
+    path: &str,
+    status: u16,
+    location: Option<&str>,
+) -> httpmock::Mock<'a> {
+    let location = location.map(str::to_owned);
+    server
+        .mock_async(move |when, then| {
+            when.path(path);
+            let then = then.status(status);
+            if let Some(l) = &location {
+                then.header("Location", l.as_str());
+            }
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_redirect_after_a_write_that_is_not_idempotent_is_uncertain() {
+    for status in [301, 302, 303, 307, 308] {
+        let server = MockServer::start_async().await;
+        let m = redirecting(
+            &server,
+            "/push",
+            status,
+            Some("https://user:pw@elsewhere.example/sales/42?token=SECRET-in-query#frag"),
+        )
+        .await;
+        let t = transport(&server, config());
+        let e = t.send(&Request::post("push_sale", "/push"), None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Uncertain, "HTTP {status}: {e}");
+        let text = e.to_string();
+        assert!(text.contains(&format!("HTTP {status}")), "{text}");
+        assert!(text.contains("https://elsewhere.example/sales/42?…"), "{text}");
+        for secret in ["SECRET-in-query", "user:pw", "pw@", "frag"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+            assert!(!format!("{e:?}").contains(secret), "{secret} in {e:?}");
+        }
+        // Never re-sent, never followed.
+        m.assert_calls_async(1).await;
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_after_a_read_or_an_idempotent_write_names_its_location() {
+    for (request, status) in [
+        (Request::get("stock_levels", "/stock"), 301),
+        (Request::get("stock_levels", "/stock"), 302),
+        (Request::post("push_sale", "/stock").idempotent(true), 303),
+        (Request::post("push_sale", "/stock").idempotent(true), 308),
+    ] {
+        let server = MockServer::start_async().await;
+        let m = redirecting(&server, "/stock", status, Some("/login?next=%2Fstock&api_key=abc")).await;
+        let t = transport(&server, config());
+        let e = t.send(&request, None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Redirected, "{e}");
+        assert!(!e.is_retryable(), "a redirect is not retried: {e}");
+        match &e {
+            Error::Redirected {
+                vendor,
+                status: s,
+                location,
+            } => {
+                assert_eq!((*vendor, *s), ("test", status));
+                assert_eq!(location.as_deref(), Some("/login?…"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!e.to_string().contains("abc"), "{e}");
+        m.assert_calls_async(1).await;
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_without_a_location_still_says_what_happened() {
+    let server = MockServer::start_async().await;
+    let _m = redirecting(&server, "/stock", 302, None).await;
+    let t = transport(&server, config());
+    let e = t.send(&Request::get("stock_levels", "/stock"), None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Redirected);
+    assert!(e.to_string().contains("an unnamed location"), "{e}");
+    let huge = format!("https://elsewhere.example/{}", "a".repeat(10_000));
+    let server = MockServer::start_async().await;
+    let _m = redirecting(&server, "/stock", 302, Some(&huge)).await;
+    let e = transport(&server, config())
+        .send(&Request::get("stock_levels", "/stock"), None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().len() < 400, "{e}");
+}

@@ -179,13 +179,13 @@ fn sale_rows() -> Vec<Row> {
         p(
             "redirect_302_to_another_host",
             Serve::Redirect(302),
-            Expect::Err(Decode),
+            Expect::Err(Redirected),
         )
         .hits(1),
         p(
             "redirect_307_to_another_host",
             Serve::Redirect(307),
-            Expect::Err(Decode),
+            Expect::Err(Redirected),
         )
         .hits(1),
         // Retry-After: a wait within the cap is slept on; a longer one ends the call at
