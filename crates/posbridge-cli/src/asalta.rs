@@ -48,7 +48,10 @@ pub async fn auth(ctx: &Ctx, timeout: Duration) -> Result<Exit, CliError> {
     let redirect = url::Url::parse(&redirect).map_err(|e| {
         CliError::new(
             Exit::Usage,
-            anyhow!("asalta: redirect_uri {redirect:?} is not a URL: {e}"),
+            anyhow!(
+                "asalta: redirect_uri {} is not a URL: {e}",
+                crate::quote::quote(&redirect)
+            ),
         )
     })?;
     let loopback = matches!(redirect.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
@@ -207,7 +210,12 @@ pub async fn report(
             .split_once('-')
             .and_then(|(y, mo)| Some((y.parse::<i16>().ok()?, mo.parse::<i8>().ok()?)))
             .filter(|(_, mo)| (1..=12).contains(mo))
-            .ok_or_else(|| CliError::new(Exit::Usage, anyhow!("--month {m:?} is not YYYY-MM")))?;
+            .ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow!("--month {} is not YYYY-MM", crate::quote::quote(m)),
+                )
+            })?;
         Ok(Month { year: y, month: mo })
     };
     let fail = |e: Error| CliError::from_posbridge("asalta: report", e);

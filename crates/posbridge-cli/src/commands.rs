@@ -10,8 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use posbridge::{Connector, Customer, Error, Purchase, PushReceipt, Sale, StockLevel, VendorInfo};
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{Settings, did_you_mean};
 use crate::exit::{CliError, Exit, hint_for};
+use crate::quote::{bound_text, quote, shorten};
 use crate::records::{self, Record};
 
 /// Where output goes, and in which form.
@@ -53,8 +54,11 @@ impl Ctx {
         let names: Vec<&str> = all.iter().map(|v| v.name).collect();
         if let Some(name) = vendor {
             return all.into_iter().find(|v| v.name == name).ok_or_else(|| {
-                CliError::new(Exit::Usage, anyhow!("unknown vendor {name:?}"))
-                    .hint(format!("vendors in this build: {}", names.join(", ")))
+                CliError::new(
+                    Exit::Usage,
+                    anyhow!("unknown vendor {}{}", quote(name), did_you_mean(name, &names)),
+                )
+                .hint(format!("vendors in this build: {}", names.join(", ")))
             });
         }
         let mut configured: Vec<VendorInfo> = all.into_iter().filter(|v| self.settings.is_configured(v)).collect();
@@ -88,51 +92,85 @@ fn unsupported(vendor: &str, what: &str) -> CliError {
     CliError::new(Exit::Usage, anyhow!("{vendor} does not offer {what}"))
 }
 
-/// Tallies of a bulk push.
+/// Tallies of a bulk push. `sent` counts the records a request went out for; the
+/// others were refused by the connector before sending (`invalid`, or `failed` for a
+/// connector that cannot do it at all).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
-    /// Records sent.
+    /// Records a request went out for.
     pub sent: usize,
     /// Accepted by the vendor.
     pub accepted: usize,
-    /// Refused by the vendor or locally.
+    /// Refused by the vendor.
     pub rejected: usize,
     /// May or may not have been applied.
     pub uncertain: usize,
-    /// Failed otherwise (auth, unavailable): not applied.
+    /// Failed otherwise (auth, unavailable, …): not applied.
     pub failed: usize,
+    /// Refused by the connector before sending (error kind `invalid`): not sent.
+    pub invalid: usize,
 }
 
-/// The outcome of one record as printed.
+impl Tally {
+    /// Every record with an outcome, sent or not.
+    pub fn done(&self) -> usize {
+        self.accepted + self.rejected + self.uncertain + self.failed + self.invalid
+    }
+}
+
+/// Whether a request went out for a record that ended in `e`: not when the connector
+/// refused it locally (`invalid`), lacks the configuration for it or cannot do it.
+pub fn was_sent(e: &Error) -> bool {
+    !matches!(
+        e.kind(),
+        posbridge::ErrorKind::Invalid | posbridge::ErrorKind::Config | posbridge::ErrorKind::Unsupported
+    )
+}
+
+/// The outcome of one record as printed: `sent` says whether a request went out for it.
 pub fn outcome_json(vendor: &str, reference: &str, outcome: &Result<PushReceipt, Error>) -> serde_json::Value {
     match outcome {
         Ok(r) => json!({
-            "vendor": vendor, "reference": reference, "outcome": "accepted",
+            "vendor": vendor, "reference": reference, "outcome": "accepted", "sent": true,
             "vendor_id": r.vendor_id, "disposition": r.disposition,
         }),
         Err(e) => json!({
-            "vendor": vendor, "reference": reference, "outcome": outcome_name(e),
-            "error": {"kind": e.kind(), "message": e.to_string(), "vendor_code": e.vendor_code(), "hint": hint_for(e)},
+            "vendor": vendor, "reference": reference, "outcome": outcome_name(e), "sent": was_sent(e),
+            "error": {
+                "kind": e.kind(), "message": bound_text(&e.to_string()), "vendor_code": e.vendor_code(),
+                "hint": hint_for(e),
+            },
         }),
     }
 }
 
-/// `accepted`, `rejected`, `uncertain` or `failed`.
+/// `rejected` (by the vendor), `invalid` (refused before sending), `uncertain` or
+/// `failed`.
 pub fn outcome_name(e: &Error) -> &'static str {
     match e.kind() {
-        posbridge::ErrorKind::Rejected | posbridge::ErrorKind::Invalid | posbridge::ErrorKind::NotFound => "rejected",
+        posbridge::ErrorKind::Rejected | posbridge::ErrorKind::NotFound => "rejected",
+        posbridge::ErrorKind::Invalid => "invalid",
         posbridge::ErrorKind::Uncertain => "uncertain",
         _ => "failed",
     }
 }
 
+/// A record's result line: `accepted`, `rejected`, `uncertain`, `failed`, or with
+/// ` (not sent)` when no request went out for it (`invalid (not sent)`).
 fn human_outcome(vendor: &str, reference: &str, outcome: &Result<PushReceipt, Error>) -> String {
+    let reference = shorten(reference);
     match outcome {
         Ok(r) => match &r.vendor_id {
-            Some(id) => format!("accepted   {reference}  ({vendor} id {id})"),
+            Some(id) => format!("accepted   {reference}  ({vendor} id {})", shorten(id)),
             None => format!("accepted   {reference}"),
         },
-        Err(e) => format!("{:<10} {reference}  {e}", outcome_name(e)),
+        Err(e) => {
+            let mut label = outcome_name(e).to_owned();
+            if !was_sent(e) {
+                label.push_str(" (not sent)");
+            }
+            bound_text(&format!("{label:<10} {reference}  {e}"))
+        }
     }
 }
 
@@ -182,7 +220,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
                 }
                 if let Some(e) = refused {
                     pb.finish_and_clear();
-                    return Err(stopped_on_auth(ctx, &info, records.len() - tally.sent, e));
+                    return Err(stopped_on_auth(ctx, &info, records.len() - tally.done(), e));
                 }
             }
             pb.finish_and_clear();
@@ -209,7 +247,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
                 ));
                 if let Err(e @ Error::Auth { .. }) = outcome {
                     pb.finish_and_clear();
-                    return Err(stopped_on_auth(ctx, &info, records.len() - tally.sent, e));
+                    return Err(stopped_on_auth(ctx, &info, records.len() - tally.done(), e));
                 }
             }
             pb.finish_and_clear();
@@ -219,8 +257,8 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
     ctx.out
         .json(&json!({"summary": {"vendor": info.name, "counts": tally}}));
     ctx.out.human(format!(
-        "\n{}: {} sent, {} accepted, {} rejected, {} uncertain, {} failed",
-        info.name, tally.sent, tally.accepted, tally.rejected, tally.uncertain, tally.failed
+        "\n{}: {} sent, {} accepted, {} rejected, {} uncertain, {} failed, {} invalid (not sent)",
+        info.name, tally.sent, tally.accepted, tally.rejected, tally.uncertain, tally.failed, tally.invalid
     ));
     if tally.uncertain > 0 {
         ctx.out
@@ -247,7 +285,7 @@ pub(crate) fn check_all<T>(
         let (reference, result) = check(&r.value);
         if let Err(e) = result {
             return Err(
-                CliError::from_posbridge(format!("{source}, {} ({reference})", r.location), e)
+                CliError::from_posbridge(format!("{source}, {} ({})", r.location, shorten(reference)), e)
                     .hint(format!("fix the record at {}; nothing was sent", r.location)),
             );
         }
@@ -255,8 +293,9 @@ pub(crate) fn check_all<T>(
             return Err(CliError::new(
                 Exit::Usage,
                 anyhow!(
-                    "{source}, {}: reference {reference:?} appears twice in the input",
-                    r.location
+                    "{source}, {}: reference {} appears twice in the input",
+                    r.location,
+                    quote(reference)
                 ),
             )
             .hint("each record needs its own reference; nothing was sent"));
@@ -273,15 +312,19 @@ fn record(
     outcome: &Result<PushReceipt, Error>,
     tally: &mut Tally,
 ) -> Exit {
-    tally.sent += 1;
     let exit = match outcome {
         Ok(_) => {
+            tally.sent += 1;
             tally.accepted += 1;
             Exit::Ok
         }
         Err(e) => {
+            if was_sent(e) {
+                tally.sent += 1;
+            }
             match outcome_name(e) {
                 "rejected" => tally.rejected += 1,
+                "invalid" => tally.invalid += 1,
                 "uncertain" => tally.uncertain += 1,
                 _ => tally.failed += 1,
             }
@@ -545,8 +588,12 @@ pub async fn sandbox(
         ..Default::default()
     };
     if let Some(p) = catalogue {
-        config.catalogue = posbridge_sandbox::Catalogue::from_json_file(p)
-            .map_err(|e| CliError::new(Exit::Usage, anyhow!("catalogue {}: {e}", p.display())))?;
+        config.catalogue = posbridge_sandbox::Catalogue::from_json_file(p).map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                anyhow!("catalogue {}: {e}", shorten(&p.display().to_string())),
+            )
+        })?;
     }
     if let Some(p) = faults {
         let (source, text) = records::read_source(p)?;

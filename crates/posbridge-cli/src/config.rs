@@ -1,5 +1,9 @@
 //! The CLI's configuration: a TOML file with one section per vendor (and, for many
 //! merchants, `[tenants.<name>.<vendor>]`), secrets from environment variables.
+//!
+//! A section the CLI does not know (`[cloudmaa]`, `[tenants.colombo.foobar]`) is an
+//! error naming it and the closest known name, never silently ignored; a key a
+//! vendor's section does not know is refused when its config is read.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +11,10 @@ use anyhow::{Context, Result, bail};
 use posbridge::{VendorConfig, VendorInfo};
 
 use crate::exit::{CliError, Exit};
+use crate::quote::{quote, shorten, shorten_quoted};
+
+/// The top-level sections that are not vendors.
+const OTHER_SECTIONS: [&str; 2] = ["outbox", "tenants"];
 
 /// The loaded configuration file (possibly empty).
 #[derive(Debug, Clone)]
@@ -78,16 +86,26 @@ impl Settings {
                 Err(e) => {
                     return Err(CliError::new(
                         Exit::Usage,
-                        anyhow::anyhow!("cannot read config file {}: {e}", p.display()),
+                        anyhow::anyhow!("cannot read config file {}: {e}", shorten(&p.display().to_string())),
                     )
                     .hint("create one with `posbridge config init`"));
                 }
             };
+            let name = shorten(&p.display().to_string());
             table = text.parse::<toml::Table>().map_err(|e| {
+                // Not `e`'s own text: it quotes the offending line, which may be
+                // megabytes long or hold a secret.
+                let at = e.span().map(|s| line_and_column(&text, s.start)).unwrap_or_default();
                 CliError::new(
                     Exit::Usage,
-                    anyhow::anyhow!("config file {} is not valid TOML: {e}", p.display()),
+                    anyhow::anyhow!(
+                        "config file {name} is not valid TOML{at}: {}",
+                        shorten_quoted(e.message().trim_end())
+                    ),
                 )
+            })?;
+            check_sections(&table).map_err(|e| {
+                CliError::new(Exit::Usage, anyhow::anyhow!("config file {name}: {}", e.message)).hint(e.hint)
             })?;
             warn_if_secrets_readable(p, &table);
         }
@@ -111,9 +129,17 @@ impl Settings {
                 Some(s) => s,
                 None if !self.has_file => toml::Table::new(),
                 None => {
+                    let known: Vec<&str> = tenants
+                        .map(|ts| ts.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
                     return Err(CliError::new(
                         Exit::Usage,
-                        anyhow::anyhow!("tenant {t:?} has no [tenants.{t}] section in the config file"),
+                        anyhow::anyhow!(
+                            "tenant {} has no [tenants.{}] section in the config file{}",
+                            quote(t),
+                            shorten(t),
+                            did_you_mean(t, &known)
+                        ),
                     ));
                 }
             };
@@ -152,7 +178,7 @@ impl Settings {
             Some(v @ toml::Value::Table(_)) => v.clone().try_into::<OutboxSection>().map_err(|e| {
                 CliError::new(
                     Exit::Usage,
-                    anyhow::anyhow!("the [outbox] section is not valid: {}", e.message()),
+                    anyhow::anyhow!("the [outbox] section is not valid: {}", shorten_quoted(e.message())),
                 )
             }),
             Some(_) => Err(CliError::new(
@@ -247,20 +273,137 @@ impl Settings {
                 Some(dir) if file.is_relative() => dir.join(file),
                 _ => file,
             };
-            let map = posbridge::InMemoryIdMap::from_json_file(&file)
-                .map_err(|e| CliError::new(Exit::Usage, anyhow::anyhow!("[{}] id_map_file: {e}", vendor.name)))?;
-            let value = toml::Value::try_from(&map)
-                .map_err(|e| CliError::new(Exit::Usage, anyhow::anyhow!("[{}] id_map_file: {e}", vendor.name)))?;
+            let bad = |e: String| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("[{}] id_map_file: {}", vendor.name, shorten_quoted(&e)),
+                )
+            };
+            let map = posbridge::InMemoryIdMap::from_json_file(&file).map_err(|e| bad(e.to_string()))?;
+            let value = toml::Value::try_from(&map).map_err(|e| bad(e.to_string()))?;
             section.insert("id_map".into(), value);
         }
         section.insert("vendor".into(), toml::Value::String(vendor.name.to_owned()));
         toml::Value::Table(section).try_into::<VendorConfig>().map_err(|e| {
             CliError::new(
                 Exit::Usage,
-                anyhow::anyhow!("the [{}] section is not valid: {}", vendor.name, e.message()),
+                anyhow::anyhow!(
+                    "the [{}] section is not valid: {}",
+                    vendor.name,
+                    shorten_quoted(e.message().trim_end())
+                ),
             )
         })
     }
+}
+
+/// ` at line L, column C` for a byte offset in `text`.
+fn line_and_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" at line {line}, column {column}")
+}
+
+/// Why a config file's sections cannot be right.
+#[derive(Debug)]
+struct SectionError {
+    message: String,
+    hint: String,
+}
+
+/// Checks that every top-level section is a vendor of this build, `[outbox]` or
+/// `[tenants]`, and that every `[tenants.NAME]` holds only vendor sections: a misspelt
+/// section would otherwise be ignored and its vendor silently left unconfigured.
+/// (Keys inside a vendor's section are checked when its config is read; those of
+/// `[outbox]` when an outbox command reads it.)
+fn check_sections(root: &toml::Table) -> Result<(), SectionError> {
+    let vendors: Vec<&'static str> = posbridge::vendors().iter().map(|v| v.name).collect();
+    let mut top = vendors.clone();
+    top.extend(OTHER_SECTIONS);
+    for (key, value) in root {
+        if !top.contains(&key.as_str()) {
+            return Err(unknown(&shorten(key), key, value, &top));
+        }
+    }
+    let Some(tenants) = root.get("tenants") else {
+        return Ok(());
+    };
+    let Some(tenants) = tenants.as_table() else {
+        return Err(SectionError {
+            message: "tenants must be a table: [tenants.NAME.VENDOR]".to_owned(),
+            hint: "one merchant's sections go under [tenants.NAME], e.g. [tenants.colombo.cloudma]".to_owned(),
+        });
+    };
+    for (tenant, sections) in tenants {
+        let Some(sections) = sections.as_table() else {
+            return Err(SectionError {
+                message: format!("tenants.{} must be a table of vendor sections", shorten(tenant)),
+                hint: format!("e.g. [tenants.{}.cloudma]", shorten(tenant)),
+            });
+        };
+        for (key, value) in sections {
+            if !vendors.contains(&key.as_str()) {
+                let path = format!("tenants.{}.{}", shorten(tenant), shorten(key));
+                let mut e = unknown(&path, key, value, &vendors);
+                e.hint = format!("a tenant's sections are its vendors: {}", vendors.join(", "));
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error for an unknown `key` (shown as `path`) among `known`.
+fn unknown(path: &str, key: &str, value: &toml::Value, known: &[&str]) -> SectionError {
+    let what = if value.is_table() {
+        format!("unknown section [{path}]")
+    } else {
+        format!("unknown key {path}")
+    };
+    SectionError {
+        message: format!("{what}{}", did_you_mean(key, known)),
+        hint: format!("the sections this build knows: {}", known.join(", ")),
+    }
+}
+
+/// `"; did you mean NAME?"` for the name among `known` closest to `name`, when one is
+/// close enough to be a typo of it; else nothing.
+pub(crate) fn did_you_mean(name: &str, known: &[&str]) -> String {
+    closest(name, known).map_or_else(String::new, |k| format!("; did you mean {k}?"))
+}
+
+/// The name among `known` closest to `name` (ignoring case), if it is within a third
+/// of its length in edits (at least one edit).
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    // Longer names than any known one plus the allowed edits cannot be typos of one.
+    if name.chars().count() > 64 {
+        return None;
+    }
+    let name = name.to_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&name, &k.to_lowercase()), *k))
+        .filter(|(d, k)| *d <= (k.chars().count() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance: the fewest single-character insertions, deletions and
+/// substitutions that turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(unix)]
@@ -294,8 +437,8 @@ fn warn_if_secrets_readable(path: &Path, table: &toml::Table) {
         tracing::warn!("config file holds secrets and is readable by others");
         eprintln!(
             "warning: {} holds secrets and is readable by other users; run `chmod 600 {}`",
-            path.display(),
-            path.display()
+            shorten(&path.display().to_string()),
+            shorten(&path.display().to_string())
         );
     }
 }
@@ -424,12 +567,15 @@ fn vendor_template_body(vendor: &str) -> Option<&'static str> {
 /// Writes the template to `path`, refusing to overwrite unless `force`.
 pub fn init(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
-        bail!("{} already exists (use --force to overwrite)", path.display());
+        bail!(
+            "{} already exists (use --force to overwrite)",
+            shorten(&path.display().to_string())
+        );
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", shorten(&dir.display().to_string())))?;
     }
-    std::fs::write(path, template()).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(path, template()).with_context(|| format!("writing {}", shorten(&path.display().to_string())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -493,6 +639,82 @@ mod tests {
         assert_eq!(section.lease_secs, Some(60));
         assert_eq!(section.targets["codemax"].max_in_flight, Some(2));
         assert!(template().contains("# [outbox]"));
+    }
+
+    /// A config file at a temporary path, loaded.
+    fn load(text: &str) -> Result<Settings, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), None).map_err(|e| e.render())
+    }
+
+    #[test]
+    fn unknown_sections_are_named_with_the_closest_known_one() {
+        let e = load("[cloudma]\nbase_url = \"x\"\n[cloudmaa]\ntoken = \"t\"\n").unwrap_err();
+        assert!(e.contains("unknown section [cloudmaa]; did you mean cloudma?"), "{e}");
+        let e = load("[foobar]\nx = 1\n").unwrap_err();
+        assert!(
+            e.contains("unknown section [foobar]") && !e.contains("did you mean"),
+            "{e}"
+        );
+        assert!(
+            e.contains("outbox") && e.contains("tenants"),
+            "the hint lists the known ones: {e}"
+        );
+        let e = load("[tenants.colombo.CloudMA]\nbase_url = \"x\"\n").unwrap_err();
+        assert!(
+            e.contains("unknown section [tenants.colombo.CloudMA]; did you mean cloudma?"),
+            "{e}"
+        );
+        let e = load("[tenants.colombo.outbox]\ndatabase = \"x\"\n").unwrap_err();
+        assert!(e.contains("unknown section [tenants.colombo.outbox]"), "{e}");
+        let e = load("tenants = 3\n").unwrap_err();
+        assert!(e.contains("tenants must be a table"), "{e}");
+        let e = load("verbose = true\n").unwrap_err();
+        assert!(e.contains("unknown key verbose"), "{e}");
+        let e = load(&format!("[{}]\n", "x".repeat(100_000))).unwrap_err();
+        assert!(e.len() < 2_000 && e.contains("(100000 bytes)"), "{e}");
+    }
+
+    #[test]
+    fn known_sections_load() {
+        let ok = "[cloudma]\nbase_url = \"x\"\n[outbox]\ndatabase = \"sqlite://o.db\"\n\
+                  [outbox.targets.cloudma]\nmax_in_flight = 1\n\
+                  [tenants.colombo.cloudma]\nbase_url = \"y\"\n[tenants.kandy.easpro]\nutc_offset = \"+08:00\"\n";
+        let settings = load(ok).unwrap();
+        assert!(settings.for_tenant(Some("colombo")).is_ok());
+        let e = settings.for_tenant(Some("colomb")).unwrap_err().render();
+        assert!(e.contains("did you mean colombo?"), "{e}");
+        assert!(load("").is_ok());
+    }
+
+    #[test]
+    fn a_toml_error_says_where_without_quoting_the_line() {
+        let e = load(&format!("[cloudma]\ntoken = \"{}\n", "s".repeat(100_000))).unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("sssssssss"), "the line is quoted back: {e}");
+    }
+
+    #[test]
+    fn typos_are_close_and_other_names_are_not() {
+        let known = [
+            "asalta",
+            "cloudma",
+            "codemax",
+            "easpro",
+            "salesmania",
+            "outbox",
+            "tenants",
+        ];
+        assert_eq!(closest("cloudmaa", &known), Some("cloudma"));
+        assert_eq!(closest("tenant", &known), Some("tenants"));
+        assert_eq!(closest("sales-mania", &known), Some("salesmania"));
+        assert_eq!(closest("EASPRO", &known), Some("easpro"));
+        assert_eq!(closest("foobar", &known), None);
+        assert_eq!(closest("x", &known), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -15,8 +15,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::commands::{Output, table};
+use crate::commands::{Output, table, was_sent};
 use crate::exit::{CliError, Exit};
+use crate::quote::bound_text;
 
 /// Options of the demo.
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +40,15 @@ const UNKNOWN_PRODUCT: &str = "DISCONTINUED-9";
 #[derive(Debug, Serialize)]
 pub struct VendorReport {
     vendor: &'static str,
+    /// The sales of the day.
+    sales: usize,
+    /// The sales a request went out for (not those refused before sending).
     sent: usize,
     accepted: usize,
+    /// Refused by the vendor (or, on a re-send, found not booked).
     rejected: usize,
+    /// Refused by the connector before sending: nothing went to the vendor.
+    invalid: usize,
     uncertain: usize,
     settled_already_booked: usize,
     settled_booked_on_resend: usize,
@@ -53,6 +60,8 @@ pub struct VendorReport {
     purchase: String,
     stock_source: &'static str,
     rejections: Vec<String>,
+    /// Why each `invalid` sale was refused before sending.
+    not_sent: Vec<String>,
     stock: Vec<StockRow>,
     checks: Vec<Check>,
 }
@@ -485,9 +494,11 @@ async fn run_vendor(
 
     let mut report = VendorReport {
         vendor,
-        sent: sales.len(),
+        sales: sales.len(),
+        sent: 0,
         accepted: 0,
         rejected: 0,
+        invalid: 0,
         uncertain: 0,
         settled_already_booked: 0,
         settled_booked_on_resend: 0,
@@ -499,6 +510,7 @@ async fn run_vendor(
         purchase: String::new(),
         stock_source,
         rejections: Vec::new(),
+        not_sent: Vec::new(),
         stock: Vec::new(),
         checks: Vec::new(),
     };
@@ -511,6 +523,9 @@ async fn run_vendor(
     let can_resend = connector.capabilities().sale_duplicates != DuplicatePolicy::Unknown || vendor == "cloudma";
     let outcomes = pusher.push_sales(&sales).await;
     for (sale, outcome) in sales.iter().zip(outcomes) {
+        if outcome.as_ref().err().is_none_or(was_sent) {
+            report.sent += 1;
+        }
         match outcome {
             Ok(_) => {
                 report.accepted += 1;
@@ -547,9 +562,13 @@ async fn run_vendor(
                     }
                 }
             }
+            Err(e) if !was_sent(&e) => {
+                report.invalid += 1;
+                report.not_sent.push(bound_text(&format!("{}: {e}", sale.reference)));
+            }
             Err(e) => {
                 report.rejected += 1;
-                report.rejections.push(format!("{}: {e}", sale.reference));
+                report.rejections.push(bound_text(&format!("{}: {e}", sale.reference)));
             }
         }
     }
@@ -572,7 +591,8 @@ async fn run_vendor(
                 purchase_booked = true;
                 format!("{} {s}", purchase.reference)
             }
-            Err(e) => format!("{} not booked: {e}", purchase.reference),
+            Err(e) if !was_sent(&e) => bound_text(&format!("{} invalid (not sent): {e}", purchase.reference)),
+            Err(e) => bound_text(&format!("{} not booked: {e}", purchase.reference)),
         };
     } else {
         report.purchase = "not offered by this vendor".to_owned();
@@ -687,8 +707,9 @@ async fn run_vendor(
             + report.settled_booked_on_resend
             + report.rejected
             + report.unsettled
-            == report.sent,
-        detail: format!("{} sent", report.sent),
+            + report.invalid
+            == report.sales,
+        detail: format!("{} sales, {} sent", report.sales, report.sent),
     });
     Ok(report)
 }
@@ -697,7 +718,15 @@ fn print_report(r: &VendorReport, faults: bool) {
     outln!("\n== {}", r.vendor);
     let settled = r.settled_already_booked + r.settled_booked_on_resend;
     let mut rows = vec![
-        ["sales sent".to_owned(), r.sent.to_string(), String::new()],
+        [
+            "sales sent".to_owned(),
+            r.sent.to_string(),
+            if r.invalid > 0 {
+                format!("of {}; {} refused before sending", r.sales, r.invalid)
+            } else {
+                String::new()
+            },
+        ],
         [
             "accepted".to_owned(),
             (r.accepted + settled).to_string(),
@@ -708,6 +737,11 @@ fn print_report(r: &VendorReport, faults: bool) {
             },
         ],
         ["rejected".to_owned(), r.rejected.to_string(), r.rejections.join("; ")],
+        [
+            "invalid (not sent)".to_owned(),
+            r.invalid.to_string(),
+            r.not_sent.join("; "),
+        ],
         [
             "uncertain".to_owned(),
             r.uncertain.to_string(),

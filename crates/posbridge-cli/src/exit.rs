@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | everything succeeded |
-//! | 1 | some records were rejected or are uncertain, or a demo check failed |
+//! | 1 | some records were rejected, invalid (not sent) or uncertain, or a demo check failed |
 //! | 2 | usage, configuration or input error (nothing was sent for a bad input file) |
 //! | 3 | authentication failed |
 //! | 4 | the vendor is unavailable, rate limiting, or unreachable |
@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use posbridge::{Error, ErrorKind};
+
+use crate::quote::bound_text;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,7 +96,9 @@ impl CliError {
         err
     }
 
-    /// The message printed on stderr: what failed, its causes, and the hint.
+    /// The message printed on stderr: what failed, its causes, and the hint. However
+    /// long the input a message quotes, a long quoted value is cut to an excerpt and
+    /// no line is longer than [`MAX_LINE`](crate::quote::MAX_LINE) bytes.
     pub fn render(&self) -> String {
         let mut s = format!("error: {}", self.error);
         for cause in self.error.chain().skip(1) {
@@ -103,17 +107,17 @@ impl CliError {
         if let Some(h) = &self.hint {
             let _ = write!(s, "\n  hint: {h}");
         }
-        s
+        bound_text(&s)
     }
 
-    /// The error as JSON, for `--json`.
+    /// The error as JSON, for `--json`, its texts bounded as [`CliError::render`]'s.
     pub fn to_json(&self) -> serde_json::Value {
-        let causes: Vec<String> = self.error.chain().skip(1).map(|c| c.to_string()).collect();
+        let causes: Vec<String> = self.error.chain().skip(1).map(|c| bound_text(&c.to_string())).collect();
         serde_json::json!({
             "error": {
-                "message": self.error.to_string(),
+                "message": bound_text(&self.error.to_string()),
                 "causes": causes,
-                "hint": self.hint,
+                "hint": self.hint.as_deref().map(bound_text),
                 "exit_code": self.exit as u8,
             }
         })
@@ -138,7 +142,7 @@ pub fn hint_for(e: &Error) -> Option<String> {
             "the vendor could not be reached or is failing; try again later".into()
         }
         ErrorKind::Uncertain => "the vendor may have applied this: check at the vendor before sending it again".into(),
-        ErrorKind::Invalid => "fix the record and send it again".into(),
+        ErrorKind::Invalid => "nothing was sent: fix the record and send it again".into(),
         ErrorKind::Unsupported => "this vendor does not offer that operation".into(),
         _ => return None,
     })

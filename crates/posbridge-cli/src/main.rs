@@ -25,6 +25,7 @@ mod config;
 mod demo;
 mod exit;
 mod outbox;
+mod quote;
 mod records;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

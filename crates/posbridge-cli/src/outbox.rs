@@ -24,6 +24,7 @@ use serde_json::json;
 use crate::commands::{Ctx, check_all, table};
 use crate::config::{OutboxSection, Settings};
 use crate::exit::{CliError, Exit};
+use crate::quote::{quote, shorten};
 use crate::records::{self, Record};
 
 /// The states a delivery is still being worked on in.
@@ -260,7 +261,7 @@ fn sqlite_location(url: &str, dir: Option<&Path>) -> Result<String, CliError> {
     };
     if path.is_empty() {
         return Err(
-            CliError::new(Exit::Usage, anyhow!("outbox database {url:?} names no file"))
+            CliError::new(Exit::Usage, anyhow!("outbox database {} names no file", quote(url)))
                 .hint("use sqlite://FILE or postgres://USER@HOST/DATABASE"),
         );
     }
@@ -273,7 +274,10 @@ fn sqlite_location(url: &str, dir: Option<&Path>) -> Result<String, CliError> {
         std::fs::create_dir_all(parent).map_err(|e| {
             CliError::new(
                 Exit::Usage,
-                anyhow!("cannot create {} for the outbox: {e}", parent.display()),
+                anyhow!(
+                    "cannot create {} for the outbox: {e}",
+                    shorten(&parent.display().to_string())
+                ),
             )
         })?;
     }
@@ -403,7 +407,7 @@ fn parse_target(text: &str, scope: &str) -> Result<Target, CliError> {
     let text = text.trim();
     let target = if text.contains('/') {
         text.parse::<Target>()
-            .map_err(|e| CliError::new(Exit::Usage, anyhow!("{e}")))?
+            .map_err(|e| CliError::new(Exit::Usage, anyhow!("{}", crate::quote::shorten_quoted(&e.to_string()))))?
     } else if text.is_empty() {
         return Err(CliError::new(Exit::Usage, anyhow!("an empty target in --to")));
     } else {
@@ -435,7 +439,12 @@ fn connect_target(
     let Some(info) = all.iter().find(|v| v.name == target.vendor) else {
         return Err(CliError::new(
             Exit::Usage,
-            anyhow!("target {target}: unknown vendor {:?}", target.vendor),
+            anyhow!(
+                "target {}: unknown vendor {}{}",
+                shorten(&target.to_string()),
+                quote(&target.vendor),
+                crate::config::did_you_mean(&target.vendor, &names)
+            ),
         )
         .hint(format!("vendors in this build: {}", names.join(", "))));
     };
@@ -1093,6 +1102,10 @@ async fn list(ctx: &Ctx, db: Option<&str>, state: Option<DeliveryState>, limit: 
                     d.disposition.as_deref().unwrap_or("delivered"),
                     d.delivered_by.as_deref().unwrap_or("?")
                 ),
+                // Refused by the connector before sending: say so, as `push` does.
+                _ if d.last_error_kind.as_deref() == Some("invalid") => {
+                    format!("invalid (not sent): {}", d.last_error.as_deref().unwrap_or_default())
+                }
                 _ => d.last_error.clone().unwrap_or_default(),
             };
             let detail: String = detail.chars().take(160).collect();
@@ -1169,7 +1182,10 @@ fn parse_before(text: &str, now: Timestamp) -> Result<Timestamp, CliError> {
     let bad = || {
         CliError::new(
             Exit::Usage,
-            anyhow!("--delivered-before {text:?} is neither an RFC 3339 timestamp nor a duration"),
+            anyhow!(
+                "--delivered-before {} is neither an RFC 3339 timestamp nor a duration",
+                quote(text)
+            ),
         )
         .hint("e.g. 2026-11-01T00:00:00+08:00, or 7d, 24h, 90m, 1d12h (units s, m, h, d, w)")
     };

@@ -1,7 +1,7 @@
 //! Reading sales, purchases and customers from a file or standard input: one JSON
 //! object, a JSON array, or NDJSON (one object per line). Every record is parsed and
 //! checked before anything is sent; an error names the line (or array index) and the
-//! field.
+//! field, and quotes the input only as a short excerpt (see [`crate::quote`]).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -10,6 +10,7 @@ use anyhow::anyhow;
 use serde::de::DeserializeOwned;
 
 use crate::exit::{CliError, Exit};
+use crate::quote::{shorten, shorten_quoted};
 
 /// A record and where it came from (for messages).
 #[derive(Debug)]
@@ -20,7 +21,7 @@ pub struct Record<T> {
     pub value: T,
 }
 
-/// Reads `path` (`-` for standard input).
+/// Reads `path` (`-` for standard input): its name for messages (shortened), and its text.
 pub fn read_source(path: &Path) -> Result<(String, String), CliError> {
     if path == Path::new("-") {
         let mut s = String::new();
@@ -29,9 +30,10 @@ pub fn read_source(path: &Path) -> Result<(String, String), CliError> {
             .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot read standard input: {e}")))?;
         Ok(("<stdin>".to_owned(), s))
     } else {
+        let name = shorten(&path.display().to_string());
         let s = std::fs::read_to_string(path)
-            .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot read {}: {e}", path.display())))?;
-        Ok((path.display().to_string(), s))
+            .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot read {name}: {e}")))?;
+        Ok((name, s))
     }
 }
 
@@ -45,6 +47,8 @@ pub fn parse<T: DeserializeOwned>(source: &str, text: &str, what: &str) -> Resul
         ));
     }
     let bad = |location: String, e: serde_json::Error| {
+        // serde_json quotes the value it could not take, which may be megabytes.
+        let e = shorten_quoted(&e.to_string());
         CliError::new(Exit::Usage, anyhow!("{source}, {location}: invalid {what}: {e}"))
             .hint(format!("fix the {what} at {location}; nothing was sent"))
     };

@@ -304,3 +304,351 @@ async fn check_says_which_credentials_work() {
     );
     handle.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------
+// Issue 17: what a new user met.
+
+/// The longest line the CLI may print for an error, whatever the input.
+const MAX_LINE: usize = 1024;
+
+/// Every line of `s` is at most [`MAX_LINE`] bytes.
+fn assert_lines_bounded(s: &str) {
+    for line in s.lines() {
+        assert!(
+            line.len() <= MAX_LINE,
+            "a line of {} bytes: {}…",
+            line.len(),
+            line.chars().take(200).collect::<String>()
+        );
+    }
+}
+
+/// A 5 MB value in a sale is refused locally; the error names the field and why, and
+/// quotes the value only as a short excerpt with its length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_five_megabyte_reference_is_refused_with_a_short_message() {
+    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &handle);
+    let file = dir.path().join("sale.json");
+    let reference = "A".repeat(5 * 1024 * 1024);
+    std::fs::write(&file, sale_json(&reference, "TEA-100", 1)).unwrap();
+    for json in [false, true] {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_CLOUDMA_TOKEN", TOKEN)
+            .args(["push", "sale"])
+            .arg(&file);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(cmd).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            stderr.chars().take(500).collect::<String>()
+        );
+        assert!(stderr.len() < 4096, "stderr is {} bytes", stderr.len());
+        assert!(out.stdout.len() < 4096, "stdout is {} bytes", out.stdout.len());
+        assert!(
+            stderr.contains("reference") && stderr.contains("longer than 200 bytes"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("(5242880 bytes)"),
+            "the excerpt says how long it was: {stderr}"
+        );
+        assert_lines_bounded(&stderr);
+    }
+    assert!(handle.requests().is_empty(), "something was sent");
+    handle.shutdown().await;
+}
+
+/// A huge value anywhere a parser may quote it (a mistyped number, an unknown field's
+/// name, an unknown enum value, the file name) gives a short error that still says
+/// where and why.
+#[test]
+fn huge_values_anywhere_in_the_input_give_short_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let big = "B".repeat(5 * 1024 * 1024);
+    let sale = sale_json("INV-1", "TEA-100", 1);
+    // What was wrong, and what the message must still say.
+    let cases = [
+        (
+            "quantity",
+            sale.replace("\"quantity\":\"1\"", &format!("\"quantity\":\"{big}\"")),
+            "…\" (5242880 bytes), expected a Decimal",
+        ),
+        (
+            "unknown field",
+            sale.replace("\"lines\"", &format!("\"{big}\":1,\"lines\"")),
+            "…` (5242880 bytes), expected one of `reference`",
+        ),
+        (
+            "kind",
+            sale.replace("\"lines\"", &format!("\"kind\":\"{big}\",\"lines\"")),
+            "…` (5242880 bytes), expected one of `invoice`",
+        ),
+        ("issued_at", sale.replace("2026-11-26T10:00:00+05:30", &big), "year"),
+        ("line 2", format!("{sale}\n{{\"reference\":\"{big}\n"), "line 2"),
+    ];
+    for (what, body, says) in cases {
+        let file = home.path().join("sales.ndjson");
+        std::fs::write(&file, body).unwrap();
+        let mut cmd = posbridge(home.path());
+        cmd.env("POSBRIDGE_CLOUDMA_TOKEN", TOKEN)
+            .env("POSBRIDGE_CLOUDMA_BASE_URL", "http://127.0.0.1:9/cloudma/")
+            .args(["push", "sale"])
+            .arg(&file);
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{what}: {}",
+            stderr.chars().take(500).collect::<String>()
+        );
+        assert!(stderr.len() < 4096, "{what}: stderr is {} bytes", stderr.len());
+        assert!(
+            stderr.contains("invalid sale") && stderr.contains(says),
+            "{what}: {stderr}"
+        );
+        assert_lines_bounded(&stderr);
+    }
+}
+
+/// A config file with a config for CloudMA at the sandbox, plus `extra`.
+fn config_with(dir: &Path, handle: &SandboxHandle, extra: &str) -> PathBuf {
+    let path = config_file(dir, handle);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(extra);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A misspelt section is an error naming it and the name it was probably meant to be,
+/// and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_section_is_an_error_naming_it() {
+    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sale.json");
+    std::fs::write(&file, sale_json("INV-1", "TEA-100", 1)).unwrap();
+    let cases = [
+        (
+            "\n[cloudmaa]\ntoken = \"x\"\n",
+            "cloudmaa",
+            Some("did you mean cloudma?"),
+        ),
+        (
+            "\n[tenants.colombo.cloudmaa]\nbase_url = \"x\"\n",
+            "tenants.colombo.cloudmaa",
+            Some("did you mean cloudma?"),
+        ),
+        (
+            "\n[tenant.colombo.cloudma]\nbase_url = \"x\"\n",
+            "tenant",
+            Some("did you mean tenants?"),
+        ),
+        (
+            "\n[outbx]\ndatabase = \"sqlite://x.db\"\n",
+            "outbx",
+            Some("did you mean outbox?"),
+        ),
+        ("\n[foobar]\nx = 1\n", "foobar", None),
+    ];
+    for (extra, name, suggestion) in cases {
+        let config = config_with(dir.path(), &handle, extra);
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_CLOUDMA_TOKEN", TOKEN)
+            .args(["push", "sale", "--vendor", "cloudma"])
+            .arg(&file);
+        let out = run(cmd).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("[{name}]")), "{name}: {stderr}");
+        match suggestion {
+            Some(s) => assert!(stderr.contains(s), "{name}: {stderr}"),
+            None => assert!(!stderr.contains("did you mean"), "{name}: {stderr}"),
+        }
+    }
+    assert!(handle.requests().is_empty(), "something was sent");
+    handle.shutdown().await;
+}
+
+/// A config holding only an unknown section names it (it used to say only that no
+/// vendor is configured).
+#[test]
+fn a_config_with_only_an_unknown_section_names_it() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("posbridge.toml");
+    std::fs::write(&config, "[foobar]\nbase_url = \"x\"\n").unwrap();
+    let out = posbridge(home.path())
+        .env("POSBRIDGE_CONFIG", &config)
+        .args(["stock"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("[foobar]"), "{stderr}");
+}
+
+/// An unknown key inside a vendor section (or one of its subsections) is refused too,
+/// and names the key.
+#[test]
+fn an_unknown_key_in_a_vendor_section_is_an_error_naming_it() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("posbridge.toml");
+    for (body, key) in [
+        ("[cloudma]\nbase_url = \"http://127.0.0.1:9/\"\ntokn = \"x\"\n", "tokn"),
+        (
+            "[cloudma]\nbase_url = \"http://127.0.0.1:9/\"\n[cloudma.http]\ntimeout = 5\n",
+            "timeout",
+        ),
+    ] {
+        std::fs::write(&config, body).unwrap();
+        let out = posbridge(home.path())
+            .env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_CLOUDMA_TOKEN", TOKEN)
+            .args(["stock"])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(key) && stderr.contains("[cloudma]"), "{stderr}");
+    }
+}
+
+/// A config for EAS Pro at the sandbox, with the id map of the sample catalogue.
+fn easpro_config(dir: &Path, handle: &SandboxHandle) -> PathBuf {
+    let ids = posbridge_sandbox::easpro_product_ids(&posbridge_sandbox::Catalogue::sample());
+    let map = serde_json::json!({ "product": ids });
+    std::fs::write(dir.join("easpro-products.json"), map.to_string()).unwrap();
+    let path = dir.join("posbridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[easpro]\nbase_url = \"{}\"\nid_map_file = \"easpro-products.json\"\n",
+            handle.vendor_url("easpro")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A sale the connector refuses before sending (a void sale, which EAS Pro's API
+/// cannot take) is reported `invalid (not sent)` and not counted as sent or rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_refused_before_sending_is_reported_invalid_not_sent() {
+    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = easpro_config(dir.path(), &handle);
+    let file = dir.path().join("sales.ndjson");
+    let void = sale_json("INV-2", "TEA-100", 1).replace("\"lines\"", "\"status\":\"void\",\"lines\"");
+    std::fs::write(&file, format!("{}\n{void}\n", sale_json("INV-1", "TEA-100", 1))).unwrap();
+    let push = |json: bool| {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_EASPRO_PARTNER", posbridge_sandbox::EASPRO_DEFAULT_PARTNER)
+            .env("POSBRIDGE_EASPRO_USER_ID", posbridge_sandbox::EASPRO_DEFAULT_USER_ID)
+            .args(["push", "sale"])
+            .arg(&file);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd
+    };
+
+    let out = run(push(false)).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let line = stdout.lines().find(|l| l.contains("INV-2")).unwrap_or_default();
+    assert!(line.starts_with("invalid (not sent) INV-2"), "{stdout}");
+    assert!(
+        stdout.contains("easpro: 1 sent, 1 accepted, 0 rejected, 0 uncertain, 0 failed, 1 invalid (not sent)"),
+        "{stdout}"
+    );
+    let sent: Vec<_> = handle
+        .requests()
+        .into_iter()
+        .filter(|r| r.reference.as_deref() == Some("INV-2"))
+        .collect();
+    assert!(sent.is_empty(), "the invalid sale was sent");
+
+    // Again with --json: the same, and the existing fields keep their names.
+    let out = run(push(true)).await;
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let invalid = lines.iter().find(|v| v["reference"] == "INV-2").unwrap();
+    assert_eq!(invalid["outcome"], "invalid", "{invalid}");
+    assert_eq!(invalid["sent"], false, "{invalid}");
+    assert_eq!(invalid["error"]["kind"], "invalid", "{invalid}");
+    let counts = &lines.last().unwrap()["summary"]["counts"];
+    assert_eq!(counts["invalid"], 1, "{counts}");
+    assert_eq!(counts["rejected"], 0, "{counts}");
+    assert_eq!(counts["sent"], 1, "{counts}");
+    handle.shutdown().await;
+}
+
+/// The demo does not count a sale the connector refused locally as sent or rejected.
+#[test]
+fn the_demo_reports_local_refusals_as_invalid_not_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let out = posbridge(home.path())
+        .args(["demo", "--sales", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let vendors = report["demo"]["vendors"].as_array().unwrap();
+    // EAS Pro and Asalta cannot map a product they do not know: refused before sending.
+    let easpro = vendors.iter().find(|v| v["vendor"] == "easpro").unwrap();
+    assert_eq!(easpro["invalid"], 1, "{easpro}");
+    assert_eq!(easpro["rejected"], 0, "{easpro}");
+    assert_eq!(easpro["sent"], 3, "{easpro}");
+    // CloudMA refuses it at the vendor: sent and rejected.
+    let cloudma = vendors.iter().find(|v| v["vendor"] == "cloudma").unwrap();
+    assert_eq!(
+        (cloudma["sent"].as_u64(), cloudma["rejected"].as_u64()),
+        (Some(4), Some(1)),
+        "{cloudma}"
+    );
+    assert_eq!(cloudma["invalid"], 0, "{cloudma}");
+}
+
+/// The outbox's list says a dead delivery the connector refused before sending was
+/// never sent, as `push` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_lists_a_local_refusal_as_invalid_not_sent() {
+    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = easpro_config(dir.path(), &handle);
+    let file = dir.path().join("void.json");
+    let void = sale_json("INV-9", "TEA-100", 1).replace("\"lines\"", "\"status\":\"void\",\"lines\"");
+    std::fs::write(&file, void).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("outbox.db").display());
+    let outbox = |args: &[&str]| {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_EASPRO_PARTNER", posbridge_sandbox::EASPRO_DEFAULT_PARTNER)
+            .env("POSBRIDGE_EASPRO_USER_ID", posbridge_sandbox::EASPRO_DEFAULT_USER_ID)
+            .args(["outbox", "--db", &db])
+            .args(args);
+        cmd
+    };
+    let out = run(outbox(&["enqueue", file.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(outbox(&["run", "--until-idle"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = run(outbox(&["list", "--state", "dead"])).await;
+    let stdout = text(&out.stdout);
+    let line = stdout.lines().find(|l| l.contains("INV-9")).unwrap_or_default();
+    assert!(line.contains("invalid (not sent): invalid status"), "{stdout}");
+    assert!(handle.requests().is_empty(), "the invalid sale was sent");
+    handle.shutdown().await;
+}
