@@ -9,7 +9,8 @@
 //! | 400, 409, 422 naming the team token | [`Error::Auth`], so the transport redoes the chain once |
 //! | 400, 409, 422 | [`Error::Rejected`] with the status and message; a message saying the reference or code already exists gets code `duplicate_reference` |
 //! | 401, 403 | [`Error::Auth`] (the chain is redone once, single-flight) |
-//! | 404 | [`Error::NotFound`] |
+//! | 404 | [`Error::NotFound`] (on a look-up's first page: the look-up does not exist, see `lookup.rs`) |
+//! | 405 | [`Error::Rejected`] with the status (on a look-up's first page: the look-up does not exist) |
 //! | 429 | [`Error::RateLimited`] with `Retry-After` |
 //! | 5xx | [`Error::Unavailable`] (for a non-idempotent write, [`Error::Uncertain`], decided by the transport) |
 
@@ -77,6 +78,19 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
     }
 }
 
+/// The status of a failure that says a look-up's endpoint does not exist: 404 (no
+/// such route: a list that exists answers a filter that matches nothing with `[]`,
+/// never 404) or 405 (the path exists, but not for `GET`: Laravel's answer for a
+/// route declared for `POST` only). `None` for every other failure, which keeps its
+/// meaning (a 5xx is an outage, a 422 a refusal, …).
+pub(crate) fn absent_endpoint(e: &Error) -> Option<u16> {
+    match e {
+        Error::NotFound { .. } => Some(404),
+        Error::Rejected { status: Some(405), .. } => Some(405),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -119,6 +133,22 @@ mod tests {
         assert_eq!(parse(404, "").unwrap().kind(), ErrorKind::NotFound);
         assert_eq!(parse(429, "").unwrap().kind(), ErrorKind::RateLimited);
         assert_eq!(parse(500, "").unwrap().kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn only_404_and_405_say_an_endpoint_is_absent() {
+        assert_eq!(absent_endpoint(&parse(404, "").unwrap()), Some(404));
+        assert_eq!(
+            absent_endpoint(&parse(404, r#"{"message":"Not Found"}"#).unwrap()),
+            Some(404)
+        );
+        assert_eq!(
+            absent_endpoint(&parse(405, r#"{"message":"The GET method is not supported for this route."}"#).unwrap()),
+            Some(405)
+        );
+        for status in [400, 401, 403, 410, 422, 429, 500, 501, 502, 503] {
+            assert_eq!(absent_endpoint(&parse(status, "").unwrap()), None, "HTTP {status}");
+        }
     }
 
     #[test]

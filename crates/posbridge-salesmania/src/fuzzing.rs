@@ -94,7 +94,7 @@ pub fn find_order_answer(response: &Response, reference: &str) -> Result<Option<
     let value: Value = response.json(VENDOR)?;
     let p = map::page(value, 1).map_err(decode(response))?;
     let orders: Vec<wire::ExtOrder> = map::items(p.items).map_err(decode(response))?;
-    Ok(map::find_order(&orders, reference))
+    Ok(map::find_order(&orders, reference).flatten())
 }
 
 /// The answer to a read of one order, as a sale (in UTC+7, Jakarta).

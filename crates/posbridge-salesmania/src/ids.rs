@@ -5,8 +5,10 @@
 //!   cached per client; a code missing from a catalogue listed before the current
 //!   call started re-lists it once (single-flight: concurrent callers share one
 //!   listing). A code two products share is refused rather than guessed.
-//! - **Customers** by `ext_cust_no`: `GET /customers?ext_cust_no=…`, checked entry by
-//!   entry; ids found (or created) are cached per client.
+//! - **Customers** by `ext_cust_no`: `GET /customers?ext_cust_no=…`, page by page,
+//!   every entry matched on its own `ext_cust_no` (see `lookup.rs`); ids found (or
+//!   created) are cached per client. A server without that look-up (HTTP 404 or 405)
+//!   leaves the explicit mappings and the cache: another code is refused.
 //! - Anything else (teams, …): the explicit mappings only.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use posbridge_core::{Error, IdKind, IdMap, InMemoryIdMap, Result};
 
+use crate::lookup::{Looked, Lookup};
 use crate::map::{self, LineProduct};
 use crate::{Api, wire};
 
@@ -130,6 +133,9 @@ impl Resolver {
     }
 
     /// SalesMania's id of the customer whose `ext_cust_no` is `code`, if there is one.
+    /// When the server has no look-up by `ext_cust_no`, a code neither mapped nor
+    /// cached is [`Error::Invalid`] (`customer.code`): whether the customer exists
+    /// cannot be known, and creating it blindly would make a new customer per sale.
     pub(crate) async fn customer_id(&self, code: &str) -> Result<Option<u64>> {
         if let Some(id) = self.explicit(IdKind::Customer, code)? {
             return Ok(Some(id));
@@ -137,7 +143,21 @@ impl Resolver {
         if let Some(id) = self.cached_customer(code) {
             return Ok(Some(id));
         }
-        let found = self.find_customer(code).await?;
+        let found = match self.find_customer(code).await? {
+            Looked::Found(found) => found,
+            Looked::NoMatch => return Ok(None),
+            Looked::Absent(status) => {
+                return Err(Error::invalid(
+                    "customer.code",
+                    format!(
+                        "SalesMania has no look-up of customers by ext_cust_no (it answered HTTP {status}), so \
+                         customer {code:?} cannot be found, and it is not created blindly (that would add a \
+                         customer for every sale); map it to its SalesMania id in id_map, or give the sale's \
+                         customer its SalesMania id"
+                    ),
+                ));
+            }
+        };
         let ids: Vec<u64> = found.iter().filter_map(|c| c.id).collect();
         match ids.as_slice() {
             [] => Ok(None),
@@ -155,16 +175,15 @@ impl Resolver {
         }
     }
 
-    /// The customers whose `ext_cust_no` is `code` (the filter is checked entry by entry).
-    pub(crate) async fn find_customer(&self, code: &str) -> Result<Vec<wire::CustomerRecord>> {
-        let records: Vec<wire::CustomerRecord> = self
-            .api
-            .lookup("resolve_customer", wire::CUSTOMERS, wire::EXT_CUST_NO_PARAM, code)
-            .await?;
-        Ok(records
-            .into_iter()
-            .filter(|c| c.ext_cust_no.as_deref().map(str::trim) == Some(code))
-            .collect())
+    /// The customers whose `ext_cust_no` is `code`, from the first page that has any
+    /// (every entry is matched on its own `ext_cust_no`: the filter is not trusted).
+    pub(crate) async fn find_customer(&self, code: &str) -> Result<Looked<Vec<wire::CustomerRecord>>> {
+        let code = code.trim();
+        self.api
+            .find(Lookup::Customers, code, |c: &wire::CustomerRecord| {
+                !code.is_empty() && c.ext_cust_no.as_deref().map(str::trim) == Some(code)
+            })
+            .await
     }
 
     fn cached_customer(&self, code: &str) -> Option<u64> {

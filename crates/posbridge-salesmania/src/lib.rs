@@ -27,14 +27,25 @@
 //! - **A repeated reference books nothing twice**: the answer to a new order is
 //!   `{}`, so the connector looks the reference up (`GET /orders?ext_order_no=…`)
 //!   before sending (found: [`Disposition::Duplicate`]) and after (to learn the id).
+//!   That look-up is not in SalesMania's document, so it is not trusted: every entry
+//!   is matched on its own reference, page after page, up to `lookup_max_pages`
+//!   (past it: [`Error::Rejected`] with code [`LOOKUP_PAGE_LIMIT`], nothing sent).
 //!   The `POST` itself is never re-sent by the transport; an uncertain one is settled
 //!   by the same read-back when it can be.
+//! - **A server without that look-up** (HTTP 404 or 405) gets its orders all the
+//!   same, without the duplicate check: the client warns once, says
+//!   [`DuplicatePolicy::Unknown`] from then on, answers [`Disposition::Accepted`]
+//!   without an id, and a failure after sending stays [`Error::Uncertain`] (that
+//!   reference is not sent again by the client). Customers are looked up the same way
+//!   (by `ext_cust_no`); without that look-up, a customer code the config does not map
+//!   is refused rather than created for every sale.
 //!
 //! It has no purchases, no list of sales and no native batch (the API has none).
 //! Tests: unit and property tests in `map.rs` (the discount parser), `wire.rs`,
 //! `error.rs` and `auth.rs`; conformance cases in `fixtures/` run by
 //! `tests/conformance.rs`; `tests/secrets.rs`; `tests/client.rs` (the chain under
-//! load, the catalogue cache, the typed methods).
+//! load, the catalogue cache, the typed methods); `tests/lookups.rs` (a server without
+//! the look-ups, across several pushes).
 //!
 //! ```no_run
 //! use posbridge_core::{Sale, Sales, SecretString};
@@ -61,6 +72,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
+mod lookup;
 mod map;
 mod types;
 mod wire;
@@ -87,6 +99,7 @@ use serde_json::Value;
 
 use crate::auth::SalesManiaTokens;
 use crate::ids::Resolver;
+use crate::lookup::{Absences, Looked, Lookup};
 
 pub use crate::map::{DiscountError, format_discount, parse_discount};
 pub use crate::types::{NewVisit, Product, ProductUnit, Team, Visit};
@@ -103,6 +116,17 @@ pub const DEFAULT_UNIT: &str = "PCS";
 /// The most pages a list is read to (a guard against a server that never says the
 /// list has ended).
 const MAX_PAGES: u32 = 10_000;
+
+/// The most pages a look-up by reference reads by default (`lookup_max_pages`): 750
+/// orders or customers at Laravel's 15 a page, when the server ignores the filter.
+pub const DEFAULT_LOOKUP_MAX_PAGES: u32 = 50;
+
+/// The code of the [`Error::Rejected`] a look-up by reference (orders by
+/// `ext_order_no`, customers by `ext_cust_no`) ends with when the list goes on past
+/// `lookup_max_pages` pages without a match: the server ignores the filter and the
+/// list is longer than the bound. Nothing was written; the message names the look-up
+/// and the bound.
+pub const LOOKUP_PAGE_LIMIT: &str = "lookup_page_limit";
 
 /// Which of the account's databases the connector works in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +234,12 @@ pub struct Config {
     /// "501"}, "customer": {"C-001": "3001"}}` (values are SalesMania ids).
     #[serde(default)]
     pub id_map: InMemoryIdMap,
+    /// The most pages a look-up by reference (orders by `ext_order_no`, customers
+    /// by `ext_cust_no`) reads when the server ignores the filter and answers its
+    /// whole list, [`DEFAULT_LOOKUP_MAX_PAGES`] by default (1 to 10 000). Past it, the
+    /// sale is refused with [`LOOKUP_PAGE_LIMIT`].
+    #[serde(default = "default_lookup_max_pages")]
+    pub lookup_max_pages: u32,
     /// Timeouts, retries, rate limit.
     #[serde(default)]
     pub http: HttpConfig,
@@ -225,6 +255,10 @@ fn default_unit() -> String {
 
 fn yes() -> bool {
     true
+}
+
+fn default_lookup_max_pages() -> u32 {
+    DEFAULT_LOOKUP_MAX_PAGES
 }
 
 fn default_utc_offset() -> Offset {
@@ -252,6 +286,7 @@ impl Config {
             visit_status: None,
             utc_offset: default_utc_offset(),
             id_map: InMemoryIdMap::new(),
+            lookup_max_pages: DEFAULT_LOOKUP_MAX_PAGES,
             http: HttpConfig::default(),
         }
     }
@@ -316,6 +351,13 @@ impl Config {
         self
     }
 
+    /// Sets the most pages a look-up by reference reads (see
+    /// [`Config::lookup_max_pages`]).
+    pub fn with_lookup_max_pages(mut self, max_pages: u32) -> Self {
+        self.lookup_max_pages = max_pages;
+        self
+    }
+
     /// Sets the HTTP settings.
     pub fn with_http(mut self, http: HttpConfig) -> Self {
         self.http = http;
@@ -341,6 +383,12 @@ impl Config {
         if self.unit.trim().is_empty() {
             return Err(Error::config(format!("{VENDOR}: unit is empty")));
         }
+        if !(1..=MAX_PAGES).contains(&self.lookup_max_pages) {
+            return Err(Error::config(format!(
+                "{VENDOR}: lookup_max_pages is {}; it must be 1 to {MAX_PAGES}",
+                self.lookup_max_pages
+            )));
+        }
         Ok(())
     }
 }
@@ -352,7 +400,10 @@ impl ConnectorConfig for Config {
 }
 
 /// What the SalesMania connector offers. A repeated sale reference is found by the
-/// connector and not booked again ([`DuplicatePolicy::Ignored`]).
+/// connector and not booked again ([`DuplicatePolicy::Ignored`]), by the order
+/// look-up by `ext_order_no`. A client whose server turns out to have no such look-up
+/// (HTTP 404 or 405) says [`DuplicatePolicy::Unknown`] from then on
+/// ([`Connector::capabilities`]).
 pub fn capabilities() -> Capabilities {
     let mut c = Capabilities::new([
         Operation::PushSale,
@@ -369,11 +420,64 @@ pub fn capabilities() -> Capabilities {
     c
 }
 
-/// The transport and the auth chain, shared by the client and its id resolver.
+/// The transport and the auth chain, shared by the client and its id resolver; and
+/// what the client learnt of the look-ups by reference.
 #[derive(Debug)]
 pub(crate) struct Api {
     transport: Arc<Transport>,
     auth: RefreshableBearer<SalesManiaTokens>,
+    /// The look-ups this server turned out not to have.
+    absences: Absences,
+    /// The config's `lookup_max_pages`.
+    lookup_max_pages: u32,
+}
+
+/// A list to read page by page (`GET path?page=N`): a whole list, or a look-up with
+/// its filter and its bound.
+#[derive(Debug, Clone)]
+pub(crate) struct Listing {
+    operation: &'static str,
+    path: &'static str,
+    /// `param=value`, for a look-up.
+    filter: Option<(&'static str, String)>,
+    /// The last page read.
+    max_pages: u32,
+    /// For a look-up, a list that goes on past `max_pages` is an error naming it
+    /// ([`lookup::page_limit`]); a whole list stops there (a guard against a server
+    /// that never says the list has ended).
+    lookup: Option<Lookup>,
+}
+
+impl Listing {
+    /// The whole list at `path`, read to [`MAX_PAGES`].
+    pub(crate) fn all(operation: &'static str, path: &'static str) -> Self {
+        Self {
+            operation,
+            path,
+            filter: None,
+            max_pages: MAX_PAGES,
+            lookup: None,
+        }
+    }
+
+    /// A look-up of `value`, read to `max_pages`.
+    pub(crate) fn lookup(lookup: Lookup, value: &str, max_pages: u32) -> Self {
+        Self {
+            operation: lookup.operation(),
+            path: lookup.path(),
+            filter: Some((lookup.param(), value.to_owned())),
+            max_pages,
+            lookup: Some(lookup),
+        }
+    }
+}
+
+/// The pager's next step.
+enum NextPage {
+    Page(u32),
+    End,
+    /// A look-up's list went on past its bound.
+    PastTheBound(Lookup, u32),
 }
 
 impl Api {
@@ -401,34 +505,48 @@ impl Api {
         })
     }
 
-    /// Every page of a list, lazily, each entry read as `T` then mapped.
+    /// Every page of a list, lazily, each entry read as `T` then mapped: the one
+    /// pager, for whole lists and for look-ups alike.
     fn pages<T, U>(
         &self,
-        operation: &'static str,
-        path: &'static str,
+        listing: Listing,
         map_entry: fn(T) -> std::result::Result<U, String>,
     ) -> BoxStream<'_, Result<Vec<U>>>
     where
         T: DeserializeOwned + Send + 'static,
         U: Send + 'static,
     {
-        Box::pin(stream::try_unfold(Some(1u32), move |next| async move {
-            let Some(page) = next else {
-                return Ok(None);
-            };
-            let request = Request::get(operation, path).query(wire::PAGE_PARAM, page.to_string());
-            let response = self.send(&request).await?;
-            let value: Value = response.json(VENDOR)?;
-            let decode = |why: String| Error::decode(VENDOR, why, &response.body);
-            let p = map::page(value, page).map_err(decode)?;
-            let records: Vec<T> = map::items(p.items).map_err(decode)?;
-            let entries = records
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| map_entry(r).map_err(|why| decode(format!("entry {i}: {why}"))))
-                .collect::<Result<Vec<U>>>()?;
-            let next = (p.more && page < MAX_PAGES).then(|| page + 1);
-            Ok(Some((entries, next)))
+        Box::pin(stream::try_unfold(NextPage::Page(1), move |next| {
+            let listing = listing.clone();
+            async move {
+                let page = match next {
+                    NextPage::Page(page) => page,
+                    NextPage::End => return Ok(None),
+                    NextPage::PastTheBound(lookup, max_pages) => return Err(lookup::page_limit(lookup, max_pages)),
+                };
+                let mut request = Request::get(listing.operation, listing.path);
+                if let Some((param, value)) = listing.filter {
+                    request = request.query(param, value);
+                }
+                let request = request.query(wire::PAGE_PARAM, page.to_string());
+                let response = self.send(&request).await?;
+                let value: Value = response.json(VENDOR)?;
+                let decode = |why: String| Error::decode(VENDOR, why, &response.body);
+                let p = map::page(value, page).map_err(decode)?;
+                let records: Vec<T> = map::items(p.items).map_err(decode)?;
+                let entries = records
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| map_entry(r).map_err(|why| decode(format!("entry {i}: {why}"))))
+                    .collect::<Result<Vec<U>>>()?;
+                let next = match listing.lookup {
+                    _ if !p.more => NextPage::End,
+                    _ if page < listing.max_pages => NextPage::Page(page + 1),
+                    Some(lookup) => NextPage::PastTheBound(lookup, listing.max_pages),
+                    None => NextPage::End,
+                };
+                Ok(Some((entries, next)))
+            }
         }))
     }
 
@@ -443,23 +561,7 @@ impl Api {
         T: DeserializeOwned + Send + 'static,
         U: Send + 'static,
     {
-        self.pages(operation, path, map_entry).try_concat().await
-    }
-
-    /// One page of a list filtered by `param=value` (the filter is the caller's to check).
-    async fn lookup<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        path: &'static str,
-        param: &'static str,
-        value: &str,
-    ) -> Result<Vec<T>> {
-        let request = Request::get(operation, path).query(param, value);
-        let response = self.send(&request).await?;
-        let v: Value = response.json(VENDOR)?;
-        let decode = |why: String| Error::decode(VENDOR, why, &response.body);
-        let p = map::page(v, 1).map_err(decode)?;
-        map::items(p.items).map_err(decode)
+        self.pages(Listing::all(operation, path), map_entry).try_concat().await
     }
 }
 
@@ -509,7 +611,13 @@ pub struct SalesMania {
     ids: Resolver,
     config: Config,
     capabilities: Capabilities,
+    /// What the client offers once the order look-up turned out absent: the same,
+    /// with duplicates [`DuplicatePolicy::Unknown`].
+    capabilities_unchecked: Capabilities,
     pushing: ReferenceLocks,
+    /// References pushed without the duplicate check whose outcome was uncertain:
+    /// never sent again by this client (they may be booked).
+    unsettled: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl SalesMania {
@@ -549,13 +657,19 @@ impl SalesMania {
             transport,
             // The renewal margin is per token (see `auth.rs`), so the bearer's is zero.
             auth: RefreshableBearer::with_margin(tokens, Duration::ZERO),
+            absences: Absences::default(),
+            lookup_max_pages: config.lookup_max_pages,
         });
+        let mut capabilities_unchecked = capabilities();
+        capabilities_unchecked.sale_duplicates = DuplicatePolicy::Unknown;
         Self {
             ids: Resolver::new(api.clone(), config.id_map.clone()),
             api,
             config,
             capabilities: capabilities(),
+            capabilities_unchecked,
             pushing: ReferenceLocks::default(),
+            unsettled: std::sync::Mutex::default(),
         }
     }
 
@@ -584,7 +698,11 @@ impl SalesMania {
     }
 
     /// SalesMania's id of the order pushed under the POS `reference`, if SalesMania
-    /// has one (`GET /extapi/v1.0/orders?ext_order_no=…`, every entry checked).
+    /// has one that says its id (`GET /extapi/v1.0/orders?ext_order_no=…`, page by
+    /// page, every entry matched on its own reference: the filter is not trusted).
+    /// [`Error::Unsupported`] when the server has no such look-up (HTTP 404 or 405);
+    /// [`Error::Rejected`] with code [`LOOKUP_PAGE_LIMIT`] when the list goes on past
+    /// `lookup_max_pages` pages without the reference.
     ///
     /// ```no_run
     /// # async fn run(salesmania: posbridge_salesmania::SalesMania) -> posbridge_core::Result<()> {
@@ -594,15 +712,32 @@ impl SalesMania {
     /// # Ok(()) }
     /// ```
     pub async fn find_order(&self, reference: &str) -> Result<Option<String>> {
-        Ok(self.find_order_id(reference).await?.map(|id| id.to_string()))
+        match self.look_up_order(reference).await? {
+            Looked::Found(id) => Ok(id.map(|id| id.to_string())),
+            Looked::NoMatch => Ok(None),
+            Looked::Absent(_) => Err(Error::Unsupported {
+                vendor: VENDOR,
+                operation: "find_order",
+            }),
+        }
     }
 
-    async fn find_order_id(&self, reference: &str) -> Result<Option<u64>> {
-        let orders: Vec<wire::ExtOrder> = self
-            .api
-            .lookup("find_order", wire::ORDERS, wire::EXT_ORDER_NO_PARAM, reference)
-            .await?;
-        Ok(map::find_order(&orders, reference))
+    /// The order booked under `reference`: found (with its id when the entry says
+    /// it), not booked, or no look-up on this server.
+    async fn look_up_order(&self, reference: &str) -> Result<Looked<Option<u64>>> {
+        Ok(
+            match self
+                .api
+                .find(Lookup::Orders, reference, |o: &wire::ExtOrder| {
+                    o.has_reference(reference)
+                })
+                .await?
+            {
+                Looked::Found(orders) => Looked::Found(map::find_order(&orders, reference).flatten()),
+                Looked::NoMatch => Looked::NoMatch,
+                Looked::Absent(status) => Looked::Absent(status),
+            },
+        )
     }
 
     /// Sets an order's status (`PATCH /extapi/v1.0/orders/{id}`): open → Baru,
@@ -680,7 +815,8 @@ impl SalesMania {
         }
         if let Some(code) = &body.ext_cust_no {
             let found = match self.ids.find_customer(code).await {
-                Ok(found) => found,
+                Ok(Looked::Found(found)) => found,
+                Ok(Looked::NoMatch | Looked::Absent(_)) => Vec::new(),
                 Err(e) => {
                     tracing::debug!(vendor = VENDOR, error = %e, "reading the new customer back failed");
                     Vec::new()
@@ -703,34 +839,96 @@ impl SalesMania {
         let customer_id = self.order_customer(&prepared.customer).await?;
         let reference = sale.reference.as_str();
         let _pushing = self.pushing.lock(reference).await;
-        if let Some(id) = self.find_order_id(reference).await? {
-            return Ok(receipt(reference, Some(id), Disposition::Duplicate));
+        if self.is_unsettled(reference) {
+            return Err(Error::Uncertain {
+                vendor: VENDOR,
+                operation: "push_sale",
+                message: format!(
+                    "not sent: an earlier push of this reference by this client may have been booked (its outcome \
+                     was uncertain, and SalesMania has no order look-up by {} to tell); check SalesMania, and push \
+                     it again from a new client only if it is missing",
+                    wire::EXT_ORDER_NO_PARAM
+                ),
+                source: None,
+            });
         }
+        // Whether a repeat of this reference would have been seen: the look-up
+        // answered (decision 19). Without it, the order is posted all the same.
+        let duplicate_checked = match self.look_up_order(reference).await? {
+            Looked::Found(id) => return Ok(receipt(reference, id, Disposition::Duplicate)),
+            Looked::NoMatch => true,
+            Looked::Absent(_) => false,
+        };
         let order = prepared.finish(&product_ids, customer_id)?;
         // Not idempotent: a re-sent order would be a second order. A failure after
         // sending is uncertain, and settled below by reading back when possible.
         let request = Request::post("push_sale", wire::ORDERS).json(&order)?;
-        match self.api.write(&request).await {
-            Ok(_) => match self.find_order_id(reference).await {
-                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Created)),
-                Ok(None) => Ok(receipt(reference, None, Disposition::Accepted)),
+        let sent = self.api.write(&request).await;
+        if !duplicate_checked {
+            return self.unchecked_outcome(reference, sent);
+        }
+        match sent {
+            Ok(_) => match self.look_up_order(reference).await {
+                Ok(Looked::Found(id)) => Ok(receipt(reference, id, Disposition::Created)),
+                Ok(Looked::NoMatch | Looked::Absent(_)) => Ok(receipt(reference, None, Disposition::Accepted)),
                 Err(e) => {
                     tracing::debug!(vendor = VENDOR, error = %e, "reading the new order back failed");
                     Ok(receipt(reference, None, Disposition::Accepted))
                 }
             },
-            Err(e @ Error::Uncertain { .. }) => match self.find_order_id(reference).await {
-                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Created)),
+            Err(e @ Error::Uncertain { .. }) => match self.look_up_order(reference).await {
+                Ok(Looked::Found(id)) => Ok(receipt(reference, id, Disposition::Created)),
                 _ => Err(e),
             },
             // Booked meanwhile (by another process): SalesMania's own refusal of the
             // repeat, confirmed by reading back, is a duplicate.
-            Err(e) if e.vendor_code() == Some(DUPLICATE_REFERENCE) => match self.find_order_id(reference).await {
-                Ok(Some(id)) => Ok(receipt(reference, Some(id), Disposition::Duplicate)),
+            Err(e) if e.vendor_code() == Some(DUPLICATE_REFERENCE) => match self.look_up_order(reference).await {
+                Ok(Looked::Found(id)) => Ok(receipt(reference, id, Disposition::Duplicate)),
                 _ => Err(e),
             },
             Err(e) => Err(e),
         }
+    }
+
+    /// The outcome of an order posted without the duplicate check (the server has no
+    /// order look-up): nothing can be read back, so a success is
+    /// [`Disposition::Accepted`] without an id, and a failure after sending stays
+    /// [`Error::Uncertain`], saying that the sale's duplicate safety is unknown; its
+    /// reference is then never sent again by this client.
+    fn unchecked_outcome(&self, reference: &str, sent: Result<Value>) -> Result<PushReceipt> {
+        match sent {
+            Ok(_) => Ok(receipt(reference, None, Disposition::Accepted)),
+            Err(Error::Uncertain {
+                vendor,
+                operation,
+                message,
+                source,
+            }) => {
+                self.unsettled
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(reference.to_owned());
+                Err(Error::Uncertain {
+                    vendor,
+                    operation,
+                    message: format!(
+                        "{message}; duplicate safety unknown: SalesMania has no order look-up by {} here, so \
+                         whether the order was booked cannot be read back, and this client will not send it \
+                         again: check SalesMania before pushing it again",
+                        wire::EXT_ORDER_NO_PARAM
+                    ),
+                    source,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn is_unsettled(&self, reference: &str) -> bool {
+        self.unsettled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(reference)
     }
 
     /// Every product, page by page (`GET /extapi/v1.0/products?page=…`).
@@ -744,7 +942,7 @@ impl SalesMania {
     /// ```
     pub fn list_products(&self) -> BoxStream<'_, Result<Product>> {
         self.api
-            .pages("list_products", wire::PRODUCTS, map::product_from_record)
+            .pages(Listing::all("list_products", wire::PRODUCTS), map::product_from_record)
             .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
             .try_flatten()
             .boxed()
@@ -972,7 +1170,7 @@ impl Stock for SalesMania {
             map::stock_level(&r)
         }
         self.api
-            .pages("stock_levels", wire::PRODUCTS, level)
+            .pages(Listing::all("stock_levels", wire::PRODUCTS), level)
             .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
             .try_flatten()
             .boxed()
@@ -983,7 +1181,10 @@ impl Stock for SalesMania {
 impl Customers for SalesMania {
     fn list_customers(&self) -> BoxStream<'_, Result<Customer>> {
         self.api
-            .pages("list_customers", wire::CUSTOMERS, map::customer_from_record)
+            .pages(
+                Listing::all("list_customers", wire::CUSTOMERS),
+                map::customer_from_record,
+            )
             .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
             .try_flatten()
             .boxed()
@@ -1035,8 +1236,15 @@ impl Customers for SalesMania {
 }
 
 impl Connector for SalesMania {
+    /// See [`capabilities`]: duplicates are [`DuplicatePolicy::Ignored`] while the
+    /// order look-up works, [`DuplicatePolicy::Unknown`] once this client found that
+    /// the server has none (HTTP 404 or 405).
     fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
+        if self.api.absences.status(Lookup::Orders).is_some() {
+            &self.capabilities_unchecked
+        } else {
+            &self.capabilities
+        }
     }
 
     /// Runs the auth chain (Basic → bearer → databases → team token): it proves the

@@ -613,13 +613,15 @@ pub(crate) fn sale_from_order(order: &wire::ExtOrder, offset: Offset) -> std::re
     })
 }
 
-/// SalesMania's id of the order whose POS reference is `reference`, among `orders`
-/// (the list endpoint's filter is not trusted: every entry is checked).
-pub(crate) fn find_order(orders: &[wire::ExtOrder], reference: &str) -> Option<u64> {
-    orders
-        .iter()
-        .filter(|o| o.reference() == Some(reference))
-        .find_map(wire::ExtOrder::order_id)
+/// The order booked under the POS `reference` among `orders`, matched on the field
+/// itself in every entry (the list endpoint's filter is not trusted: a server that
+/// ignores it answers every order). `Some(id)` when one matches: SalesMania's id of
+/// the first matching entry that has one, `None` when no matching entry says its id
+/// (the order exists all the same).
+pub(crate) fn find_order(orders: &[wire::ExtOrder], reference: &str) -> Option<Option<u64>> {
+    let mut matching = orders.iter().filter(|o| o.has_reference(reference)).peekable();
+    matching.peek()?;
+    Some(matching.find_map(wire::ExtOrder::order_id))
 }
 
 // ---- customers ---------------------------------------------------------------------
@@ -1329,6 +1331,28 @@ mod tests {
         assert_eq!(vendor_message(br#"{"error":"Unauthenticated"}"#), "Unauthenticated");
         assert!(!vendor_message(br#"{"message":"bad team_token=abc123"}"#).contains("abc123"));
         assert_eq!(vendor_message(b"<html>"), "<html>");
+    }
+
+    #[test]
+    fn an_order_is_found_by_its_own_reference_field_whatever_the_filter_did() {
+        let orders: Vec<wire::ExtOrder> = serde_json::from_value(json!([
+            {"sm_order_id": 9001, "ext_order_id": "INV-1000"},
+            {"sm_order_id": 9002, "ext_order_id": "X-77", "ext_order_no": "INV-1001"},
+            {"sm_order_id": 9003, "ext_order_id": " INV-1002 "},
+            {"ext_order_no": "INV-1003"},
+            {"sm_order_id": 9005, "ext_order_id": ""}
+        ]))
+        .unwrap();
+        // Unrelated entries (an unfiltered list) are not taken for a match.
+        assert_eq!(find_order(&orders, "INV-1"), None);
+        assert_eq!(find_order(&orders, "INV-1000"), Some(Some(9001)));
+        // `ext_order_no` counts even when `ext_order_id` holds something else.
+        assert_eq!(find_order(&orders, "INV-1001"), Some(Some(9002)));
+        assert_eq!(find_order(&orders, "INV-1002"), Some(Some(9003)));
+        // Booked, though the entry does not say its id: still found.
+        assert_eq!(find_order(&orders, "INV-1003"), Some(None));
+        assert_eq!(find_order(&orders, ""), None);
+        assert_eq!(find_order(&[], "INV-1000"), None);
     }
 
     #[test]

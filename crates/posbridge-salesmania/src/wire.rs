@@ -216,6 +216,18 @@ impl ExtOrder {
             .filter(|r| !r.trim().is_empty())
     }
 
+    /// Whether this order was booked under the POS `reference`: its `ext_order_no`
+    /// (the field the order was posted with) or its `ext_order_id` (the Ext Order
+    /// schema's name for it) is `reference`, surrounding spaces ignored (Laravel trims
+    /// what it stores). Either field may be the one the server fills, so both are read.
+    pub(crate) fn has_reference(&self, reference: &str) -> bool {
+        let reference = reference.trim();
+        !reference.is_empty()
+            && [&self.ext_order_no, &self.ext_order_id]
+                .into_iter()
+                .any(|field| field.as_deref().map(str::trim) == Some(reference))
+    }
+
     /// SalesMania's order id.
     pub(crate) fn order_id(&self) -> Option<u64> {
         self.sm_order_id.or(self.id)

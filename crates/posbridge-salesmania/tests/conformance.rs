@@ -185,6 +185,51 @@ async fn push_sale__customer_created_on_first_use() {
 }
 
 #[tokio::test]
+async fn push_sale__customer_found_on_page_3_when_the_filter_is_ignored() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__customer_found_on_page_3_when_the_filter_is_ignored.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__customer_lookup_404_refuses_an_unmapped_customer() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__customer_lookup_404_refuses_an_unmapped_customer.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__customer_lookup_405_refuses_an_unmapped_customer() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__customer_lookup_405_refuses_an_unmapped_customer.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__customer_lookup_past_its_page_bound_is_refused() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__customer_lookup_past_its_page_bound_is_refused.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__customer_not_on_any_page_when_the_filter_is_ignored_is_created() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__customer_not_on_any_page_when_the_filter_is_ignored_is_created.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn push_sale__expired_team_token_redoes_the_chain_once() {
     run::<Config>(FIXTURES, "push_sale__expired_team_token_redoes_the_chain_once.json").await;
 }
@@ -192,6 +237,15 @@ async fn push_sale__expired_team_token_redoes_the_chain_once() {
 #[tokio::test]
 async fn push_sale__explicit_id_map_and_database_by_id() {
     run::<Config>(FIXTURES, "push_sale__explicit_id_map_and_database_by_id.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__filter_ignored_and_no_order_matches_is_created() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__filter_ignored_and_no_order_matches_is_created.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -227,6 +281,39 @@ async fn push_sale__missing_database_is_a_config_error() {
 #[tokio::test]
 async fn push_sale__order_date_in_the_merchants_offset() {
     run::<Config>(FIXTURES, "push_sale__order_date_in_the_merchants_offset.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_lookup_404_is_pushed_without_the_duplicate_check() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__order_lookup_404_is_pushed_without_the_duplicate_check.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__order_lookup_404_then_timeout_is_uncertain() {
+    run::<Config>(FIXTURES, "push_sale__order_lookup_404_then_timeout_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_lookup_405_is_pushed_without_the_duplicate_check() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__order_lookup_405_is_pushed_without_the_duplicate_check.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn push_sale__order_lookup_405_then_502_is_uncertain() {
+    run::<Config>(FIXTURES, "push_sale__order_lookup_405_then_502_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_lookup_past_its_page_bound_is_refused() {
+    run::<Config>(FIXTURES, "push_sale__order_lookup_past_its_page_bound_is_refused.json").await;
 }
 
 #[tokio::test]
@@ -272,6 +359,15 @@ async fn push_sale__refused_without_customer_or_walk_in() {
 #[tokio::test]
 async fn push_sale__rejected_unknown_unit() {
     run::<Config>(FIXTURES, "push_sale__rejected_unknown_unit.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__repush_found_on_page_3_when_the_filter_is_ignored() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__repush_found_on_page_3_when_the_filter_is_ignored.json",
+    )
+    .await;
 }
 
 #[tokio::test]

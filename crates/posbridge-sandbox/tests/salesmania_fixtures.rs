@@ -40,6 +40,9 @@ const REFUSED_FRESH: &str = "the mock refuses tokens it has just issued: the san
 const SETTLED: &str = "a 500 after booking: an injected 500 books nothing, so reading back finds no order";
 const ID_MAP: &str = "an explicit id map naming product 777 and customer 3009, which the sandbox does not have";
 const VALID_PHONE: &str = "the mock refuses an update (phone 081234567890) the sandbox finds valid";
+const NO_LOOKUP: &str = "the mock has no look-up by ext_order_no or ext_cust_no (404/405): the sandbox has both";
+const PAST_BOUND: &str =
+    "the mock ignores the filter for more pages than the fixture's lookup_max_pages: the sandbox filters";
 
 /// Fixtures the connector is not run against the sandbox for, and why.
 const EXCLUDED: &[(&str, &str)] = &[
@@ -53,8 +56,22 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("list_customers__malformed_response", BROKEN),
     ("list_customers__server_error_then_success", ONCE),
     ("push_sale__accepted_without_id_when_not_listed_yet", NOT_LISTED),
+    ("push_sale__customer_lookup_404_refuses_an_unmapped_customer", NO_LOOKUP),
+    ("push_sale__customer_lookup_405_refuses_an_unmapped_customer", NO_LOOKUP),
+    ("push_sale__customer_lookup_past_its_page_bound_is_refused", PAST_BOUND),
     ("push_sale__explicit_id_map_and_database_by_id", ID_MAP),
     ("push_sale__malformed_response_is_uncertain", BROKEN),
+    (
+        "push_sale__order_lookup_404_is_pushed_without_the_duplicate_check",
+        NO_LOOKUP,
+    ),
+    ("push_sale__order_lookup_404_then_timeout_is_uncertain", NO_LOOKUP),
+    (
+        "push_sale__order_lookup_405_is_pushed_without_the_duplicate_check",
+        NO_LOOKUP,
+    ),
+    ("push_sale__order_lookup_405_then_502_is_uncertain", NO_LOOKUP),
+    ("push_sale__order_lookup_past_its_page_bound_is_refused", PAST_BOUND),
     ("push_sale__server_error_settled_by_reading_back", SETTLED),
     (
         "push_sale__tokens_refused_after_the_chain_is_an_auth_error",
