@@ -1,36 +1,18 @@
 //! No client secret, access token or refresh token reaches `Debug` output, errors or
-//! logs, even at TRACE level, through a whole push with a token refresh.
+//! logs, even at TRACE level, through a whole push with a token refresh (the capture
+//! and the scan are the shared kit's, `posbridge_conformance::kit::secrets`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
 use posbridge_asalta::{Asalta, Config};
-use posbridge_core::{HttpConfig, InMemoryIdMap, RetryConfig, Sale, Sales, SecretString};
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use posbridge_conformance::kit::secrets::{self, TraceLogs};
+use posbridge_core::{InMemoryIdMap, Sale, Sales, SecretString};
 
 const CLIENT_SECRET: &str = "cl-S3cret-very-secret";
 const OLD_ACCESS: &str = "acc-old-very-secret";
 const NEW_ACCESS: &str = "acc-new-very-secret";
 const REFRESH: &str = "ref-very-secret";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn config(base_url: &str) -> Config {
     let ids = InMemoryIdMap::new()
@@ -48,14 +30,7 @@ fn config(base_url: &str) -> Config {
         .with_biller_and_warehouse("MAIN", "ADL")
         .with_walk_in_customer_id(1)
         .with_id_map(ids)
-        .with_http(HttpConfig {
-            retry: RetryConfig {
-                min_delay_ms: 1,
-                max_delay_ms: 5,
-                ..RetryConfig::default()
-            },
-            ..HttpConfig::default()
-        })
+        .with_http(secrets::fast_http())
 }
 
 #[test]
@@ -67,35 +42,18 @@ fn debug_of_config_and_client_hides_every_secret() {
         format!("{client:?}"),
         format!("{:?}", client.auth()),
     ] {
-        for secret in [CLIENT_SECRET, OLD_ACCESS, REFRESH] {
-            assert!(!text.contains(secret), "{secret} leaked: {text}");
-        }
-        assert!(text.contains("REDACTED"), "{text}");
+        secrets::assert_redacted(&text, &[CLIENT_SECRET, OLD_ACCESS, REFRESH]);
     }
     let from_json: Config = serde_json::from_value(serde_json::json!({
         "client_secret": CLIENT_SECRET, "access_token": OLD_ACCESS, "refresh_token": REFRESH
     }))
     .unwrap();
-    let text = format!("{from_json:?}");
-    assert!(!text.contains(CLIENT_SECRET) && !text.contains(OLD_ACCESS) && !text.contains(REFRESH));
+    secrets::assert_no_secret(&format!("{from_json:?}"), &[CLIENT_SECRET, OLD_ACCESS, REFRESH]);
 }
 
 #[tokio::test]
 async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let filter = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("httpmock", LevelFilter::OFF);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_filter(filter),
-        )
-        .try_init()
-        .unwrap();
+    let logs = TraceLogs::capture();
 
     let server = MockServer::start_async().await;
     server
@@ -142,11 +100,9 @@ async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
     assert_eq!(receipt.vendor_id.as_deref(), Some("1103"));
     let item_error = asalta.item(1).await.unwrap_err();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("posbridge.call"), "no spans were captured:\n{logs}");
-    for text in [logs, format!("{item_error} {item_error:?}")] {
-        for secret in [CLIENT_SECRET, OLD_ACCESS, NEW_ACCESS, REFRESH] {
-            assert!(!text.contains(secret), "{secret} leaked:\n{text}");
-        }
-    }
+    logs.assert_nothing_leaked(
+        &[],
+        &[CLIENT_SECRET, OLD_ACCESS, NEW_ACCESS, REFRESH],
+        [format!("{item_error} {item_error:?}")],
+    );
 }

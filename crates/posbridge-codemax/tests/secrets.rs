@@ -1,19 +1,14 @@
 //! The password, the access tokens and the refresh tokens never reach `Debug`
-//! output, errors or logs, even at TRACE level.
+//! output, errors or logs, even at TRACE level (the capture and the scan are the
+//! shared kit's, `posbridge_conformance::kit::secrets`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
 use posbridge_codemax::{Codemax, Config};
-use posbridge_core::{HttpConfig, RetryConfig, Sale, Sales, SecretString};
+use posbridge_conformance::kit::secrets::{self, TraceLogs};
+use posbridge_core::{Sale, Sales, SecretString};
 use serde_json::json;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 const PASSWORD: &str = "pw-Very-Secret-9f2c";
 const ACCESS_1: &str = "access-token-one-7d41e0";
@@ -21,19 +16,6 @@ const REFRESH_1: &str = "refresh-token-one-c88a13";
 const ACCESS_2: &str = "access-token-two-5b0f9e";
 const REFRESH_2: &str = "refresh-token-two-21d6aa";
 const SECRETS: [&str; 5] = [PASSWORD, ACCESS_1, REFRESH_1, ACCESS_2, REFRESH_2];
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn sales() -> Vec<Sale> {
     serde_json::from_value(json!([
@@ -45,58 +27,23 @@ fn sales() -> Vec<Sale> {
     .unwrap()
 }
 
-fn fast() -> HttpConfig {
-    HttpConfig {
-        retry: RetryConfig {
-            min_delay_ms: 1,
-            max_delay_ms: 5,
-            ..RetryConfig::default()
-        },
-        ..HttpConfig::default()
-    }
-}
-
-fn assert_no_secret(text: &str) {
-    for secret in SECRETS {
-        assert!(!text.contains(secret), "a secret leaked:\n{text}");
-    }
-}
-
 #[test]
 fn debug_of_every_config_and_client_hides_the_password() {
     let config = Config::new("pos-kl01", SecretString::from(PASSWORD), "KL01");
-    assert_no_secret(&format!("{config:?}"));
+    secrets::assert_no_secret(&format!("{config:?}"), &SECRETS);
     let from_json: Config = serde_json::from_value(json!({
         "username": "pos-kl01", "password": PASSWORD, "branch_code": "KL01",
         "base_url": "http://127.0.0.1:1/", "utc_offset": "+08:00"
     }))
     .unwrap();
-    assert_no_secret(&format!("{from_json:?}"));
+    secrets::assert_no_secret(&format!("{from_json:?}"), &SECRETS);
     let client = Codemax::new(from_json).unwrap();
-    let debug = format!("{client:?}");
-    assert_no_secret(&debug);
-    assert!(debug.contains("REDACTED"), "{debug}");
+    secrets::assert_redacted(&format!("{client:?}"), &SECRETS);
 }
 
 #[tokio::test]
 async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Everything at TRACE, the client's dependencies (reqwest, hyper, via `log`)
-    // included; only the mock server's own logs are left out: it stands in for the
-    // vendor, which of course sees the credentials.
-    let filter = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("httpmock", LevelFilter::OFF);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_filter(filter),
-        )
-        .try_init()
-        .unwrap();
+    let logs = TraceLogs::capture();
 
     let server = MockServer::start_async().await;
     server
@@ -142,7 +89,7 @@ async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
 
     let config = Config::new("pos-kl01", SecretString::from(PASSWORD), "KL01")
         .with_base_url(server.base_url())
-        .with_http(fast());
+        .with_http(secrets::fast_http());
     let codemax = Codemax::new(config).unwrap();
     let outcomes = codemax.push_sales(&sales()).await;
     assert!(outcomes[0].is_ok(), "{outcomes:?}");
@@ -159,18 +106,16 @@ async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
         .await;
     let config = Config::new("pos-kl01", SecretString::from(PASSWORD), "KL01")
         .with_base_url(refusing.base_url())
-        .with_http(fast());
+        .with_http(secrets::fast_http());
     let refused = Codemax::new(config).unwrap().push_sale(&sales()[0]).await.unwrap_err();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("posbridge.call"), "no spans were captured:\n{logs}");
-    assert!(logs.contains("refresh_token") && logs.contains("push_sales"), "{logs}");
-    for text in [
-        logs,
-        format!("{codemax:?}"),
-        format!("{rejected} {rejected:?}"),
-        format!("{refused} {refused:?}"),
-    ] {
-        assert_no_secret(&text);
-    }
+    logs.assert_nothing_leaked(
+        &["refresh_token", "push_sales"],
+        &SECRETS,
+        [
+            format!("{codemax:?}"),
+            format!("{rejected} {rejected:?}"),
+            format!("{refused} {refused:?}"),
+        ],
+    );
 }

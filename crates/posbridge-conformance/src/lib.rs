@@ -12,6 +12,12 @@
 //! vendor's code and message when the case gives them). A case whose exchanges list is
 //! empty proves that nothing was sent.
 //!
+//! With the cargo feature `kits`, the `kit` module holds the behaviours every vendor
+//! must show, written once: hostile responses (`kit::hostile`), no panic on any bytes
+//! (`kit::no_panic`) and no secret at TRACE (`kit::secrets`). A vendor crate's
+//! `tests/hostile.rs`, `tests/no_panic.rs` and `tests/secrets.rs` are short tables of
+//! its own cases that call them.
+//!
 //! This crate does not generate the tests or print the matrix: `cargo xtask
 //! conformance` does (see `xtask/`). It is a dev-dependency of vendor crates only.
 //!
@@ -35,6 +41,13 @@
 #![deny(missing_docs)]
 
 pub mod fixture;
+#[cfg(feature = "kits")]
+#[allow(
+    clippy::panic,
+    clippy::expect_used,
+    reason = "a test kit fails the test that calls it by panicking"
+)]
+pub mod kit;
 pub mod runner;
 
 pub use fixture::{Case, Fixture};

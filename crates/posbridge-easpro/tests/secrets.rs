@@ -1,34 +1,16 @@
 //! The partner key and the user id never reach `Debug` output, errors or logs, even
-//! at TRACE level.
+//! at TRACE level (the capture and the scan are the shared kit's,
+//! `posbridge_conformance::kit::secrets`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use httpmock::prelude::*;
-use posbridge_core::{HttpConfig, RetryConfig, Sale, Sales, SecretString};
+use posbridge_conformance::kit::secrets::{self, TraceLogs};
+use posbridge_core::{Sale, Sales, SecretString};
 use posbridge_easpro::{Config, EasPro};
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 const PARTNER: &str = "pk-5f1c2a9e-very-secret";
 const USER_ID: &str = "u-7c41d0-also-secret";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn sale(reference: &str) -> Sale {
     serde_json::from_value(serde_json::json!({
@@ -50,18 +32,14 @@ fn ok_body() -> serde_json::Value {
 #[test]
 fn debug_of_every_config_and_client_hides_both_credentials() {
     let config = Config::new(SecretString::from(PARTNER), SecretString::from(USER_ID));
-    let debug = format!("{config:?}");
-    assert!(!debug.contains(PARTNER) && !debug.contains(USER_ID), "{debug}");
+    secrets::assert_no_secret(&format!("{config:?}"), &[PARTNER, USER_ID]);
     let from_json: Config = serde_json::from_value(serde_json::json!({
         "partner": PARTNER, "user_id": USER_ID, "base_url": "http://127.0.0.1:1/"
     }))
     .unwrap();
-    let debug = format!("{from_json:?}");
-    assert!(!debug.contains(PARTNER) && !debug.contains(USER_ID), "{debug}");
+    secrets::assert_no_secret(&format!("{from_json:?}"), &[PARTNER, USER_ID]);
     let client = EasPro::new(from_json).unwrap();
-    let debug = format!("{client:?}");
-    assert!(!debug.contains(PARTNER) && !debug.contains(USER_ID), "{debug}");
-    assert!(debug.contains("REDACTED"), "{debug}");
+    secrets::assert_redacted(&format!("{client:?}"), &[PARTNER, USER_ID]);
 }
 
 #[test]
@@ -77,23 +55,7 @@ fn empty_or_unsendable_credentials_are_config_errors() {
 
 #[tokio::test]
 async fn a_whole_push_at_trace_level_logs_neither_credential() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Everything at TRACE, the client's dependencies (reqwest, hyper, via `log`) included;
-    // only the mock server's own logs are left out: it stands in for the vendor, which
-    // of course sees the credentials.
-    let filter = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("httpmock", LevelFilter::OFF);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_filter(filter),
-        )
-        .try_init()
-        .unwrap();
+    let logs = TraceLogs::capture();
 
     let server = MockServer::start_async().await;
     let sale_mock = server
@@ -126,18 +88,10 @@ async fn a_whole_push_at_trace_level_logs_neither_credential() {
             }));
         })
         .await;
-    let fast = HttpConfig {
-        retry: RetryConfig {
-            min_delay_ms: 1,
-            max_delay_ms: 5,
-            ..RetryConfig::default()
-        },
-        ..HttpConfig::default()
-    };
     let config = Config::new(SecretString::from(PARTNER), SecretString::from(USER_ID))
         .with_base_url(server.base_url())
         .with_product("AIRPOD-1", "68668492-e16b-4b5c-82e6-8e5d843ffbdc")
-        .with_http(fast);
+        .with_http(secrets::fast_http());
     let easpro = EasPro::new(config).unwrap();
 
     let receipt = easpro.push_sale(&sale("INV-9")).await.unwrap();
@@ -147,11 +101,9 @@ async fn a_whole_push_at_trace_level_logs_neither_credential() {
     let auth_error = easpro.push_sale(&sale("INV-10")).await.unwrap_err();
     assert_eq!(auth_error.kind(), posbridge_core::ErrorKind::Auth, "{auth_error}");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("posbridge.call"), "no spans were captured:\n{logs}");
-    assert!(logs.contains("push_sale") && logs.contains("push_payment"), "{logs}");
-    for text in [logs, format!("{auth_error} {auth_error:?}")] {
-        assert!(!text.contains(PARTNER), "the partner key leaked:\n{text}");
-        assert!(!text.contains(USER_ID), "the user id leaked:\n{text}");
-    }
+    logs.assert_nothing_leaked(
+        &["push_sale", "push_payment"],
+        &[PARTNER, USER_ID],
+        [format!("{auth_error} {auth_error:?}")],
+    );
 }

@@ -1,14 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! No panic on any bytes: SalesMania's answers, read the way the connector reads
-//! them, through `posbridge_salesmania::fuzzing` — the ground the fuzz target
-//! `salesmania_response` (`fuzz/`, `cargo xtask fuzz`) covers, guarded here without
-//! cargo-fuzz by bounded property tests, plus every input the fuzzer found crashing
-//! (`tests/regressions/`), replayed. Each answer must decode or fail with an error
-//! that keeps its promises (`posbridge_core::fuzzing::check_error`).
+//! No panic on any bytes: SalesMania's answers, read the way the connector reads them
+//! (`posbridge_salesmania::fuzzing`, the ground of the fuzz target `salesmania_response`), by the
+//! shared kit's bounded property tests (`posbridge_conformance::kit::no_panic`), plus
+//! every input the fuzzer saved as a crash (`tests/regressions/`), replayed.
 
-use posbridge_core::fuzzing::{check_decimal, check_error, input, split_input};
+use posbridge_conformance::kit::no_panic::{Suite, check, check_sale};
+use posbridge_core::fuzzing::{check_decimal, input, split_input};
 use proptest::prelude::*;
-use serde_json::Value;
+
+const SUITE: Suite = Suite {
+    keys: KEYS,
+    run,
+    saved: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/salesmania_response"),
+};
 
 /// Field names the vendor uses, so that generated bodies reach past the first check.
 const KEYS: &[&str] = &[
@@ -59,23 +63,6 @@ const KEYS: &[&str] = &[
     "db_name",
 ];
 
-fn check<T>(r: posbridge_core::Result<T>, ok: impl FnOnce(T)) {
-    match r {
-        Ok(v) => ok(v),
-        Err(e) => check_error(&e),
-    }
-}
-
-fn check_sale(sale: &posbridge_core::Sale) {
-    for line in &sale.lines {
-        check_decimal(line.quantity);
-        check_decimal(line.unit_price);
-    }
-    if let Some(total) = sale.total {
-        check_decimal(total);
-    }
-}
-
 /// The fuzz target's body; the selector modulo 12 picks the answer (see the target).
 fn run(data: &[u8]) {
     use posbridge_core::ExposeSecret;
@@ -108,143 +95,80 @@ fn run(data: &[u8]) {
     }
 }
 
-// ------------------------------------------------------------------ inputs
-
-/// Any JSON document built from `KEYS` (the vendor's field names), with numbers and
-/// numeric strings of every size, nested a few levels.
-fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
-        "[ -~]{0,16}".prop_map(Value::String),
-        "-?[0-9]{1,32}(\\.[0-9]{0,32})?(e-?[0-9]{1,3})?".prop_map(Value::String),
-        prop::sample::select(KEYS).prop_map(|k| Value::String(k.to_owned())),
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
-        ]
-    })
+#[test]
+fn bearer_token_answers_decode_or_fail_cleanly() {
+    SUITE.answers(0);
 }
 
-/// A body: JSON, JSON cut short, or any bytes.
-fn body() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        4 => json().prop_map(|v| serde_json::to_vec(&v).unwrap_or_default()),
-        1 => (json(), any::<prop::sample::Index>()).prop_map(|(v, i)| {
-            let mut b = serde_json::to_vec(&v).unwrap_or_default();
-            b.truncate(i.index(b.len() + 1));
-            b
-        }),
-        1 => prop::collection::vec(any::<u8>(), 0..256),
-    ]
+#[test]
+fn team_token_answers_decode_or_fail_cleanly() {
+    SUITE.answers(1);
 }
 
-/// A status: mostly the successful ones, where bodies are read.
-fn status() -> impl Strategy<Value = u16> {
-    prop_oneof![4 => Just(200u16), 1 => Just(201u16), 2 => 100u16..600]
+#[test]
+fn databases_answers_decode_or_fail_cleanly() {
+    SUITE.answers(2);
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
-
-    #[test]
-    fn bearer_token_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(0, status, &body));
-    }
-
-    #[test]
-    fn team_token_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(1, status, &body));
-    }
-
-    #[test]
-    fn databases_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(2, status, &body));
-    }
-
-    #[test]
-    fn databases_answers_by_id_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(130, status, &body));
-    }
-
-    #[test]
-    fn stock_pages_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(3, status, &body));
-    }
-
-    #[test]
-    fn product_pages_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(4, status, &body));
-    }
-
-    #[test]
-    fn customer_pages_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(5, status, &body));
-    }
-
-    #[test]
-    fn visit_pages_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(6, status, &body));
-    }
-
-    #[test]
-    fn team_pages_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(7, status, &body));
-    }
-
-    #[test]
-    fn order_lookups_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(8, status, &body));
-    }
-
-    #[test]
-    fn order_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(9, status, &body));
-    }
-
-    #[test]
-    fn customer_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(10, status, &body));
-    }
-
-    #[test]
-    fn write_answers_decode_or_fail_cleanly(status in status(), body in body()) {
-        run(&input(11, status, &body));
-    }
+#[test]
+fn databases_answers_by_id_decode_or_fail_cleanly() {
+    SUITE.answers(130);
 }
 
-/// Any input the fuzz target reads (selector, status, `Retry-After`, body).
-fn raw() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        (any::<u8>(), status(), body()).prop_map(|(s, st, b)| input(s, st, &b)),
-        prop::collection::vec(any::<u8>(), 0..512),
-    ]
+#[test]
+fn stock_pages_decode_or_fail_cleanly() {
+    SUITE.answers(3);
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+#[test]
+fn product_pages_decode_or_fail_cleanly() {
+    SUITE.answers(4);
+}
 
-    #[test]
-    fn any_input_decodes_or_fails_cleanly(data in raw()) {
-        run(&data);
-    }
+#[test]
+fn customer_pages_decode_or_fail_cleanly() {
+    SUITE.answers(5);
+}
+
+#[test]
+fn visit_pages_decode_or_fail_cleanly() {
+    SUITE.answers(6);
+}
+
+#[test]
+fn team_pages_decode_or_fail_cleanly() {
+    SUITE.answers(7);
+}
+
+#[test]
+fn order_lookups_decode_or_fail_cleanly() {
+    SUITE.answers(8);
+}
+
+#[test]
+fn order_answers_decode_or_fail_cleanly() {
+    SUITE.answers(9);
+}
+
+#[test]
+fn customer_answers_decode_or_fail_cleanly() {
+    SUITE.answers(10);
+}
+
+#[test]
+fn write_answers_decode_or_fail_cleanly() {
+    SUITE.answers(11);
+}
+
+#[test]
+fn any_input_decodes_or_fails_cleanly() {
+    SUITE.any_input();
 }
 
 /// Every input the fuzzer saved as a crash (`tests/regressions/salesmania_response/`).
 #[test]
 fn saved_fuzz_inputs_decode_or_fail_cleanly() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/salesmania_response");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        run(&std::fs::read(&path).unwrap());
-    }
+    SUITE.saved_inputs();
 }
 
 // ------------------------------------------------------------------ discounts

@@ -1,22 +1,19 @@
 //! The password, the Basic credentials, the bearer token and the team token never
 //! reach `Debug` output, errors or logs, even at TRACE level and even when the vendor
-//! echoes them back.
+//! echoes them back (the capture and the scan are the shared kit's,
+//! `posbridge_conformance::kit::secrets`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
-use posbridge_core::{HttpConfig, RetryConfig, Sale, Sales, SecretString};
+use posbridge_conformance::kit::secrets::{self, TraceLogs};
+use posbridge_core::{Sale, Sales, SecretString};
 use posbridge_salesmania::{Config, SalesMania};
 use serde_json::json;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 const USER: &str = "kasir@tokomaju.id";
 const PASSWORD: &str = "pw-Very-Secret-4e1b";
@@ -39,36 +36,6 @@ fn secrets() -> [String; 5] {
     ]
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn fast() -> HttpConfig {
-    HttpConfig {
-        retry: RetryConfig {
-            min_delay_ms: 1,
-            max_delay_ms: 5,
-            ..RetryConfig::default()
-        },
-        ..HttpConfig::default()
-    }
-}
-
-fn assert_no_secret(text: &str) {
-    for secret in secrets() {
-        assert!(!text.contains(&secret), "a secret leaked ({secret}):\n{text}");
-    }
-}
-
 fn sale() -> Sale {
     serde_json::from_value(json!({
         "reference": "INV-1", "issued_at": "2026-11-26T03:15:00Z",
@@ -81,38 +48,20 @@ fn sale() -> Sale {
 #[test]
 fn debug_of_every_config_and_client_hides_the_password() {
     let config = Config::new(USER, SecretString::from(PASSWORD), "Toko Maju");
-    assert_no_secret(&format!("{config:?}"));
+    secrets::assert_no_secret(&format!("{config:?}"), &secrets());
     let from_json: Config = serde_json::from_value(json!({
         "username": USER, "password": PASSWORD, "database": 2981,
         "base_url": "http://127.0.0.1:1/"
     }))
     .unwrap();
-    assert_no_secret(&format!("{from_json:?}"));
+    secrets::assert_no_secret(&format!("{from_json:?}"), &secrets());
     let client = SalesMania::new(from_json).unwrap();
-    let debug = format!("{client:?}");
-    assert_no_secret(&debug);
-    assert!(debug.contains("REDACTED"), "{debug}");
+    secrets::assert_redacted(&format!("{client:?}"), &secrets());
 }
 
 #[tokio::test]
 async fn a_whole_push_with_a_renewed_chain_at_trace_level_logs_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Everything at TRACE, the client's dependencies (reqwest, hyper, via `log`)
-    // included; only the mock server's own logs are left out: it stands in for the
-    // vendor, which of course sees the credentials.
-    let filter = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("httpmock", LevelFilter::OFF);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_filter(filter),
-        )
-        .try_init()
-        .unwrap();
+    let logs = TraceLogs::capture();
 
     let server = MockServer::start_async().await;
     let token = server
@@ -165,7 +114,7 @@ async fn a_whole_push_with_a_renewed_chain_at_trace_level_logs_no_secret() {
     let refused = SalesMania::new(
         Config::new(USER, SecretString::from(PASSWORD), "Toko Maju")
             .with_base_url(server.base_url())
-            .with_http(fast()),
+            .with_http(secrets::fast_http()),
     )
     .unwrap();
     let echoed = refused.push_sale(&sale()).await.unwrap_err();
@@ -236,7 +185,7 @@ async fn a_whole_push_with_a_renewed_chain_at_trace_level_logs_no_secret() {
     let salesmania = SalesMania::new(
         Config::new(USER, SecretString::from(PASSWORD), "Toko Maju")
             .with_base_url(server.base_url())
-            .with_http(fast()),
+            .with_http(secrets::fast_http()),
     )
     .unwrap();
     let receipt = salesmania.push_sale(&sale()).await.unwrap();
@@ -254,7 +203,7 @@ async fn a_whole_push_with_a_renewed_chain_at_trace_level_logs_no_secret() {
     let wrong = SalesMania::new(
         Config::new(USER, SecretString::from(PASSWORD), "Toko Maju")
             .with_base_url(refusing.base_url())
-            .with_http(fast()),
+            .with_http(secrets::fast_http()),
     )
     .unwrap()
     .push_sale(&sale())
@@ -271,23 +220,21 @@ async fn a_whole_push_with_a_renewed_chain_at_trace_level_logs_no_secret() {
     let undecodable = SalesMania::new(
         Config::new(USER, SecretString::from(PASSWORD), "Toko Maju")
             .with_base_url(odd.base_url())
-            .with_http(fast()),
+            .with_http(secrets::fast_http()),
     )
     .unwrap()
     .push_sale(&sale())
     .await
     .unwrap_err();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("posbridge.call"), "no spans were captured:\n{logs}");
-    assert!(logs.contains("auth_team_token") && logs.contains("push_sale"), "{logs}");
-    for text in [
-        logs,
-        format!("{salesmania:?} {receipt:?}"),
-        format!("{echoed} {echoed:?}"),
-        format!("{wrong} {wrong:?}"),
-        format!("{undecodable} {undecodable:?}"),
-    ] {
-        assert_no_secret(&text);
-    }
+    logs.assert_nothing_leaked(
+        &["auth_team_token", "push_sale"],
+        &secrets(),
+        [
+            format!("{salesmania:?} {receipt:?}"),
+            format!("{echoed} {echoed:?}"),
+            format!("{wrong} {wrong:?}"),
+            format!("{undecodable} {undecodable:?}"),
+        ],
+    );
 }
