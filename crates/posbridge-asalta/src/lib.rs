@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -62,6 +63,8 @@ mod ids;
 mod map;
 mod paged;
 mod wire;
+
+pub use descriptor::DESCRIPTOR;
 
 use std::fmt;
 use std::path::PathBuf;

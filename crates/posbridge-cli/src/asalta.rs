@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use posbridge::asalta::{Asalta, DateRange, Month};
-use posbridge::{Error, VendorConfig};
+use posbridge::Error;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -15,19 +15,13 @@ use crate::exit::{CliError, Exit};
 
 /// The Asalta config and client from the settings.
 fn client(ctx: &Ctx) -> Result<(Asalta, posbridge::asalta::Config), CliError> {
-    let info = posbridge::vendors()
-        .into_iter()
-        .find(|v| v.name == "asalta")
+    let info = posbridge::vendor("asalta")
         .ok_or_else(|| CliError::new(Exit::Usage, anyhow!("this build has no Asalta connector")))?;
-    let config = match ctx.settings.vendor_config(&info)? {
-        VendorConfig::Asalta(c) => *c,
-        _ => {
-            return Err(CliError::new(
-                Exit::Usage,
-                anyhow!("the [asalta] section is not an Asalta config"),
-            ));
-        }
-    };
+    let config: posbridge::asalta::Config = ctx
+        .settings
+        .vendor_config(&info)?
+        .parse()
+        .map_err(|e| CliError::from_posbridge("asalta: cannot set up", e))?;
     let asalta = Asalta::new(config.clone()).map_err(|e| CliError::from_posbridge("asalta: cannot set up", e))?;
     Ok((asalta, config))
 }

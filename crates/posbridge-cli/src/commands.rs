@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use futures_util::StreamExt as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use posbridge::{Connector, Customer, Error, Purchase, PushReceipt, Sale, StockLevel, VendorInfo};
+use posbridge::{Connector, Customer, Error, Purchase, PushReceipt, Sale, StockLevel};
+
+/// A compiled-in vendor, as the registry describes it.
+pub type VendorInfo = &'static posbridge::VendorDescriptor;
 use serde_json::json;
 
 use crate::config::{Settings, did_you_mean};
@@ -50,10 +53,10 @@ pub struct Ctx {
 impl Ctx {
     /// The vendor to use: the one named, or the only one configured.
     pub fn select(&self, vendor: Option<&str>) -> Result<VendorInfo, CliError> {
-        let all = posbridge::vendors();
-        let names: Vec<&str> = all.iter().map(|v| v.name).collect();
+        let all = posbridge::vendors().to_vec();
+        let names: Vec<&str> = all.iter().map(|v| v.name()).collect();
         if let Some(name) = vendor {
-            return all.into_iter().find(|v| v.name == name).ok_or_else(|| {
+            return all.into_iter().find(|v| v.name() == name).ok_or_else(|| {
                 CliError::new(
                     Exit::Usage,
                     anyhow!("unknown vendor {}{}", quote(name), did_you_mean(name, &names)),
@@ -75,7 +78,7 @@ impl Ctx {
 
     /// The configured vendors (for `check`).
     pub fn configured(&self) -> Vec<VendorInfo> {
-        posbridge::vendors()
+        posbridge::vendors().to_vec()
             .into_iter()
             .filter(|v| self.settings.is_configured(v))
             .collect()
@@ -84,7 +87,7 @@ impl Ctx {
     /// Builds the connector of `vendor`.
     pub fn connector(&self, vendor: &VendorInfo) -> Result<Box<dyn Connector>, CliError> {
         let config = self.settings.vendor_config(vendor)?;
-        posbridge::connect(config).map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name), e))
+        posbridge::connect(config).map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name()), e))
     }
 }
 
@@ -203,7 +206,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
         PushKind::Sale => {
             let records: Vec<Record<Sale>> = records::parse(&source, &text, "sale")?;
             check_all(&source, &records, |s| (s.reference.as_str(), s.reconcile().map(|_| ())))?;
-            let sales = connector.sales().ok_or_else(|| unsupported(info.name, "sales"))?;
+            let sales = connector.sales().ok_or_else(|| unsupported(info.name(), "sales"))?;
             let batch = connector.capabilities().max_batch.unwrap_or(1).max(1);
             let pb = progress(records.len(), ctx.out);
             let mut tally = Tally::default();
@@ -213,7 +216,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
                 let outcomes = sales.push_sales(&docs).await;
                 let mut refused = None;
                 for (doc, outcome) in docs.iter().zip(outcomes) {
-                    exit = exit.worst(record(ctx.out, &pb, info.name, &doc.reference, &outcome, &mut tally));
+                    exit = exit.worst(record(ctx.out, &pb, info.name(), &doc.reference, &outcome, &mut tally));
                     if let Err(e @ Error::Auth { .. }) = outcome {
                         refused = Some(e);
                     }
@@ -231,7 +234,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
             check_all(&source, &records, |p| (p.reference.as_str(), p.reconcile().map(|_| ())))?;
             let purchases = connector
                 .purchases()
-                .ok_or_else(|| unsupported(info.name, "purchases"))?;
+                .ok_or_else(|| unsupported(info.name(), "purchases"))?;
             let pb = progress(records.len(), ctx.out);
             let mut tally = Tally::default();
             let mut exit = Exit::Ok;
@@ -240,7 +243,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
                 exit = exit.worst(record(
                     ctx.out,
                     &pb,
-                    info.name,
+                    info.name(),
                     &r.value.reference,
                     &outcome,
                     &mut tally,
@@ -255,10 +258,10 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
         }
     };
     ctx.out
-        .json(&json!({"summary": {"vendor": info.name, "counts": tally}}));
+        .json(&json!({"summary": {"vendor": info.name(), "counts": tally}}));
     ctx.out.human(format!(
         "\n{}: {} sent, {} accepted, {} rejected, {} uncertain, {} failed, {} invalid (not sent)",
-        info.name, tally.sent, tally.accepted, tally.rejected, tally.uncertain, tally.failed, tally.invalid
+        info.name(), tally.sent, tally.accepted, tally.rejected, tally.uncertain, tally.failed, tally.invalid
     ));
     if tally.uncertain > 0 {
         ctx.out
@@ -269,7 +272,7 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
 
 /// Every later record would be refused the same way: stop, and say how to fix it.
 fn stopped_on_auth(ctx: &Ctx, info: &VendorInfo, not_sent: usize, e: Error) -> CliError {
-    CliError::from_posbridge(format!("{}: stopped, {not_sent} records not sent", info.name), e)
+    CliError::from_posbridge(format!("{}: stopped, {not_sent} records not sent", info.name()), e)
         .hint(ctx.settings.credentials_hint(info))
 }
 
@@ -362,11 +365,11 @@ pub async fn stock(ctx: &Ctx, vendor: Option<&str>, format: Format) -> Result<Ex
     let connector = ctx.connector(&info)?;
     let stock = connector
         .stock()
-        .ok_or_else(|| unsupported(info.name, "stock levels"))?;
+        .ok_or_else(|| unsupported(info.name(), "stock levels"))?;
     let levels = stock
         .stock_snapshot()
         .await
-        .map_err(|e| CliError::from_posbridge(format!("{}: reading stock", info.name), e))?;
+        .map_err(|e| CliError::from_posbridge(format!("{}: reading stock", info.name()), e))?;
     let format = if ctx.out.json { Format::Json } else { format };
     outln!("{}", render_stock(&levels, format));
     Ok(Exit::Ok)
@@ -478,8 +481,8 @@ pub async fn customers(ctx: &Ctx, vendor: Option<&str>, action: &CustomersAction
     let connector = ctx.connector(&info)?;
     let customers = connector
         .customers()
-        .ok_or_else(|| unsupported(info.name, "customers"))?;
-    let fail = |what: &str, e: Error| CliError::from_posbridge(format!("{}: {what}", info.name), e);
+        .ok_or_else(|| unsupported(info.name(), "customers"))?;
+    let fail = |what: &str, e: Error| CliError::from_posbridge(format!("{}: {what}", info.name()), e);
     let read_one = |file: &Path| -> Result<Customer, CliError> {
         let (source, text) = records::read_source(file)?;
         let mut recs = records::parse::<Customer>(&source, &text, "customer")?;
@@ -554,20 +557,20 @@ pub async fn check(ctx: &Ctx, vendor: Option<&str>) -> Result<Exit, CliError> {
         let result = async {
             let connector = ctx.connector(&info)?;
             connector.check_credentials().await.map_err(|e| {
-                CliError::from_posbridge(format!("{}: check", info.name), e).hint(ctx.settings.credentials_hint(&info))
+                CliError::from_posbridge(format!("{}: check", info.name()), e).hint(ctx.settings.credentials_hint(&info))
             })
         }
         .await;
         match result {
             Ok(msg) => {
-                ctx.out.human(format!("{:<12} ok: {msg}", info.name));
-                ctx.out.json(&json!({"vendor": info.name, "ok": true, "message": msg}));
+                ctx.out.human(format!("{:<12} ok: {msg}", info.name()));
+                ctx.out.json(&json!({"vendor": info.name(), "ok": true, "message": msg}));
             }
             Err(e) => {
                 exit = exit.worst(e.exit);
-                ctx.out.human(format!("{:<12} FAILED\n{}", info.name, e.render()));
+                ctx.out.human(format!("{:<12} FAILED\n{}", info.name(), e.render()));
                 ctx.out
-                    .json(&json!({"vendor": info.name, "ok": false, "error": e.to_json()["error"]}));
+                    .json(&json!({"vendor": info.name(), "ok": false, "error": e.to_json()["error"]}));
             }
         }
     }
@@ -603,14 +606,14 @@ pub async fn sandbox(
     let handle = posbridge_sandbox::Sandbox::start(config)
         .await
         .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))?;
-    let vendors: Vec<serde_json::Value> = posbridge::vendors()
+    let vendors: Vec<serde_json::Value> = posbridge::vendors().to_vec()
         .iter()
-        .map(|v| json!({"vendor": v.name, "base_url": handle.vendor_url(v.name)}))
+        .map(|v| json!({"vendor": v.name(), "base_url": handle.vendor_url(v.name())}))
         .collect();
     out.json(&json!({"base_url": handle.base_url(), "vendors": vendors}));
     out.human(format!("posbridge sandbox listening on {}", handle.base_url()));
     for v in posbridge::vendors() {
-        out.human(format!("  {:<12} {}", v.name, handle.vendor_url(v.name)));
+        out.human(format!("  {:<12} {}", v.name(), handle.vendor_url(v.name())));
     }
     out.human(format!(
         "  admin        {}_sandbox/state, /_sandbox/requests, /_sandbox/reset, /_sandbox/faults",

@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use posbridge::{VendorConfig, VendorInfo};
+use posbridge::VendorConfig;
+
+use crate::commands::VendorInfo;
 
 use crate::exit::{CliError, Exit};
 use crate::quote::{quote, shorten, shorten_quoted};
@@ -203,53 +205,53 @@ impl Settings {
     /// Where the user fixes `vendor`'s credentials.
     pub fn credentials_hint(&self, vendor: &VendorInfo) -> String {
         let vars: Vec<String> = vendor
-            .secret_fields
+            .secret_fields()
             .iter()
-            .map(|f| self.env_name(vendor.name, f))
+            .map(|f| self.env_name(vendor.name(), f))
             .collect();
         format!(
             "check {}'s credentials: set {} or the [{}] section of the config file",
-            vendor.name,
+            vendor.name(),
             vars.join(", "),
-            vendor.name
+            vendor.name()
         )
     }
 
     /// Whether `vendor` has a section or a secret in the environment.
     pub fn is_configured(&self, vendor: &VendorInfo) -> bool {
-        self.table.contains_key(vendor.name)
+        self.table.contains_key(vendor.name())
             || vendor
-                .secret_fields
+                .secret_fields()
                 .iter()
-                .any(|f| std::env::var_os(self.env_name(vendor.name, f)).is_some())
+                .any(|f| std::env::var_os(self.env_name(vendor.name(), f)).is_some())
     }
 
     /// The vendor's connector config: its section, with secrets and `base_url` taken
     /// from `POSBRIDGE_<VENDOR>_<FIELD>` when set.
     pub fn vendor_config(&self, vendor: &VendorInfo) -> Result<VendorConfig, CliError> {
-        let mut section = match self.table.get(vendor.name) {
+        let mut section = match self.table.get(vendor.name()) {
             Some(toml::Value::Table(t)) => t.clone(),
             Some(_) => {
                 return Err(CliError::new(
                     Exit::Usage,
-                    anyhow::anyhow!("[{}] in the config file must be a table", vendor.name),
+                    anyhow::anyhow!("[{}] in the config file must be a table", vendor.name()),
                 ));
             }
             None => toml::Table::new(),
         };
-        for field in vendor.secret_fields.iter().copied().chain(["base_url"]) {
-            if let Ok(v) = std::env::var(self.env_name(vendor.name, field)) {
+        for field in vendor.secret_fields().iter().copied().chain(["base_url"]) {
+            if let Ok(v) = std::env::var(self.env_name(vendor.name(), field)) {
                 section.insert(field.to_owned(), toml::Value::String(v));
             }
         }
-        for field in vendor.secret_fields {
+        for field in vendor.secret_fields() {
             if !section.contains_key(*field) {
                 return Err(
-                    CliError::new(Exit::Usage, anyhow::anyhow!("{}: no {field} configured", vendor.name)).hint(
+                    CliError::new(Exit::Usage, anyhow::anyhow!("{}: no {field} configured", vendor.name())).hint(
                         format!(
                             "set {} or add {field} to the [{}] section",
-                            self.env_name(vendor.name, field),
-                            vendor.name
+                            self.env_name(vendor.name(), field),
+                            vendor.name()
                         ),
                     ),
                 );
@@ -266,7 +268,7 @@ impl Settings {
             let file = file.as_str().map(PathBuf::from).ok_or_else(|| {
                 CliError::new(
                     Exit::Usage,
-                    anyhow::anyhow!("[{}] id_map_file must be a path", vendor.name),
+                    anyhow::anyhow!("[{}] id_map_file must be a path", vendor.name()),
                 )
             })?;
             let file = match &self.dir {
@@ -276,20 +278,20 @@ impl Settings {
             let bad = |e: String| {
                 CliError::new(
                     Exit::Usage,
-                    anyhow::anyhow!("[{}] id_map_file: {}", vendor.name, shorten_quoted(&e)),
+                    anyhow::anyhow!("[{}] id_map_file: {}", vendor.name(), shorten_quoted(&e)),
                 )
             };
             let map = posbridge::InMemoryIdMap::from_json_file(&file).map_err(|e| bad(e.to_string()))?;
             let value = toml::Value::try_from(&map).map_err(|e| bad(e.to_string()))?;
             section.insert("id_map".into(), value);
         }
-        section.insert("vendor".into(), toml::Value::String(vendor.name.to_owned()));
+        section.insert("vendor".into(), toml::Value::String(vendor.name().to_owned()));
         toml::Value::Table(section).try_into::<VendorConfig>().map_err(|e| {
             CliError::new(
                 Exit::Usage,
                 anyhow::anyhow!(
                     "the [{}] section is not valid: {}",
-                    vendor.name,
+                    vendor.name(),
                     shorten_quoted(e.message().trim_end())
                 ),
             )
@@ -318,7 +320,7 @@ struct SectionError {
 /// (Keys inside a vendor's section are checked when its config is read; those of
 /// `[outbox]` when an outbox command reads it.)
 fn check_sections(root: &toml::Table) -> Result<(), SectionError> {
-    let vendors: Vec<&'static str> = posbridge::vendors().iter().map(|v| v.name).collect();
+    let vendors: Vec<&'static str> = posbridge::vendors().iter().map(|v| v.name()).collect();
     let mut top = vendors.clone();
     top.extend(OTHER_SECTIONS);
     for (key, value) in root {
@@ -411,9 +413,9 @@ fn warn_if_secrets_readable(path: &Path, table: &toml::Table) {
     use std::os::unix::fs::PermissionsExt;
     let holds_secret = posbridge::vendors().iter().any(|v| {
         let in_section = |t: &toml::Table| {
-            t.get(v.name)
+            t.get(v.name())
                 .and_then(|s| s.as_table())
-                .is_some_and(|s| v.secret_fields.iter().any(|f| s.contains_key(*f)))
+                .is_some_and(|s| v.secret_fields().iter().any(|f| s.contains_key(*f)))
         };
         in_section(table)
             || table
@@ -462,7 +464,7 @@ pub fn template() -> String {
     );
     for v in posbridge::vendors() {
         s.push('\n');
-        s.push_str(&vendor_template(v.name));
+        s.push_str(&vendor_template(v));
     }
     s.push('\n');
     s.push_str(OUTBOX_TEMPLATE);
@@ -490,10 +492,12 @@ const OUTBOX_TEMPLATE: &str = "\
 # max_in_flight = 2
 ";
 
-fn vendor_template(vendor: &str) -> String {
-    let Some(body) = vendor_template_body(vendor) else {
-        return format!("# [{vendor}]: see docs/vendors/{vendor}.md\n");
-    };
+/// A vendor's section of the template, from its descriptor, commented out.
+fn vendor_template(vendor: &posbridge::VendorDescriptor) -> String {
+    let body = vendor.config_template();
+    if body.trim().is_empty() {
+        return format!("# [{0}]: see docs/vendors/{0}.md\n", vendor.name());
+    }
     // Every section starts commented out: uncomment the vendors you use.
     body.lines()
         .map(|l| {
@@ -504,64 +508,6 @@ fn vendor_template(vendor: &str) -> String {
             }
         })
         .collect()
-}
-
-/// A vendor's template section, uncommented.
-fn vendor_template_body(vendor: &str) -> Option<&'static str> {
-    Some(match vendor {
-        "cloudma" => {
-            "[cloudma]\n\
-             base_url = \"https://testdev.cloudma.app/\"   # CloudMA's test server; use yours\n\
-             # token = \"...\"                            # better: POSBRIDGE_CLOUDMA_TOKEN\n\
-             # body = \"form\"                            # or \"json\"\n\
-             # grand_total = \"items_sum\"                # or \"payable\"\n\
-             # walk_in_customer = \"Walk-in Customer\"\n\
-             \n\
-             # [cloudma.http]\n\
-             # timeout_ms = 30000\n\
-             # [cloudma.http.retry]\n\
-             # max_retries = 3\n\
-             # [cloudma.http.rate_limit]\n\
-             # per_second = 5\n"
-        }
-        "codemax" => {
-            "[codemax]\n\
-             base_url = \"https://possync.c-mx.co/\"      # staging: https://possync-staging.c-mx.co/\n\
-             base_path = \"/api/v1\"\n\
-             username = \"your-pos-live-sync-user\"\n\
-             # password = \"...\"                         # better: POSBRIDGE_CODEMAX_PASSWORD\n\
-             branch_code = \"HQ\"\n\
-             utc_offset = \"+08:00\"\n"
-        }
-        "easpro" => {
-            "[easpro]\n\
-             base_url = \"https://www.eas-pro.my/\"\n\
-             # partner = \"...\"                          # better: POSBRIDGE_EASPRO_PARTNER\n\
-             # user_id = \"...\"                          # better: POSBRIDGE_EASPRO_USER_ID\n\
-             utc_offset = \"+08:00\"\n\
-             # POS product code -> EAS Pro invProductId: {\"product\": {\"SKU-1\": \"68668492-...\"}}\n\
-             id_map_file = \"easpro-products.json\"\n"
-        }
-        "asalta" => {
-            "[asalta]\n\
-             base_url = \"https://api.asalta.com/\"        # your Asalta server\n\
-             client_id = \"your-oauth-client-id\"\n\
-             # client_secret = \"...\"                    # better: POSBRIDGE_ASALTA_CLIENT_SECRET\n\
-             redirect_uri = \"http://127.0.0.1:8765/callback\"\n\
-             token_file = \"asalta-token.json\"           # kept with mode 600\n\
-             utc_offset = \"+08:00\"\n"
-        }
-        "salesmania" => {
-            "[salesmania]\n\
-             base_url = \"https://api.salesmania.id/\"\n\
-             username = \"kasir@example.id\"\n\
-             # password = \"...\"                         # better: POSBRIDGE_SALESMANIA_PASSWORD\n\
-             database = \"Toko Maju\"                    # the database's name or numeric id\n\
-             walk_in_customer_id = 3000                 # for sales without a customer\n\
-             utc_offset = \"+07:00\"                     # WIB; WITA +08:00, WIT +09:00\n"
-        }
-        _ => return None,
-    })
 }
 
 /// Writes the template to `path`, refusing to overwrite unless `force`.
@@ -600,10 +546,11 @@ mod tests {
         .unwrap();
         let mut table = toml::Table::new();
         for v in posbridge::vendors() {
-            let body = vendor_template_body(v.name).expect("every vendor has a template section");
+            let body = v.config_template();
+            assert!(!body.trim().is_empty(), "{} has no template section", v.name());
             let mut section: toml::Table = body.parse().unwrap();
-            let inner = section.get_mut(v.name).and_then(|s| s.as_table_mut()).unwrap();
-            for f in v.secret_fields {
+            let inner = section.get_mut(v.name()).and_then(|s| s.as_table_mut()).unwrap();
+            for f in v.secret_fields() {
                 inner.insert((*f).to_owned(), toml::Value::String("secret".into()));
             }
             table.extend(section);
@@ -614,7 +561,7 @@ mod tests {
         for v in posbridge::vendors() {
             assert!(settings.is_configured(&v));
             let config = settings.vendor_config(&v).map_err(|e| e.render()).unwrap();
-            assert!(posbridge::connect(config).is_ok(), "{}", v.name);
+            assert!(posbridge::connect(config).is_ok(), "{}", v.name());
         }
     }
 
@@ -727,7 +674,7 @@ mod tests {
             has_file: true,
             tenant: Some("colombo-1".into()),
         };
-        let v = posbridge::vendors().into_iter().find(|v| v.name == "cloudma").unwrap();
+        let v = posbridge::vendors().into_iter().find(|v| v.name() == "cloudma").unwrap();
         let e = settings.vendor_config(&v).unwrap_err().render();
         assert!(e.contains("POSBRIDGE_COLOMBO_1_CLOUDMA_TOKEN"), "{e}");
     }

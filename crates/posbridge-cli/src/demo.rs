@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use jiff::Timestamp;
 use posbridge::{
     Connector, Customer, Decimal, Discount, DuplicatePolicy, Error, ErrorKind, HttpConfig, Payment, PaymentMethod,
-    Purchase, PurchaseLine, PushReceipt, RetryConfig, Sale, SaleLine, StockLevel, VendorInfo,
+    Purchase, PurchaseLine, PushReceipt, RetryConfig, Sale, SaleLine, StockLevel,
 };
 use posbridge_sandbox::{Fault, FaultRule, Product, Sandbox, SandboxConfig, SandboxHandle};
 use rand::rngs::StdRng;
@@ -15,6 +15,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
+use posbridge::ConnectorConfig as _;
+
+use crate::commands::VendorInfo;
 use crate::commands::{Output, table, was_sent};
 use crate::exit::{CliError, Exit};
 use crate::quote::bound_text;
@@ -121,7 +124,7 @@ fn demo_faults() -> Vec<FaultRule> {
         rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
     }
     // Only rules for vendors this sandbox imitates.
-    let known: Vec<&str> = posbridge::vendors().iter().map(|v| v.name).collect();
+    let known: Vec<&str> = posbridge::vendors().iter().map(|v| v.name()).collect();
     rules.retain(|r| r.vendor.as_deref().is_some_and(|v| known.contains(&v)) && r.validate().is_ok());
     rules
 }
@@ -143,14 +146,13 @@ fn demo_http() -> HttpConfig {
 /// The connector of `vendor` pointed at the sandbox, with the sandbox's credentials;
 /// `None` when the sandbox does not imitate that vendor yet.
 fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Option<Box<dyn Connector>>, CliError> {
-    let config = match vendor.name {
+    let connector = match vendor.name() {
         #[cfg(feature = "asalta")]
         "asalta" => {
             // The sandbox mints a token without the browser step of the OAuth2 flow.
             let sandbox = posbridge_sandbox::AsaltaConfig::default();
             let warehouse = sandbox.warehouses.first().map(|w| w.code.clone()).unwrap_or_default();
-            posbridge::VendorConfig::Asalta(Box::new(
-                posbridge::asalta::Config::new()
+            posbridge::asalta::Config::new()
                     .with_base_url(handle.vendor_url("asalta"))
                     .with_client(
                         sandbox.client_id.clone(),
@@ -160,17 +162,16 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
                     .with_token(posbridge::SecretString::from(handle.mint_asalta_token()), None)
                     .with_biller_and_warehouse(sandbox.biller.name.clone(), warehouse)
                     .with_walk_in_customer_id(1)
-                    .with_http(demo_http()),
-            ))
+                    .with_http(demo_http())
+                    .connect()
         }
         #[cfg(feature = "cloudma")]
-        "cloudma" => posbridge::VendorConfig::Cloudma(
-            posbridge::cloudma::Config::new(posbridge::SecretString::from(
-                posbridge_sandbox::CloudmaConfig::default().token,
-            ))
-            .with_base_url(handle.vendor_url("cloudma"))
-            .with_http(demo_http()),
-        ),
+        "cloudma" => posbridge::cloudma::Config::new(posbridge::SecretString::from(
+            posbridge_sandbox::CloudmaConfig::default().token,
+        ))
+        .with_base_url(handle.vendor_url("cloudma"))
+        .with_http(demo_http())
+        .connect(),
         #[cfg(feature = "easpro")]
         "easpro" => {
             let catalogue = posbridge_sandbox::Catalogue {
@@ -185,34 +186,32 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
             for (code, id) in posbridge_sandbox::easpro_product_ids(&catalogue) {
                 config = config.with_product(code, id);
             }
-            posbridge::VendorConfig::Easpro(config)
+            config.connect()
         }
         #[cfg(feature = "codemax")]
-        "codemax" => posbridge::VendorConfig::Codemax(
-            posbridge::codemax::Config::new(
+        "codemax" => posbridge::codemax::Config::new(
                 posbridge_sandbox::CODEMAX_DEFAULT_USERNAME,
                 posbridge::SecretString::from(posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD),
                 posbridge_sandbox::CODEMAX_DEFAULT_BRANCH,
             )
             .with_base_url(handle.vendor_url("codemax"))
-            .with_http(demo_http()),
-        ),
+            .with_http(demo_http())
+            .connect(),
         #[cfg(feature = "salesmania")]
-        "salesmania" => posbridge::VendorConfig::Salesmania(
-            posbridge::salesmania::Config::new(
+        "salesmania" => posbridge::salesmania::Config::new(
                 posbridge_sandbox::SALESMANIA_DEFAULT_USERNAME,
                 posbridge::SecretString::from(posbridge_sandbox::SALESMANIA_DEFAULT_PASSWORD),
                 "Toko Maju",
             )
             .with_walk_in_customer_id(posbridge_sandbox::SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID)
             .with_base_url(handle.vendor_url("salesmania"))
-            .with_http(demo_http()),
-        ),
+            .with_http(demo_http())
+            .connect(),
         _ => return Ok(None),
     };
-    posbridge::connect(config)
+    connector
         .map(Some)
-        .map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name), e))
+        .map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name()), e))
 }
 
 /// `posbridge demo`.
@@ -251,11 +250,11 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
         let Some(connector) = sandbox_connector(&vendor, &handle)? else {
             out.human(format!(
                 "\n== {}\nskipped: the sandbox does not imitate {} yet",
-                vendor.name, vendor.name
+                vendor.name(), vendor.name()
             ));
             continue;
         };
-        let report = run_vendor(vendor.name, connector.as_ref(), &catalogue, options, &handle).await?;
+        let report = run_vendor(vendor.name(), connector.as_ref(), &catalogue, options, &handle).await?;
         if report.checks.iter().any(|c| !c.ok) {
             exit = Exit::RecordsFailed;
         }

@@ -434,9 +434,9 @@ fn connect_target(
     target: &Target,
     require_sales: bool,
 ) -> Result<Option<Resolved>, CliError> {
-    let all = posbridge::vendors();
-    let names: Vec<&str> = all.iter().map(|v| v.name).collect();
-    let Some(info) = all.iter().find(|v| v.name == target.vendor) else {
+    let all = posbridge::vendors().to_vec();
+    let names: Vec<&str> = all.iter().map(|v| v.name()).collect();
+    let Some(info) = all.iter().find(|v| v.name() == target.vendor) else {
         return Err(CliError::new(
             Exit::Usage,
             anyhow!(
@@ -457,7 +457,7 @@ fn connect_target(
         if require_sales {
             return Err(CliError::new(
                 Exit::Usage,
-                anyhow!("{target}: {} does not take sales", info.name),
+                anyhow!("{target}: {} does not take sales", info.name()),
             ));
         }
         return Ok(None);
@@ -500,7 +500,7 @@ fn configured_targets(ctx: &Ctx, section: &OutboxSection) -> Result<Vec<Resolved
     let scope = scope_tenant(&ctx.settings).to_owned();
     let mut out = Vec::new();
     for info in ctx.configured() {
-        let target = Target::for_tenant(scope.clone(), info.name);
+        let target = Target::for_tenant(scope.clone(), info.name());
         if let Some(r) = connect_target(ctx, section, &target, false)? {
             out.push(r);
         }

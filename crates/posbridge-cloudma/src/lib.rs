@@ -34,11 +34,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod map;
 mod wire;
+
+pub use descriptor::DESCRIPTOR;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};

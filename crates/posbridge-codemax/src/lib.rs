@@ -54,11 +54,14 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod map;
 mod wire;
+
+pub use descriptor::DESCRIPTOR;
 
 use std::collections::HashSet;
 use std::sync::Arc;

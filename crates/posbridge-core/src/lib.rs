@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod descriptor;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -48,6 +49,7 @@ pub mod traits;
 pub mod wire;
 
 pub use auth::{Auth, Credentials, RefreshableBearer, StaticAuth, Token, TokenSource};
+pub use descriptor::VendorDescriptor;
 pub use error::{Error, ErrorKind, Result};
 pub use http::{HttpConfig, RateLimitConfig, Request, Response, RetryConfig, Transport};
 pub use idmap::{IdKind, IdMap, InMemoryIdMap};

@@ -41,11 +41,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod map;
 mod wire;
+
+pub use descriptor::DESCRIPTOR;
 
 use async_trait::async_trait;
 use jiff::tz::Offset;

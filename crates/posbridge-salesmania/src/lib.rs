@@ -68,6 +68,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -76,6 +77,8 @@ mod lookup;
 mod map;
 mod types;
 mod wire;
+
+pub use descriptor::DESCRIPTOR;
 
 use std::collections::HashMap;
 use std::fmt;

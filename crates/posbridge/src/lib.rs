@@ -5,12 +5,15 @@
 //! their stock back, through one typed API.
 //!
 //! This facade re-exports [`posbridge_core`] (the domain types, traits and errors)
-//! and one connector per cargo feature: `asalta`, `cloudma`, `codemax`, `easpro`,
-//! `salesmania`; `full` turns them all on. No vendor is on by default, so a library user compiles only
-//! the vendors they need.
+//! and one connector per cargo feature, each a module named like the feature (the
+//! list is [`vendors()`], built from the registry in `src/registry.rs`); `full` turns
+//! them all on. No vendor is on by default, so a library user compiles only the
+//! vendors they need.
 //!
 //! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
-//! config file or the CLI), returning a `Box<dyn Connector>`.
+//! config file or the CLI), returning a `Box<dyn Connector>`; each vendor describes
+//! itself once in a [`VendorDescriptor`] (names, capabilities, secret fields, config
+//! template), which is all the CLI and the tools know of it.
 //!
 //! ```
 //! # #[cfg(feature = "cloudma")]
@@ -34,29 +37,15 @@
 
 pub use posbridge_core::*;
 
-/// The Asalta connector.
-#[cfg(feature = "asalta")]
-pub use posbridge_asalta as asalta;
-
-/// The CloudMA connector.
-#[cfg(feature = "cloudma")]
-pub use posbridge_cloudma as cloudma;
-
-/// The Codemax POS Live Sync connector.
-#[cfg(feature = "codemax")]
-pub use posbridge_codemax as codemax;
-
-/// The EAS Pro connector.
-#[cfg(feature = "easpro")]
-pub use posbridge_easpro as easpro;
-
 /// The durable outbox (feature `outbox`): every sale delivered to every vendor
 /// despite faults and crashes. See `docs/outbox.md`.
 #[cfg(feature = "outbox")]
 pub use posbridge_outbox as outbox;
-/// The SalesMania connector.
-#[cfg(feature = "salesmania")]
-pub use posbridge_salesmania as salesmania;
+
+mod registry;
+pub use registry::*;
+
+use std::fmt;
 
 use serde::Deserialize;
 
@@ -65,104 +54,80 @@ use serde::Deserialize;
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
-/// A connector configuration for any compiled-in vendor, tagged by `vendor`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "vendor", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum VendorConfig {
-    /// Asalta.
-    #[cfg(feature = "asalta")]
-    Asalta(Box<posbridge_asalta::Config>),
-    /// CloudMA.
-    #[cfg(feature = "cloudma")]
-    Cloudma(posbridge_cloudma::Config),
-    /// Codemax POS Live Sync.
-    #[cfg(feature = "codemax")]
-    Codemax(posbridge_codemax::Config),
-    /// EAS Pro.
-    #[cfg(feature = "easpro")]
-    Easpro(posbridge_easpro::Config),
-    /// SalesMania.
-    #[cfg(feature = "salesmania")]
-    Salesmania(posbridge_salesmania::Config),
-    /// Placeholder so the enum exists when no vendor feature is on; never
-    /// deserialized.
-    #[doc(hidden)]
-    #[serde(skip)]
-    None,
+/// A connector configuration for any compiled-in vendor: its name (`vendor`) and its
+/// section, as a config file holds it (`{"vendor": "cloudma", "token": "…"}`).
+///
+/// The section is checked when [`connect`] builds the connector (unknown fields, a
+/// missing credential). `Debug` shows the vendor and the section's field names, never
+/// a value: a section holds secrets.
+#[derive(Clone, Deserialize)]
+pub struct VendorConfig {
+    vendor: String,
+    #[serde(flatten)]
+    section: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Builds the connector a config describes. No request is sent.
-pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
-    match config {
-        #[cfg(feature = "asalta")]
-        VendorConfig::Asalta(c) => (*c).connect(),
-        #[cfg(feature = "cloudma")]
-        VendorConfig::Cloudma(c) => c.connect(),
-        #[cfg(feature = "codemax")]
-        VendorConfig::Codemax(c) => c.connect(),
-        #[cfg(feature = "easpro")]
-        VendorConfig::Easpro(c) => c.connect(),
-        #[cfg(feature = "salesmania")]
-        VendorConfig::Salesmania(c) => c.connect(),
-        VendorConfig::None => Err(Error::config("no vendor configured")),
+impl VendorConfig {
+    /// The config of `vendor` with `section` (a JSON object; anything else is refused
+    /// by [`connect`]).
+    pub fn new(vendor: impl Into<String>, section: serde_json::Value) -> Self {
+        let section = match section {
+            serde_json::Value::Object(map) => map,
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert(String::new(), other);
+                map
+            }
+        };
+        Self {
+            vendor: vendor.into(),
+            section,
+        }
+    }
+
+    /// The vendor's short name, as the `vendor` tag gave it.
+    pub fn vendor(&self) -> &str {
+        &self.vendor
+    }
+
+    /// The section read as a vendor crate's typed config (`posbridge::asalta::Config`),
+    /// for the vendor-only calls a `Box<dyn Connector>` does not offer.
+    pub fn parse<C: serde::de::DeserializeOwned>(&self) -> Result<C> {
+        serde_json::from_value(serde_json::Value::Object(self.section.clone())).map_err(|e| {
+            Error::config(format!("{}: the vendor section is not valid: {e}", error::quote(&self.vendor)))
+        })
     }
 }
 
-/// A compiled-in vendor and what it offers.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct VendorInfo {
-    /// The vendor name, as in `VendorConfig`'s `vendor` tag.
-    pub name: &'static str,
-    /// The crate implementing it.
-    pub crate_name: &'static str,
-    /// What it offers.
-    pub capabilities: Capabilities,
-    /// The config fields that hold secrets; a CLI reads each from the environment
-    /// variable `POSBRIDGE_<VENDOR>_<FIELD>` when set.
-    pub secret_fields: &'static [&'static str],
+impl fmt::Debug for VendorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VendorConfig")
+            .field("vendor", &self.vendor)
+            .field("fields", &self.section.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
-/// The vendors compiled into this build.
-#[allow(clippy::vec_init_then_push)] // one push per optional feature
-pub fn vendors() -> Vec<VendorInfo> {
-    #[allow(unused_mut)]
-    let mut v = Vec::new();
-    #[cfg(feature = "asalta")]
-    v.push(VendorInfo {
-        name: posbridge_asalta::VENDOR,
-        crate_name: "posbridge-asalta",
-        capabilities: posbridge_asalta::capabilities(),
-        secret_fields: &["client_secret"],
-    });
-    #[cfg(feature = "cloudma")]
-    v.push(VendorInfo {
-        name: posbridge_cloudma::VENDOR,
-        crate_name: "posbridge-cloudma",
-        capabilities: posbridge_cloudma::capabilities(),
-        secret_fields: &["token"],
-    });
-    #[cfg(feature = "codemax")]
-    v.push(VendorInfo {
-        name: posbridge_codemax::VENDOR,
-        crate_name: "posbridge-codemax",
-        capabilities: posbridge_codemax::capabilities(),
-        secret_fields: &["password"],
-    });
-    #[cfg(feature = "easpro")]
-    v.push(VendorInfo {
-        name: posbridge_easpro::VENDOR,
-        crate_name: "posbridge-easpro",
-        capabilities: posbridge_easpro::capabilities(),
-        secret_fields: &["partner", "user_id"],
-    });
-    #[cfg(feature = "salesmania")]
-    v.push(VendorInfo {
-        name: posbridge_salesmania::VENDOR,
-        crate_name: "posbridge-salesmania",
-        capabilities: posbridge_salesmania::capabilities(),
-        secret_fields: &["password"],
-    });
-    v
+/// Builds the connector a config describes. No request is sent. A vendor that is not
+/// compiled in (or does not exist) is an [`Error::Config`] naming the ones that are.
+pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
+    let descriptor = vendor(&config.vendor).ok_or_else(|| {
+        let known: Vec<&str> = vendors().iter().map(|v| v.name()).collect();
+        Error::config(format!(
+            "no vendor {} in this build (compiled in: {})",
+            error::quote(&config.vendor),
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        ))
+    })?;
+    descriptor.connect(serde_json::Value::Object(config.section))
+}
+
+/// The vendors compiled into this build, in registry order.
+pub fn vendors() -> &'static [&'static VendorDescriptor] {
+    registry::VENDORS
+}
+
+/// The compiled-in vendor named `name`, if there is one.
+pub fn vendor(name: &str) -> Option<&'static VendorDescriptor> {
+    vendors().iter().copied().find(|v| v.name() == name)
 }

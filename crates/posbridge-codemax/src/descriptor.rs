@@ -1,0 +1,30 @@
+//! What the rest of posbridge knows of this vendor: [`DESCRIPTOR`](crate::DESCRIPTOR).
+
+use posbridge_core::VendorDescriptor;
+use posbridge_core::descriptor::connect_json;
+
+use crate::{Config, VENDOR, capabilities};
+
+/// The config section `posbridge config init` writes, uncommented (the CLI comments
+/// it out); a test builds a connector from it.
+const CONFIG_TEMPLATE: &str = r#"[codemax]
+base_url = "https://possync.c-mx.co/"      # staging: https://possync-staging.c-mx.co/
+base_path = "/api/v1"
+username = "your-pos-live-sync-user"
+# password = "..."                         # better: POSBRIDGE_CODEMAX_PASSWORD
+branch_code = "HQ"
+utc_offset = "+08:00"
+"#;
+
+/// This vendor, as the facade's registry, the CLI, the sandbox and the tools see it.
+pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
+    VENDOR,
+    "Codemax POS Live Sync",
+    env!("CARGO_PKG_NAME"),
+    capabilities,
+    connect_json::<Config>,
+)
+.with_country("Malaysia")
+.with_summary(r#"invoices in batches of 20, login + token refresh"#)
+.with_secret_fields(&["password"])
+.with_config_template(CONFIG_TEMPLATE);
