@@ -354,7 +354,11 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send(e.without_url()))?;
+            let mut request = reqwest::Request::try_from(request).map_err(|e| HttpFailure::Send(e.without_url()))?;
+            // Like every Asalta call (the `oauth2` crate sets it too; this does not
+            // depend on that).
+            let (name, value) = wire::accept_json();
+            request.headers_mut().insert(name, value);
             let response = self
                 .client
                 .execute(request)

@@ -21,11 +21,15 @@
 //!   connector's [`IdMap`] answers from `id_map` first, then by listing items (by
 //!   `code`), warehouses (by code or name), billers (by name) and customers (by email
 //!   or name), cached per client.
-//! - **Amounts**: Asalta prices lines from its own catalogue and takes discounts as
-//!   amounts; the connector sends each line's discount and the order discount as
-//!   computed by [`Sale::reconcile`] (2 dp, half away from zero, once per line) and
-//!   books the sale's payments after it (`POST /pos/payments`), refusing locally a
-//!   paid amount above the sale.
+//! - **Amounts**: Asalta prices lines from its own catalogue. Its document does not
+//!   say whether a line's `item_discount` amount is per unit or per line, so a line
+//!   of quantity 1 gets the discount as the amount [`Sale::reconcile`] computed (2
+//!   dp, half away from zero), and any other line as a percentage (an amount as the
+//!   percentage that gives it back to the cent); the order discount goes as the
+//!   computed amount. The sale's payments are booked after it
+//!   (`POST /pos/payments`, each method mapped to Asalta's `paid_by`), refusing
+//!   locally a paid amount above the sale.
+//! - **Every request** carries `Accept: application/json`, as the document asks.
 //!
 //! It has no purchases and no customer deletion (the API has neither), and no
 //! native batch. Decisions and quirks: `docs/vendors/asalta.md`. Tests: unit tests
@@ -341,11 +345,15 @@ fn record(value: Value) -> Value {
 }
 
 impl Api {
-    async fn send(&self, request: &Request) -> Result<Response> {
+    /// Every `/pos/…` and `/report/…` call goes out here, with the bearer and
+    /// `Accept: application/json` ([`wire::accept_json`]).
+    async fn send(&self, request: Request) -> Result<Response> {
+        let (name, value) = wire::accept_json();
+        let request = request.header(name, value);
         // Obtain (or refresh) the token on its own first, so that a missing token is
         // reported once as what it is.
         self.auth.token().await?;
-        self.transport.send(request, Some(&self.auth)).await
+        self.transport.send(&request, Some(&self.auth)).await
     }
 
     /// Every entry of a paged list, lazily.
@@ -385,7 +393,7 @@ impl Api {
                     request = request.query(*k, v.clone());
                 }
                 let request = request.query(wire::PAGE, page.to_string());
-                let response = self.send(&request).await?;
+                let response = self.send(request).await?;
                 let (entries, more) = paged::read_page::<T>(&response, page, &mut st.guard)?;
                 st.next = more.then_some(page + 1);
                 Ok(Some((stream::iter(entries.into_iter().map(Ok)), st)))
@@ -418,7 +426,7 @@ impl Api {
         for (k, v) in query {
             request = request.query(*k, v.clone());
         }
-        let response = self.send(&request).await?;
+        let response = self.send(request).await?;
         let value = record(response.json::<Value>(VENDOR)?);
         if value.is_null()
             || value.as_array().is_some_and(Vec::is_empty)
@@ -439,9 +447,9 @@ impl Api {
 
     /// A write; its answer must be Asalta's `{message, data, error}` JSON, anything
     /// else means it may have been applied without our knowing ([`Error::Uncertain`]).
-    async fn write(&self, request: &Request) -> Result<wire::WriteAnswer> {
-        let response = self.send(request).await?;
+    async fn write(&self, request: Request) -> Result<wire::WriteAnswer> {
         let operation = request.operation();
+        let response = self.send(request).await?;
         let answer: Value = response.json_after_write(VENDOR, operation)?;
         match answer {
             Value::Object(_) => serde_json::from_value(answer)
@@ -461,7 +469,7 @@ impl Api {
         form: &[(&str, String)],
     ) -> Result<(Value, Response)> {
         let request = Request::post(operation, path).form(form)?.idempotent(true);
-        let response = self.send(&request).await?;
+        let response = self.send(request).await?;
         let value: Value = response.json(VENDOR)?;
         let value = match value {
             Value::Object(mut o) if o.contains_key("data") => o.remove("data").unwrap_or_default(),
@@ -669,7 +677,7 @@ impl Asalta {
         let ids = self.sale_ids(sale).await?;
         let body = map::sale_body(&reconciled, &ids, self.config.utc_offset)?;
         let request = Request::post("push_sale", path).json(&body)?.idempotent(false);
-        let answer = self.api.write(&request).await?;
+        let answer = self.api.write(request).await?;
         let id = written_id(&answer, "id").and_then(|i| i.parse::<u64>().ok());
         let vendor_id = id.map(|n| match sale.kind {
             SaleKind::Order => SaleRef::Order(n),
@@ -686,17 +694,20 @@ impl Asalta {
                 });
             };
             for (i, p) in sale.payments.iter().enumerate() {
+                let method = map::paid_by(p);
                 let mut payment = NewPayment::new(
                     sale_id,
                     p.amount,
-                    map::paid_by(&p.method),
+                    method.paid_by,
                     map::local_datetime(p.paid_at.unwrap_or(sale.issued_at), self.config.utc_offset),
                 );
-                payment.reference_no = p.reference.clone();
+                payment.note = method.note;
+                payment.reference_no = method.reference_no;
+                payment.no = method.no;
                 let request = Request::post("push_sale", wire::PAYMENTS)
                     .json(&payment)?
                     .idempotent(false);
-                if let Err(e) = self.api.write(&request).await {
+                if let Err(e) = self.api.write(request).await {
                     return Err(Error::Uncertain {
                         vendor: VENDOR,
                         operation: "push_sale",
@@ -966,7 +977,7 @@ impl Asalta {
         let request = Request::post("create_payment", wire::PAYMENTS)
             .json(payment)?
             .idempotent(false);
-        let answer = self.api.write(&request).await?;
+        let answer = self.api.write(request).await?;
         serde_json::from_value(answer.data)
             .map_err(|e| Error::decode(VENDOR, e.to_string(), b"").into_uncertain("create_payment"))
     }
@@ -976,7 +987,7 @@ impl Asalta {
         let request = Request::new("delete_payment", Method::DELETE, wire::PAYMENTS)
             .query(wire::ID, id.to_string())
             .idempotent(false);
-        self.api.write(&request).await.map(|_| ())
+        self.api.write(request).await.map(|_| ())
     }
 
     /// The returns of an invoice (`GET /pos/return_invoices?sale_id=`).
@@ -1036,7 +1047,7 @@ impl Asalta {
             ));
         }
         let request = Request::post(operation, path).json(ret)?.idempotent(false);
-        let answer = self.api.write(&request).await?;
+        let answer = self.api.write(request).await?;
         serde_json::from_value(answer.data)
             .map_err(|e| Error::decode(VENDOR, e.to_string(), b"").into_uncertain(operation))
     }
@@ -1198,7 +1209,7 @@ impl Sales for Asalta {
         let request = Request::get("void_sale", wire::VOID_ORDER)
             .query(wire::ID, id.to_string())
             .idempotent(true);
-        self.api.write(&request).await.map(|_| ())
+        self.api.write(request).await.map(|_| ())
     }
 }
 
@@ -1244,7 +1255,7 @@ impl Customers for Asalta {
         let request = Request::post("create_customer", wire::CUSTOMERS)
             .json(&body)?
             .idempotent(false);
-        let answer = self.api.write(&request).await?;
+        let answer = self.api.write(request).await?;
         let id = written_id(&answer, "id").ok_or_else(|| {
             Error::decode(VENDOR, "the answer to a new customer has no data.id", b"").into_uncertain("create_customer")
         })?;
@@ -1262,7 +1273,7 @@ impl Customers for Asalta {
         let request = Request::post("update_customer", wire::CUSTOMERS)
             .json(&body)?
             .idempotent(true);
-        self.api.write(&request).await?;
+        self.api.write(request).await?;
         Ok(Customer {
             id: Some(id.to_string()),
             ..customer.clone()

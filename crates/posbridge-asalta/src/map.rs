@@ -4,10 +4,12 @@
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
+use posbridge_core::money::{LineAmounts, round_money};
 use posbridge_core::{
     Customer, Decimal, Discount, Error, Payment, PaymentMethod, ReconciledSale, Result, Sale, SaleKind, SaleLine,
     SaleStatus, StockLevel,
 };
+use rust_decimal::RoundingStrategy;
 
 use crate::wire::{self, CustomerBody, CustomerRecord, Item, NewSale, NewSaleItem, SaleRecord, Shipping};
 
@@ -55,6 +57,15 @@ pub(crate) fn local_datetime(at: Timestamp, offset: Offset) -> String {
     at.to_zoned(TimeZone::fixed(offset))
         .datetime()
         .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A timestamp as the document's shipping sample writes `delivery_date`:
+/// `YYYY-MM-DD HH:MM` in the merchant's time (see `docs/vendors/asalta.md`).
+pub(crate) fn local_minutes(at: Timestamp, offset: Offset) -> String {
+    at.to_zoned(TimeZone::fixed(offset))
+        .datetime()
+        .strftime("%Y-%m-%d %H:%M")
         .to_string()
 }
 
@@ -115,6 +126,12 @@ pub(crate) fn check_sale(sale: &ReconciledSale<'_>) -> Result<()> {
                 "a payment must be positive",
             ));
         }
+        if p.method == PaymentMethod::GiftCard && p.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(Error::invalid(
+                format!("payments[{i}].reference"),
+                "Asalta redeems a gift card by its number (`no`): give the card number as the payment's reference",
+            ));
+        }
         paid = paid
             .checked_add(p.amount)
             .ok_or_else(|| Error::invalid("payments", "the payments overflow"))?;
@@ -131,10 +148,80 @@ pub(crate) fn check_sale(sale: &ReconciledSale<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The body of a new invoice or order. Amounts go as computed by
-/// [`Sale::reconcile`] (2 dp, half away from zero, once per line): each line's
-/// discount and the order discount as flat amounts; prices and tax come from
-/// Asalta's catalogue.
+/// How many decimals a percentage converted from an amount keeps: enough that
+/// `gross × percentage` comes back to the amount at Asalta's 4 dp for any line below
+/// 10^8, few enough for a PHP float to hold exactly.
+const CONVERTED_PERCENT_DP: u32 = 10;
+
+/// A line's discount as Asalta's `(discount_percentage, item_discount)`.
+///
+/// The document does not say whether an amount in `item_discount` comes off each
+/// unit or the whole line (its only discounted sample line has quantity 1), so
+/// nothing is sent that reads differently under the two:
+/// - on a line of quantity 1, any discount goes as the amount [`Sale::reconcile`]
+///   computed: one unit is the whole line, and the amount keeps the POS's cents
+///   (Asalta keeps 4 decimals, so 10 % of 12.35 would be booked as 1.2350 where the
+///   POS took 1.23, and a payment of the POS's total would then exceed Asalta's);
+/// - on any other quantity, a percentage (or a cascade, as the one percentage it
+///   comes to) goes as that percentage, which is the same per unit and per line;
+/// - and an amount goes as the percentage of the line's gross (`quantity ×
+///   unit_price`) it is, rounded to [`CONVERTED_PERCENT_DP`] decimals, after checking
+///   that this percentage gives back the POS's amount to the cent; a line where it
+///   would not is refused (`Error::Invalid`, nothing sent).
+pub(crate) fn item_discount(line: &SaleLine, amounts: &LineAmounts, index: usize) -> Result<(bool, Decimal)> {
+    let field = || format!("lines[{index}].discount");
+    let Some(discount) = &line.discount else {
+        return Ok((false, Decimal::ZERO));
+    };
+    if line.quantity == Decimal::ONE {
+        return Ok((false, amounts.discount));
+    }
+    match discount {
+        Discount::Percent(_) | Discount::Cascade(_) => {
+            // What the discount takes off 100 is its percentage (a cascade's combined one).
+            let percent = discount.amount_off(Decimal::ONE_HUNDRED, &field())?;
+            Ok((true, percent.normalize()))
+        }
+        Discount::Amount(_) if amounts.discount.is_zero() => Ok((false, Decimal::ZERO)),
+        Discount::Amount(_) => {
+            let refuse = || {
+                Error::invalid(
+                    field(),
+                    format!(
+                        "Asalta's document does not say whether item_discount is per unit or per line, so an \
+                         amount off a line of quantity {} is sent as a percentage, and {} off {} × {} is not one \
+                         that gives the amount back to the cent: give the discount as a percentage, or split the line",
+                        line.quantity, amounts.discount, line.quantity, line.unit_price
+                    ),
+                )
+            };
+            let gross = line.quantity.checked_mul(line.unit_price).ok_or_else(refuse)?;
+            if gross.is_zero() {
+                return Err(refuse());
+            }
+            let percent = amounts
+                .discount
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|d| d.checked_div(gross))
+                .ok_or_else(refuse)?
+                .round_dp_with_strategy(CONVERTED_PERCENT_DP, RoundingStrategy::MidpointAwayFromZero)
+                .normalize();
+            let back = gross
+                .checked_mul(percent)
+                .and_then(|d| d.checked_div(Decimal::ONE_HUNDRED))
+                .map(round_money);
+            if back != Some(amounts.discount) || percent > Decimal::ONE_HUNDRED {
+                return Err(refuse());
+            }
+            Ok((true, percent))
+        }
+    }
+}
+
+/// The body of a new invoice or order: ids from the id map, the date in the
+/// merchant's time, each line's discount as [`item_discount`] decides, the order
+/// discount as the amount [`Sale::reconcile`] computed (2 dp, half away from zero,
+/// once on the subtotal); prices and tax come from Asalta's catalogue.
 pub(crate) fn sale_body(sale: &ReconciledSale<'_>, ids: &SaleIds, offset: Offset) -> Result<NewSale> {
     let s = sale.sale();
     let amounts = sale.amounts();
@@ -142,20 +229,18 @@ pub(crate) fn sale_body(sale: &ReconciledSale<'_>, ids: &SaleIds, offset: Offset
         return Err(Error::invalid("lines", "internal: one product id per line is needed"));
     }
     let date = local_datetime(s.issued_at, offset);
-    let items = s
-        .lines
-        .iter()
-        .zip(&amounts.lines)
-        .zip(&ids.product_ids)
-        .map(|((line, a), id)| NewSaleItem {
+    let mut items = Vec::with_capacity(s.lines.len());
+    for (i, ((line, a), id)) in s.lines.iter().zip(&amounts.lines).zip(&ids.product_ids).enumerate() {
+        let (discount_percentage, item_discount) = item_discount(line, a, i)?;
+        items.push(NewSaleItem {
             product_id: *id,
             quantity: line.quantity.normalize(),
-            discount_percentage: false,
-            item_discount: a.discount,
-        })
-        .collect();
+            discount_percentage,
+            item_discount,
+        });
+    }
     let shipping = (!amounts.shipping.is_zero()).then(|| Shipping {
-        delivery_date: date.clone(),
+        delivery_date: local_minutes(s.issued_at, offset),
         delivery_charge: amounts.shipping,
         shipping_address: String::new(),
     });
@@ -174,16 +259,56 @@ pub(crate) fn sale_body(sale: &ReconciledSale<'_>, ids: &SaleIds, offset: Offset
     })
 }
 
-/// Asalta's `paid_by` for a payment method (the default identifiers: `cash`,
-/// `CC`, `Cheque`, `other`; a POS name as it is).
-pub(crate) fn paid_by(method: &PaymentMethod) -> String {
-    match method {
-        PaymentMethod::Cash => "cash".into(),
-        PaymentMethod::Card => "CC".into(),
-        PaymentMethod::Cheque => "Cheque".into(),
-        PaymentMethod::Other(name) => name.clone(),
-        _ => "other".into(),
-    }
+/// A sale's payment as Asalta's `POST /pos/payments` body fields: `paid_by`, the
+/// `note` saying what an `other` stands for, `reference_no` and the gift card's `no`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PaidBy {
+    pub paid_by: String,
+    pub note: Option<String>,
+    pub reference_no: Option<String>,
+    pub no: Option<String>,
+}
+
+/// Asalta's `paid_by` for a payment (the table and its reasons are in
+/// `docs/vendors/asalta.md`, "Payments"). The document: "Values will be identifiers
+/// in Payment Methods and default values are cash, CC, gift_card, other, loyalty";
+/// its Payment Methods sample lists `Cheque` as a system-defined identifier.
+/// A method Asalta has no identifier for goes as `other` with its name in `note`; a
+/// gift card is redeemed by its number, which the POS gives as the payment's
+/// reference and which goes in `no` only (never in `reference_no`).
+pub(crate) fn paid_by(payment: &Payment) -> PaidBy {
+    let mut out = PaidBy {
+        paid_by: String::new(),
+        note: None,
+        reference_no: payment.reference.clone(),
+        no: None,
+    };
+    let other = |note: &str| ("other".to_owned(), Some(note.to_owned()));
+    let (paid_by, note) = match &payment.method {
+        PaymentMethod::Cash => ("cash".to_owned(), None),
+        PaymentMethod::Card => ("CC".to_owned(), None),
+        PaymentMethod::Cheque => ("Cheque".to_owned(), None),
+        PaymentMethod::BankTransfer => other("Bank transfer"),
+        PaymentMethod::EWallet => other("E-wallet"),
+        PaymentMethod::GiftCard => {
+            out.no = out.reference_no.take().map(|n| n.trim().to_owned());
+            ("gift_card".to_owned(), None)
+        }
+        PaymentMethod::LoyaltyPoints => ("loyalty".to_owned(), None),
+        PaymentMethod::Other(name) if !name.trim().is_empty() => (name.trim().to_owned(), None),
+        PaymentMethod::Other(_) => ("other".to_owned(), None),
+        // A method added to posbridge after this connector: `other`, named in the note.
+        method => {
+            let name = serde_json::to_value(method)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            ("other".to_owned(), (!name.is_empty()).then_some(name))
+        }
+    };
+    out.paid_by = paid_by;
+    out.note = note;
+    out
 }
 
 fn method_from(paid_by: Option<&str>) -> PaymentMethod {
@@ -191,6 +316,8 @@ fn method_from(paid_by: Option<&str>) -> PaymentMethod {
         Some("cash") => PaymentMethod::Cash,
         Some("cc") | Some("card") | Some("credit card") => PaymentMethod::Card,
         Some("cheque") => PaymentMethod::Cheque,
+        Some("gift_card") => PaymentMethod::GiftCard,
+        Some("loyalty") => PaymentMethod::LoyaltyPoints,
         Some(_) => PaymentMethod::Other(paid_by.unwrap_or_default().to_owned()),
         None => PaymentMethod::Other(String::new()),
     }
@@ -331,6 +458,7 @@ pub(crate) fn customer_body(customer: &Customer, id: Option<u64>, group: Option<
     Ok(CustomerBody {
         id,
         name: customer.name.trim().to_owned(),
+        option_type: wire::CUSTOMER_OPTION_TYPE,
         customer_group_id: group,
         phone_code,
         phone,
@@ -411,6 +539,120 @@ mod tests {
         assert_eq!(split_phone("+65 6543 2130"), (Some(65), Some("65432130".into())));
         assert_eq!(split_phone("0812-345"), (None, Some("0812345".into())));
         assert_eq!(split_phone("n/a"), (None, None));
+    }
+
+    #[test]
+    fn delivery_dates_to_the_minute_as_the_sample() {
+        let at: Timestamp = "2026-11-26T02:15:42Z".parse().unwrap();
+        assert_eq!(local_minutes(at, sgt()), "2026-11-26 10:15");
+    }
+
+    fn line_discount(quantity: &str, unit_price: &str, discount: serde_json::Value) -> Result<(bool, Decimal)> {
+        let line: SaleLine = serde_json::from_value(serde_json::json!({
+            "product_code": "A", "quantity": quantity, "unit_price": unit_price, "discount": discount
+        }))
+        .unwrap();
+        let amounts = posbridge_core::money::line_amounts(
+            line.quantity,
+            line.unit_price,
+            line.discount.as_ref(),
+            None,
+            "lines[0]",
+        )
+        .unwrap();
+        item_discount(&line, &amounts, 0)
+    }
+
+    #[test]
+    fn discounts_go_as_what_reads_alike_per_unit_and_per_line() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // A percentage is one per unit and per line.
+        let got = line_discount("2", "99", serde_json::json!({"percent": "10"})).unwrap();
+        assert_eq!(got, (true, d("10")));
+        // A cascade is the one percentage it comes to: 100 - 90 x 0.95.
+        let got = line_discount("3", "25", serde_json::json!({"cascade": ["10", "5"]})).unwrap();
+        assert_eq!(got, (true, d("14.5")));
+        // Off one unit, any discount is the line's amount, with the POS's cents.
+        let got = line_discount("1", "100", serde_json::json!({"amount": "12"})).unwrap();
+        assert_eq!(got, (false, d("12")));
+        let got = line_discount("1", "12.35", serde_json::json!({"percent": "10"})).unwrap();
+        assert_eq!(got, (false, d("1.23")));
+        // An amount off several units becomes the percentage that gives it back.
+        let (pct, value) = line_discount("3", "3.335", serde_json::json!({"amount": "1.00"})).unwrap();
+        assert!(pct);
+        assert_eq!(value, d("9.9950024988"));
+        assert_eq!(round_money(d("10.005") * value / Decimal::ONE_HUNDRED), d("1.00"));
+        // A fractional quantity is not one unit either.
+        let (pct, value) = line_discount("1.5", "10", serde_json::json!({"amount": "3"})).unwrap();
+        assert_eq!((pct, value), (true, d("20")));
+        // No discount, or none left after rounding.
+        assert_eq!(
+            line_discount("2", "5", serde_json::Value::Null).unwrap(),
+            (false, Decimal::ZERO)
+        );
+        assert_eq!(
+            line_discount("2", "5", serde_json::json!({"amount": "0"})).unwrap(),
+            (false, Decimal::ZERO)
+        );
+        // Where no 10-decimal percentage gives the cent back (a line of 2 x 10^10),
+        // the line is refused rather than booked with another discount.
+        let e = line_discount("2", "10000000000", serde_json::json!({"amount": "0.01"})).unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "lines[0].discount"),
+            "{e:?}"
+        );
+    }
+
+    fn payment(json: serde_json::Value) -> Payment {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn every_payment_method_has_its_paid_by() {
+        let by = |method: serde_json::Value| {
+            let p = paid_by(&payment(serde_json::json!({"amount": "1", "method": method})));
+            (p.paid_by, p.note)
+        };
+        let plain = |s: &str| (s.to_owned(), None);
+        let other = |note: &str| ("other".to_owned(), Some(note.to_owned()));
+        assert_eq!(by(serde_json::json!("cash")), plain("cash"));
+        assert_eq!(by(serde_json::json!("card")), plain("CC"));
+        assert_eq!(by(serde_json::json!("cheque")), plain("Cheque"));
+        assert_eq!(by(serde_json::json!("bank_transfer")), other("Bank transfer"));
+        assert_eq!(by(serde_json::json!("e_wallet")), other("E-wallet"));
+        assert_eq!(by(serde_json::json!("gift_card")), plain("gift_card"));
+        assert_eq!(by(serde_json::json!("loyalty_points")), plain("loyalty"));
+        assert_eq!(by(serde_json::json!({"other": " NETS "})), plain("NETS"));
+        assert_eq!(by(serde_json::json!({"other": ""})), plain("other"));
+        // The gift card's number goes in `no`, not in `reference_no`.
+        let card = paid_by(&payment(
+            serde_json::json!({"reference": " 3147021291870209 ", "amount": "1", "method": "gift_card"}),
+        ));
+        assert_eq!(
+            (card.no.as_deref(), card.reference_no),
+            (Some("3147021291870209"), None)
+        );
+        let cash = paid_by(&payment(
+            serde_json::json!({"reference": "PAY-1", "amount": "1", "method": "cash"}),
+        ));
+        assert_eq!((cash.reference_no.as_deref(), cash.no), (Some("PAY-1"), None));
+        // Read back, Asalta's identifiers name the methods again.
+        assert_eq!(method_from(Some("gift_card")), PaymentMethod::GiftCard);
+        assert_eq!(method_from(Some("loyalty")), PaymentMethod::LoyaltyPoints);
+        assert_eq!(method_from(Some("CC")), PaymentMethod::Card);
+    }
+
+    #[test]
+    fn customers_are_written_with_option_type_item() {
+        let c = Customer {
+            name: "John".into(),
+            ..Customer::default()
+        };
+        let body = serde_json::to_value(customer_body(&c, Some(7199), None).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"id": 7199, "name": "John", "option_type": "Item"})
+        );
     }
 
     #[test]

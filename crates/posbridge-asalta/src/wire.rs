@@ -7,6 +7,7 @@
 //! are kept as [`serde_json::Value`] rather than guessed.
 
 use posbridge_core::Decimal;
+use posbridge_core::reqwest::header::{ACCEPT, HeaderName, HeaderValue};
 use posbridge_core::wire::{decimal_number, option_decimal_number};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,17 @@ pub(crate) const REPORT_INVOICES: &str = "report/invoices";
 pub(crate) const REPORT_PAYROLL: &str = "report/payroll";
 pub(crate) const REPORT_CLAIMS: &str = "report/claims";
 pub(crate) const REPORT_ROSTER: &str = "report/rosterschedule";
+
+/// `Accept: application/json`, the header every Asalta request carries: the one
+/// place the connector says which answers it takes. Asalta's document asks for this header on
+/// every call ("Accept: application/json", and each sample sends it) and lists 406
+/// ("You requested a format that isn't json") for anything else, so without it
+/// reqwest's `*/*` would go out. Called by the two paths every byte to Asalta takes:
+/// `Api::send` (every `/pos/…` and `/report/…` call) and the OAuth2 adapter
+/// (`/auth/token`).
+pub(crate) fn accept_json() -> (HeaderName, HeaderValue) {
+    (ACCEPT, HeaderValue::from_static("application/json"))
+}
 
 /// The page parameter of every list.
 pub(crate) const PAGE: &str = "page";
@@ -859,12 +871,20 @@ pub(crate) struct NewSaleItem {
     pub item_discount: Decimal,
 }
 
+/// The `option_type` of every customer written: the table says only "Its to be use
+/// 'Item' OR 'Service'" (not marked optional), every sample (create and update, curl
+/// and PHP) sends `Item`, and a missing field is "Field option_type is Mandatory.".
+/// A POS customer says nothing that would choose `Service`.
+pub(crate) const CUSTOMER_OPTION_TYPE: &str = "Item";
+
 /// The body of `POST /pos/customers` (a new customer, or an update with `id`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct CustomerBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     pub name: String,
+    /// `Item` or `Service`; always [`CUSTOMER_OPTION_TYPE`].
+    pub option_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_group_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -63,7 +63,9 @@ async fn the_code_is_exchanged_stored_0600_and_used() {
                 .body_includes("code=Xk2q")
                 .body_includes("client_id=pos-app")
                 .body_includes("client_secret=cl-secret")
-                .body_includes("redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback");
+                .body_includes("redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback")
+                // As every Asalta call: the document asks for it and lists 406 otherwise.
+                .header("accept", "application/json");
             // No token_type, expires_in as a string: Asalta's document shows only access_token.
             then.status(200)
                 .json_body(json!({"access_token": "acc-xyz", "refresh_token": "ref-xyz", "expires_in": "3600"}));
@@ -74,7 +76,8 @@ async fn the_code_is_exchanged_stored_0600_and_used() {
             when.method(GET)
                 .path("/pos/categories")
                 .query_param("page", "1")
-                .header("authorization", "Bearer acc-xyz");
+                .header("authorization", "Bearer acc-xyz")
+                .header("accept", "application/json");
             then.status(200).json_body(json!({
                 "data": [{"id": "1", "category_code": "C-1", "category_name": "Category1", "image": null}],
                 "_links": {"self": {"href": "https://api.asalta.com/pos/categories?access_token=XXXXXX&page=1"}},
@@ -168,6 +171,7 @@ async fn reports_are_typed_requests_and_responses() {
             when.method(POST)
                 .path("/report/sales")
                 .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
                 .body_includes("startdate=2016-03-01")
                 .body_includes("enddate=2016-04-30");
             then.status(200).json_body(json!([

@@ -165,6 +165,11 @@ async fn push_sale__expired_token_is_refreshed_once() {
 }
 
 #[tokio::test]
+async fn push_sale__gift_card_payment_redeems_the_card_by_number() {
+    run::<Config>(FIXTURES, "push_sale__gift_card_payment_redeems_the_card_by_number.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__happy_path() {
     run::<Config>(FIXTURES, "push_sale__happy_path.json").await;
 }
@@ -177,6 +182,15 @@ async fn push_sale__ids_resolved_by_listing() {
 #[tokio::test]
 async fn push_sale__invalid_credentials() {
     run::<Config>(FIXTURES, "push_sale__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__line_discounts_read_alike_per_unit_and_per_line() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__line_discounts_read_alike_per_unit_and_per_line.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -195,8 +209,18 @@ async fn push_sale__payments_booked_after_the_invoice() {
 }
 
 #[tokio::test]
+async fn push_sale__payments_by_every_method() {
+    run::<Config>(FIXTURES, "push_sale__payments_by_every_method.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "push_sale__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refused_gift_card_payment_without_its_number() {
+    run::<Config>(FIXTURES, "push_sale__refused_gift_card_payment_without_its_number.json").await;
 }
 
 #[tokio::test]
@@ -222,6 +246,11 @@ async fn push_sale__rejected_out_of_stock() {
 #[tokio::test]
 async fn push_sale__rounding_once_per_line_half_away_from_zero() {
     run::<Config>(FIXTURES, "push_sale__rounding_once_per_line_half_away_from_zero.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__shipping_delivery_date_to_the_minute() {
+    run::<Config>(FIXTURES, "push_sale__shipping_delivery_date_to_the_minute.json").await;
 }
 
 #[tokio::test]

@@ -12,8 +12,11 @@
 //! `reference_no` may be booked twice): such a failure is [`Error::Uncertain`].
 //!
 //! It does not do customers (CloudMA's API has none), payments, dates or locations
-//! (the document has no field for them). Tests: unit tests in `map.rs`, conformance
-//! cases in `fixtures/` run by the generated `tests/conformance.rs`, and
+//! (the document has no field for them): a purchase's `received_at`, `supplier`,
+//! `location` and `note` are not sent, and each push logs which, by name; money
+//! without a field (shipping, a document discount, added tax) is refused instead.
+//! Tests: unit tests in `map.rs`, conformance cases in `fixtures/` run by the
+//! generated `tests/conformance.rs`, `tests/purchase_fields.rs` and
 //! `tests/secrets.rs`.
 //!
 //! ```no_run
@@ -270,9 +273,19 @@ impl Sales for CloudMa {
 
 #[async_trait]
 impl Purchases for CloudMa {
+    /// Pushes a goods received note. CloudMA's push-purchase has no parameter for the
+    /// purchase's `received_at`, `supplier`, `location` or `note`: they are not sent
+    /// (logged at INFO by name, never by value), while money without a field (shipping,
+    /// a document discount, added tax) is refused with [`Error::Invalid`].
     async fn push_purchase(&self, purchase: &Purchase) -> Result<PushReceipt> {
         let checked = purchase.reconcile()?;
         let body = map::purchase_to_wire(&checked, self.token())?;
+        tracing::info!(
+            vendor = VENDOR,
+            reference = %purchase.reference,
+            not_sent = ?map::purchase_fields_not_sent(purchase),
+            "CloudMA's push-purchase has no field for these; CloudMA dates the GRN when it receives it"
+        );
         let request = self.with_body(
             Request::post("push_purchase", wire::PUSH_PURCHASE),
             || body.form(),

@@ -4,7 +4,8 @@
 
 use posbridge_core::money::{LineAmounts, Tax};
 use posbridge_core::{
-    Decimal, Disposition, Error, FieldPath, PushReceipt, ReconciledPurchase, ReconciledSale, Result, StockLevel,
+    Decimal, Disposition, Error, FieldPath, Purchase, PushReceipt, ReconciledPurchase, ReconciledSale, Result,
+    StockLevel,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -163,6 +164,27 @@ pub(crate) fn purchase_to_wire<'t>(
         grand_total: money(amounts.subtotal),
         items,
     })
+}
+
+/// The fields of a purchase that CloudMA's push-purchase has no parameter for, so
+/// are not sent (`docs/vendors/cloudma.md`, decision 6): its document takes only
+/// `token`, `reference_no`, `items` and `grand_total`. None of them is money (money
+/// without a field is refused instead: shipping, a document discount, added tax).
+/// `received_at` is always there: CloudMA dates the GRN when it receives it, as it
+/// does sales.
+pub(crate) fn purchase_fields_not_sent(purchase: &Purchase) -> Vec<&'static str> {
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let mut out = vec!["received_at"];
+    for (name, value) in [
+        ("supplier", &purchase.supplier),
+        ("location", &purchase.location),
+        ("note", &purchase.note),
+    ] {
+        if given(value) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// A human-readable message from an error body: a JSON `message`/`error`/… field
@@ -382,6 +404,27 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn says_which_purchase_fields_are_not_sent() {
+        let full: Purchase = serde_json::from_value(serde_json::json!({
+            "reference": "GRN-1", "received_at": "2026-11-25T09:00:00+05:30",
+            "supplier": "Lanka Tea Traders", "location": "COLOMBO-1", "note": "late delivery",
+            "lines": [{"product_code": "TEA-100", "quantity": "1", "unit_cost": "310"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            purchase_fields_not_sent(&full),
+            ["received_at", "supplier", "location", "note"]
+        );
+        let bare = Purchase {
+            supplier: None,
+            location: Some(" ".into()),
+            note: None,
+            ..full
+        };
+        assert_eq!(purchase_fields_not_sent(&bare), ["received_at"]);
     }
 
     #[test]

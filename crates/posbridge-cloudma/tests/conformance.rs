@@ -49,6 +49,11 @@ async fn push_purchase__rounding_half_away_from_zero_once_per_line() {
 }
 
 #[tokio::test]
+async fn push_purchase__supplier_location_note_and_date_not_sent() {
+    run::<Config>(FIXTURES, "push_purchase__supplier_location_note_and_date_not_sent.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__happy_path() {
     run::<Config>(FIXTURES, "push_sale__happy_path.json").await;
 }
