@@ -155,7 +155,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
 
     let mut vendors = Vec::new();
     for info in posbridge::vendors() {
-        let dir = root.join("crates").join(info.crate_name).join("fixtures");
+        let dir = root.join("crates").join(info.crate_name()).join("fixtures");
         let mut fixtures = Vec::new();
         let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
             Ok(rd) => rd
@@ -171,7 +171,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             let value: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,
                 Err(e) => {
-                    problems.push(format!("{}/{file}: not JSON: {e}", info.crate_name));
+                    problems.push(format!("{}/{file}: not JSON: {e}", info.crate_name()));
                     continue;
                 }
             };
@@ -179,7 +179,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             if !errors.is_empty() {
                 problems.push(format!(
                     "{}/{file}: does not match docs/fixture.schema.json: {}",
-                    info.crate_name,
+                    info.crate_name(),
                     errors.join("; ")
                 ));
                 continue;
@@ -187,7 +187,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             let fixture: Fixture = match serde_json::from_value(value) {
                 Ok(f) => f,
                 Err(e) => {
-                    problems.push(format!("{}/{file}: {e}", info.crate_name));
+                    problems.push(format!("{}/{file}: {e}", info.crate_name()));
                     continue;
                 }
             };
@@ -196,7 +196,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             if !stem.starts_with(&prefix) {
                 problems.push(format!(
                     "{}/{file}: a {} case's file name must start with {prefix}",
-                    info.crate_name, fixture.operation
+                    info.crate_name(), fixture.operation
                 ));
             }
             if !stem
@@ -205,21 +205,21 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             {
                 problems.push(format!(
                     "{}/{file}: file names are lower-case letters, digits and underscores",
-                    info.crate_name
+                    info.crate_name()
                 ));
             }
-            if !info.capabilities.supports(fixture.operation) {
+            if !info.capabilities().supports(fixture.operation) {
                 problems.push(format!(
                     "{}/{file}: {} is not in the connector's capabilities",
-                    info.crate_name, fixture.operation
+                    info.crate_name(), fixture.operation
                 ));
             }
             fixtures.push((stem, fixture));
         }
         vendors.push(VendorCases {
-            vendor: info.name,
-            crate_name: info.crate_name,
-            operations: info.capabilities.operations.clone(),
+            vendor: info.name(),
+            crate_name: info.crate_name(),
+            operations: info.capabilities().operations.clone(),
             fixtures,
         });
     }
