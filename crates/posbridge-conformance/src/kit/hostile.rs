@@ -7,7 +7,10 @@
 //! A vendor's `tests/hostile.rs` implements [`Vendor`] on its enum of operations
 //! (how to build the client against a base URL, how to call each operation, its
 //! secrets, how it echoes a credential, what else must be mocked) and lists its
-//! [`Row`]s; [`run_all`] runs them. Every row must end in the kind the vendor's notes
+//! [`Row`]s; [`run_all`] runs them. The transport rows, which end alike for every
+//! vendor given the [`CallClass`] of the call (a 502 from a proxy, 10 MB bodies, a
+//! stall, redirects, every odd `Retry-After`…), come from [`transport_rows`]; the
+//! vendor writes the rest (its bodies, its echoes, its documented exceptions). Every row must end in the kind the vendor's notes
 //! promise (never a panic, never a hang), show no secret in `Display`/`Debug` or in a
 //! body excerpt, keep its text short, and leave the other host untouched. httpmock
 //! serves the answers it can produce; a raw front (a std `TcpListener` forwarding
@@ -45,11 +48,9 @@
 //! }
 //!
 //! # async fn example() {
-//! run_all(vec![
-//!     Row::new("html_502_from_a_proxy", Op::StockLevels, STOCK, html(502, BAD_GATEWAY_PAGE), Expect::Err(ErrorKind::Unavailable))
-//!         .hits(2),
-//! ])
-//! .await;
+//! let mut rows = transport_rows(Op::StockLevels, STOCK, CallClass::Read);
+//! rows.push(Row::new("html_200_from_a_proxy", Op::StockLevels, STOCK, html(200, PORTAL_PAGE), Expect::Err(ErrorKind::Decode)));
+//! run_all(rows).await;
 //! # }
 //! ```
 
@@ -121,6 +122,8 @@ pub const INVALID_UTF8: &[u8] = b"\xff\xfe{\"data\": {\"id\": \"\xc3\x28\xa0\xa1
 pub const PAST_DATE: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
 /// The size of the [`Raw::TenMegabytes`] bodies.
 pub const TEN_MB: usize = 10 * 1024 * 1024;
+/// The `max_response_bytes` of every row but a [`Row::default_cap`] one: 64 KiB.
+const ROW_CAP: usize = 64 * 1024;
 
 /// A JSON error whose message is 50 000 characters, `secret` in the middle.
 pub fn huge_message(secret: &str) -> String {
@@ -346,7 +349,7 @@ impl<V: Vendor> Row<V> {
             max_response_bytes: if self.default_cap {
                 default.max_response_bytes
             } else {
-                64 * 1024
+                ROW_CAP
             },
             retry: RetryConfig {
                 max_retries: 1,
@@ -358,6 +361,101 @@ impl<V: Vendor> Row<V> {
             ..default
         }
     }
+}
+
+// ------------------------------------------------------------------ the transport rows
+
+/// What kind of call a target answers, which alone decides how the
+/// [`transport_rows`] must end (`posbridge_core::http`, "What is retried"; a redirect
+/// is never followed: it is `Uncertain` after a non-idempotent write, `Redirected`
+/// otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallClass {
+    /// A write that must not be sent twice (a sale `POST` with no reference key): an
+    /// answer that fails after the request was sent — a 5xx, a body that cannot be
+    /// read, a redirect — is `Uncertain` and never re-sent (the target is asked once).
+    NonIdempotentWrite,
+    /// A write that is safe to re-send (an upsert): a retryable failure is retried
+    /// (`max_retries` = 1, so the target is asked twice) and then reported as
+    /// `Unavailable`; a body that cannot be read is `Decode`; a redirect is
+    /// `Redirected`.
+    IdempotentWrite,
+    /// A read: the outcomes of an [`IdempotentWrite`](CallClass::IdempotentWrite), for
+    /// fewer cases — no 307, of the `Retry-After` rows only the absurd and the garbage
+    /// one — and the 302 row does not count the target's hits.
+    Read,
+}
+
+/// The rows every vendor shares at `target`, whose outcome depends only on `class`:
+/// an HTML 502 from a proxy, an empty 500, 10 MB bodies (with and without a length,
+/// stopped by the rows' 64 KiB cap), headers then a stall (with a 300 ms timeout), a
+/// body shorter than its length, a connection closed mid-chunk, redirects (302, 307)
+/// to another host, and the six odd `Retry-After`s (past and future HTTP dates,
+/// negative, absurd, garbage, and a short one). The `Retry-After` rows end alike in
+/// every class, a 429 being retried whatever the call: a wait within the cap (2 s) is
+/// slept on, a longer one ends the call at once (and is capped at a day), one that is
+/// past, negative or garbage counts as none (plain backoff).
+///
+/// A vendor whose answer to one of these cases differs writes that row in its own
+/// table instead of calling this. The rows are named without a prefix: a table for a
+/// second endpoint of the same operation (an auth step) writes its own.
+pub fn transport_rows<V: Vendor>(op: V, target: Target, class: CallClass) -> Vec<Row<V>> {
+    use ErrorKind::{Decode, RateLimited, Redirected, Unavailable, Uncertain};
+    let row = |name, serve, kind| Row::new(name, op, target, serve, Expect::Err(kind));
+    let (outage, unreadable, tries, redirect) = match class {
+        CallClass::NonIdempotentWrite => (Uncertain, Uncertain, 1, Uncertain),
+        CallClass::IdempotentWrite | CallClass::Read => (Unavailable, Decode, 2, Redirected),
+    };
+    let too_big = format!("exceeds {ROW_CAP} bytes");
+    let mut rows = vec![
+        row("html_502_from_a_proxy", html(502, BAD_GATEWAY_PAGE), outage).hits(tries),
+        row("empty_500", answer(500, ""), outage).hits(tries),
+        row("ten_megabytes", Serve::Raw(Raw::TenMegabytes), unreadable)
+            .contains(&too_big)
+            .hits(1),
+        row(
+            "ten_megabytes_streamed_without_length",
+            Serve::Raw(Raw::TenMegabytesStreamed),
+            unreadable,
+        )
+        .contains(&too_big),
+        row("headers_then_stall", Serve::Raw(Raw::HeadersThenStall), outage)
+            .timeout_ms(300)
+            .hits(tries),
+        row("body_shorter_than_content_length", Serve::Raw(Raw::ShortBody), outage).hits(tries),
+        row("connection_closed_mid_chunk", Serve::Raw(Raw::ClosedMidChunk), outage).hits(tries),
+    ];
+    let redirect_302 = row("redirect_302_to_another_host", Serve::Redirect(302), redirect);
+    let absurd = row("retry_after_absurd", retry_after("99999999"), RateLimited)
+        .retry_after(Some(Duration::from_secs(86_400)))
+        .hits(1);
+    let garbage = row("retry_after_garbage", retry_after("soon-ish"), RateLimited)
+        .retry_after(None)
+        .hits(2);
+    if class == CallClass::Read {
+        rows.extend([redirect_302, absurd, garbage]);
+        return rows;
+    }
+    rows.extend([
+        redirect_302.hits(1),
+        row("redirect_307_to_another_host", Serve::Redirect(307), redirect).hits(1),
+        row("retry_after_past_http_date", retry_after(PAST_DATE), RateLimited)
+            .retry_after(None)
+            .hits(2),
+        row("retry_after_future_http_date", retry_after(&in_an_hour()), RateLimited)
+            .retry_after_about(3600)
+            .hits(1),
+        row("retry_after_negative", retry_after("-5"), RateLimited)
+            .retry_after(None)
+            .hits(2),
+        absurd,
+        garbage,
+        row("retry_after_short_is_honoured", retry_after("1"), RateLimited)
+            .retry_after(Some(Duration::from_secs(1)))
+            .at_least(Duration::from_secs(1))
+            .hits(2),
+    ]);
+    rows
 }
 
 // ------------------------------------------------------------------ the run
