@@ -161,10 +161,6 @@ impl SandboxProc {
         self.post("_sandbox/faults", rules);
     }
 
-    fn reset(&self) {
-        self.post("_sandbox/reset", json!({}));
-    }
-
     /// The references `vendor` holds as sales.
     fn held(&self, vendor: &str) -> BTreeSet<String> {
         self.state()["documents"][vendor]["sales"]
@@ -221,10 +217,20 @@ struct Setup {
     env: Vec<(String, String)>,
 }
 
+/// The `[outbox]` section most tests run with: a 2-second lease (so a killed worker's
+/// claims come back quickly) and short back-offs.
+const OUTBOX_SECTION: &str = "[outbox]\nlease_secs = 2\nmax_attempts = 10\nbackoff_base_ms = 50\n\
+                              backoff_max_ms = 1000\npoll_interval_ms = 50\n\n";
+
 impl Setup {
-    /// A config file pointing `vendors` at the sandbox, the outbox with a 2-second
-    /// lease and short back-offs; `extra` is appended to the file.
+    /// A config file pointing `vendors` at the sandbox, with [`OUTBOX_SECTION`];
+    /// `extra` is appended to the file.
     fn new(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], extra: &str) -> Self {
+        Self::with_outbox(sandbox, dir, vendors, OUTBOX_SECTION, extra)
+    }
+
+    /// [`Setup::new`] with another `[outbox]` section.
+    fn with_outbox(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], outbox: &str, extra: &str) -> Self {
         let ids: BTreeMap<String, String> = posbridge_sandbox::easpro_product_ids(&Catalogue::sample());
         std::fs::write(
             dir.path().join("easpro-products.json"),
@@ -237,10 +243,7 @@ impl Setup {
                  max_delay_ms = 50\nmax_retry_after_ms = 1000\n"
             )
         };
-        let mut text = String::from(
-            "[outbox]\nlease_secs = 2\nmax_attempts = 10\nbackoff_base_ms = 50\nbackoff_max_ms = 1000\n\
-             poll_interval_ms = 50\n\n",
-        );
+        let mut text = String::from(outbox);
         let mut env = vec![
             ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()),
             ("HOME".to_owned(), dir.path().display().to_string()),
@@ -986,108 +989,229 @@ fn killed_workers_lose_nothing_and_duplicate_nothing() {
     assert!(duplicates.values().all(|n| *n == 0), "{duplicates:?}");
 }
 
-/// The scale-out test: 5,000 sales to EAS Pro (10 ms per request in the sandbox) on
-/// PostgreSQL, delivered by one worker process, then (after a reset) by four at once.
-/// Each sale applied once, every delivery made in one attempt, four workers each
-/// delivering some, and four faster than one.
+/// The scale-out test: four worker processes share one PostgreSQL queue. The four
+/// start first and wait on the empty queue; then 1,000 sales to EAS Pro (10 ms per
+/// request in the sandbox) are queued, 100 at a time, and the four deliver them. Each process
+/// delivers a share, every delivery is made in one attempt, every sale is applied once
+/// and none is lost.
+///
+/// Bounded by progress, not by a total: it fails when nothing was queued or delivered
+/// for `STALL` (a stuck worker), not when a busy machine merely runs it slowly. The lease
+/// is long (30 s) so that a worker starved of CPU for a moment keeps its claims: taking
+/// claims over is the crash test's subject, not this one's.
 #[test]
 fn four_worker_processes_share_a_postgres_queue() {
     let Some(url) = postgres_url() else { return };
-    const SALES: usize = 5_000;
+    const SALES: usize = 1_000;
+    const PROCESSES: usize = 4;
+    /// The day is queued in this many parts, one `outbox enqueue` (one transaction) each.
+    const PARTS: usize = 10;
+    /// How long the queue may go without a sale queued or delivered (or the next worker
+    /// without starting) before the test calls it stuck.
+    const STALL: Duration = Duration::from_secs(180);
     let dir = tempfile::tempdir().unwrap();
     let slow = json!([{"vendor": "easpro", "route": "eas/api/external/transaction/create",
                        "fault": {"kind": "latency", "ms": 10}, "rate": 1.0}]);
     let sandbox = SandboxProc::start(dir.path(), Some(slow));
-    let s = Setup::new(&sandbox, dir, &["easpro"], "");
-    let day = sales("SCALE", SALES, 5);
-    let file = s.path("day.ndjson");
-    write_ndjson(&file, &day);
-    let pg = Postgres::new(&url);
-
-    // Queue the sales once; the second round starts from a copy of that database
-    // (PostgreSQL's CREATE DATABASE … TEMPLATE), as fresh as the first.
-    let (first, _) = pg.create_database("scale_1", None);
-    let t = Instant::now();
-    let out = s.run_with(
-        &["--json", "outbox", "enqueue", file.to_str().unwrap(), "--to", "easpro"],
-        &[("POSBRIDGE_OUTBOX_DATABASE", first.as_str())],
+    let s = Setup::with_outbox(
+        &sandbox,
+        dir,
+        &["easpro"],
+        "[outbox]\nlease_secs = 30\nmax_attempts = 10\nbackoff_base_ms = 50\nbackoff_max_ms = 1000\n\
+         poll_interval_ms = 50\n\n",
+        "",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(last_json(&out)["summary"]["deliveries"]["new"], SALES);
-    let enqueue = t.elapsed();
-    let first_name = pg.created.borrow()[0].clone();
-    let (second, _) = pg.create_database("scale_4", Some(&first_name));
+    let day = sales("SCALE", SALES, 5);
+    let parts: Vec<PathBuf> = day
+        .chunks(SALES / PARTS)
+        .enumerate()
+        .map(|(i, part)| {
+            let file = s.path(&format!("day-{i}.ndjson"));
+            write_ndjson(&file, part);
+            file
+        })
+        .collect();
+    let pg = Postgres::new(&url);
+    let (db, _) = pg.create_database("scale");
+    // The workers log that they started (and any warning) to stderr.
+    let env = [
+        ("POSBRIDGE_OUTBOX_DATABASE", db.as_str()),
+        ("RUST_LOG", "warn,posbridge_outbox=info"),
+    ];
 
-    let mut times = Vec::new();
-    for (processes, db) in [(1usize, first), (4, second)] {
-        sandbox.reset();
-        let env = [("POSBRIDGE_OUTBOX_DATABASE", db.as_str())];
-        assert_eq!(count(&s.status(&["--db", &db]), "easpro", "pending"), SALES as u64);
+    // The four workers start on the empty queue and wait for work.
+    let started = Instant::now();
+    let mut workers: Vec<(String, Proc)> = (0..PROCESSES)
+        .map(|i| {
+            let name = format!("scale-{i}");
+            let p = s.spawn(&["--json", "outbox", "run", "--workers", "4"], &name, &env);
+            (name, p)
+        })
+        .collect();
+    let mut last_progress = Instant::now();
+    for (name, p) in &mut workers {
+        loop {
+            let (_, stderr) = s.output_of(name);
+            if stderr.contains("outbox worker started") {
+                last_progress = Instant::now();
+                break;
+            }
+            if let Some(status) = p.0.try_wait().unwrap() {
+                panic!("{name} ended ({status}) before it started working: {stderr}");
+            }
+            assert!(
+                last_progress.elapsed() < STALL,
+                "{name} did not start within {STALL:?} of the one before: {stderr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let startup = started.elapsed();
 
-        let t = Instant::now();
-        let mut workers: Vec<(String, Proc)> = (0..processes)
-            .map(|i| {
-                let name = format!("scale-{processes}-{i}");
-                let p = s.spawn(
-                    &["--json", "outbox", "run", "--until-idle", "--workers", "4"],
-                    &name,
-                    &env,
-                );
-                (name, p)
-            })
-            .collect();
-        let mut delivered_by_reports = 0;
-        for (name, p) in &mut workers {
-            let status = p.wait_for(Duration::from_secs(300), name);
+    // Then the day's sales are queued, a part at a time, as tills would send them;
+    // the workers take them as they come. Each part queued counts as progress.
+    let t = Instant::now();
+    let queue_part = |i: usize| {
+        let name = format!("enqueue-{i}");
+        let p = s.spawn(
+            &[
+                "--json",
+                "outbox",
+                "enqueue",
+                parts[i].to_str().unwrap(),
+                "--to",
+                "easpro",
+            ],
+            &name,
+            &env,
+        );
+        (name, p)
+    };
+    let mut enqueue = Some(queue_part(0));
+    let mut queued_parts = 0;
+    let mut enqueued_in = None;
+
+    // Wait for every delivery, for as long as sales keep being queued or delivered.
+    let mut seen = (0, 0);
+    let mut last_progress = Instant::now();
+    let mut longest_pause = Duration::ZERO;
+    while seen.1 < SALES as i64 || enqueue.is_some() {
+        std::thread::sleep(Duration::from_millis(250));
+        if let Some((name, p)) = &mut enqueue
+            && let Some(status) = p.0.try_wait().unwrap()
+        {
             let (stdout, stderr) = s.output_of(name);
             assert_eq!(status.code(), Some(0), "{name}: {stderr}");
-            let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-            assert_eq!(report["run"]["fenced"], 0, "{report}");
-            delivered_by_reports += report["run"]["delivered"].as_u64().unwrap();
+            let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+            assert_eq!(summary["summary"]["deliveries"]["new"], SALES / PARTS, "{summary}");
+            queued_parts += 1;
+            enqueue = if queued_parts < PARTS {
+                Some(queue_part(queued_parts))
+            } else {
+                enqueued_in = Some(t.elapsed());
+                None
+            };
         }
-        let took = t.elapsed();
-        assert_eq!(delivered_by_reports, SALES as u64);
-
-        let st = s.status(&["--db", &db]);
-        assert_eq!(count(&st, "easpro", "delivered"), SALES as u64, "{st:?}");
-        let deliveries = s.list(&["--db", &db, "--limit", "100000"]);
-        assert_eq!(deliveries.len(), SALES);
-        let twice: Vec<&Value> = deliveries.iter().filter(|d| d["attempts"] != 1).collect();
-        assert!(
-            twice.is_empty(),
-            "{} deliveries taken more than once, e.g. {}",
-            twice.len(),
-            twice[0]
-        );
-        let by: BTreeMap<&str, usize> = deliveries.iter().fold(BTreeMap::new(), |mut m, d| {
-            *m.entry(d["delivered_by"].as_str().unwrap()).or_default() += 1;
-            m
-        });
-        assert_eq!(by.len(), processes, "deliveries per worker: {by:?}");
-
-        let log = sandbox.requests();
-        let applied = Applied::of(&log, "easpro");
-        assert_eq!(applied.times.len(), SALES);
-        assert!(applied.times.values().all(|n| *n == 1), "a sale applied twice");
-        let (write_requests, _) = writes(&log, "easpro", "transaction/create");
-        assert_eq!(write_requests, SALES, "one request per sale");
-        assert_eq!(sandbox.held("easpro"), references(&day));
-        eprintln!(
-            "SCALE: {processes} worker process(es) x 4: {SALES} sales delivered in {:.2} s; per worker {:?}",
-            took.as_secs_f64(),
-            by.values().collect::<Vec<_>>()
-        );
-        times.push(took);
+        for (name, p) in &mut workers {
+            if let Some(status) = p.0.try_wait().unwrap() {
+                let (_, stderr) = s.output_of(name);
+                panic!("{name} ended ({status}) with {seen:?} (queued, delivered) of {SALES}: {stderr}");
+            }
+        }
+        let counts = pg.counts(&db);
+        let now = (counts.values().sum(), counts.get("delivered").copied().unwrap_or(0));
+        if now != seen {
+            seen = now;
+            longest_pause = longest_pause.max(last_progress.elapsed());
+            last_progress = Instant::now();
+        } else if last_progress.elapsed() > STALL {
+            let tails: Vec<String> = workers
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .chain(enqueue.as_ref().map(|(name, _)| name.as_str()))
+                .map(|name| {
+                    let (_, stderr) = s.output_of(name);
+                    let lines: Vec<&str> = stderr.lines().collect();
+                    format!("{name}:\n{}", lines[lines.len().saturating_sub(20)..].join("\n"))
+                })
+                .collect();
+            panic!(
+                "stuck: nothing queued or delivered for {STALL:?} at {seen:?} (queued, delivered) of {SALES}; \
+                 by state {counts:?}; claimed (owner, attempts, lease left ms): {:?}\n{}",
+                pg.claimed(&db),
+                tails.join("\n")
+            );
+        }
     }
-    let (one, four) = (times[0], times[1]);
-    eprintln!(
-        "SCALE: enqueue of {SALES} {:.2} s; one process {:.2} s, four processes {:.2} s, ratio {:.2}",
-        enqueue.as_secs_f64(),
-        one.as_secs_f64(),
-        four.as_secs_f64(),
-        one.as_secs_f64() / four.as_secs_f64()
+    let took = t.elapsed();
+
+    // Stop the four (SIGTERM) and read what each reports.
+    for (_, p) in &workers {
+        let kill = Command::new("kill")
+            .args(["-TERM", &p.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+    }
+    let mut reported: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, p) in &mut workers {
+        let status = p.wait_for(Duration::from_secs(120), name);
+        let (stdout, stderr) = s.output_of(name);
+        assert_eq!(status.code(), Some(0), "{name}: {stderr}");
+        let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let run = &report["run"];
+        assert_eq!(run["stopped"], "signal", "{name}: {report}");
+        for quiet in ["fenced", "swept", "released", "retried", "dead", "uncertain"] {
+            assert_eq!(run[quiet], 0, "{name} {quiet}: {report}\n{stderr}");
+        }
+        reported.insert(
+            run["worker"].as_str().unwrap().to_owned(),
+            run["delivered"].as_u64().unwrap(),
+        );
+    }
+    assert_eq!(reported.len(), PROCESSES, "{reported:?}");
+    assert_eq!(reported.values().sum::<u64>(), SALES as u64, "{reported:?}");
+    assert!(
+        reported.values().all(|n| *n > 0),
+        "every process delivered a share: {reported:?}"
     );
-    assert!(four < one, "four workers ({four:?}) were not faster than one ({one:?})");
+
+    // The queue: every sale delivered, once, in one attempt, by the process that says so.
+    let st = s.status(&["--db", &db]);
+    assert_eq!(count(&st, "easpro", "delivered"), SALES as u64, "{st:?}");
+    assert_eq!(st["easpro"].values().sum::<u64>(), SALES as u64, "{st:?}");
+    let deliveries = s.list(&["--db", &db, "--limit", "100000"]);
+    assert_eq!(deliveries.len(), SALES);
+    let twice: Vec<&Value> = deliveries.iter().filter(|d| d["attempts"] != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} deliveries taken more than once, e.g. {}",
+        twice.len(),
+        twice[0]
+    );
+    let by: BTreeMap<String, u64> = deliveries.iter().fold(BTreeMap::new(), |mut m, d| {
+        *m.entry(d["delivered_by"].as_str().unwrap().to_owned()).or_default() += 1;
+        m
+    });
+    assert_eq!(by, reported, "deliveries per worker, recorded vs reported");
+
+    // The vendor: every sale applied once, one request each, none lost.
+    let log = sandbox.requests();
+    let applied = Applied::of(&log, "easpro");
+    assert_eq!(applied.times.len(), SALES);
+    assert!(applied.times.values().all(|n| *n == 1), "a sale applied twice");
+    let (write_requests, _) = writes(&log, "easpro", "transaction/create");
+    assert_eq!(write_requests, SALES, "one request per sale");
+    assert_eq!(sandbox.held("easpro"), references(&day));
+    eprintln!(
+        "SCALE: {PROCESSES} worker processes x 4 started in {:.2} s; {SALES} sales queued in {:.2} s and \
+         delivered in {:.2} s (longest pause in progress {:.2} s); per process {:?}",
+        startup.as_secs_f64(),
+        enqueued_in.unwrap_or_default().as_secs_f64(),
+        took.as_secs_f64(),
+        longest_pause.as_secs_f64(),
+        reported.values().collect::<Vec<_>>()
+    );
 }
 
 /// The PostgreSQL server's URL, or `None` (after saying so) when there is none and
@@ -1136,25 +1260,49 @@ impl Postgres {
         })
     }
 
-    /// Creates a database (a copy of `template`, if given) and returns its URL and name.
-    fn create_database(&self, name: &str, template: Option<&str>) -> (String, String) {
+    /// Deliveries per state in the database at `db_url`.
+    fn counts(&self, db_url: &str) -> BTreeMap<String, i64> {
+        use sqlx::Connection as _;
+        self.rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(db_url).await.unwrap();
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT state, COUNT(*) FROM posbridge_outbox_deliveries GROUP BY state")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let _ = conn.close().await;
+            rows.into_iter().collect()
+        })
+    }
+
+    /// The claimed deliveries in the database at `db_url`: owner, attempts, and how
+    /// long their lease has left (ms).
+    fn claimed(&self, db_url: &str) -> Vec<(String, i64, i64)> {
+        use sqlx::Connection as _;
+        self.rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(db_url).await.unwrap();
+            let rows = sqlx::query_as(
+                "SELECT COALESCE(lease_owner, ''), attempts, \
+                 COALESCE(lease_until, 0) - (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT \
+                 FROM posbridge_outbox_deliveries WHERE state = 'delivering' ORDER BY id LIMIT 50",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            let _ = conn.close().await;
+            rows
+        })
+    }
+
+    /// Creates a database and returns its URL and name.
+    fn create_database(&self, name: &str) -> (String, String) {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis();
         let name = format!("posbridge_cli_{name}_{}_{stamp}", std::process::id());
-        let sql = match template {
-            Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
-            None => format!("CREATE DATABASE {name}"),
-        };
-        // A copy needs the template's last sessions gone; a closed pool's backends may
-        // take a moment to exit.
-        let mut tries = 0;
-        while let Err(e) = self.try_admin(&sql) {
-            tries += 1;
-            assert!(tries < 50, "{sql}: {e}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let sql = format!("CREATE DATABASE {name}");
+        self.try_admin(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         self.created.borrow_mut().push(name.clone());
         let mut url = self.url.clone();
         url.set_path(&format!("/{name}"));

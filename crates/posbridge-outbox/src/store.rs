@@ -2,10 +2,11 @@
 //!
 //! Every statement is written once, in the dialect both databases accept (`$1`
 //! placeholders, `RETURNING`, `ON CONFLICT`), and compiled twice by [`impl_store!`],
-//! once per connection type. The only difference is the claim: PostgreSQL locks the
-//! rows it picks with `FOR UPDATE SKIP LOCKED`, so many workers on many machines never
-//! pick the same row; SQLite has one writer at a time, so the same statement without
-//! the clause is already exclusive.
+//! once per connection type. The only difference is how rows are picked: PostgreSQL
+//! locks them with `FOR UPDATE SKIP LOCKED`, so many workers on many machines never
+//! pick the same row, and the lease renewal and the sweep never wait for a row an
+//! outcome write holds (waiting let them deadlock with it); SQLite has one writer at a
+//! time, so the same statements without the clause are already exclusive.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -116,6 +117,30 @@ fn complete_sql(n: usize) -> Arc<str> {
     all[n.clamp(1, MAX_COMPLETIONS) - 1].clone()
 }
 
+/// The most leases [`Store::extend_leases`] renews in one statement.
+pub(crate) const MAX_RENEWALS: usize = 128;
+
+/// The statement renewing the leases of `n` deliveries (`$1` the owner, `$2` the new
+/// end, then one id each), with `lock` the backend's row-locking clause. `n` is rounded
+/// up to a power of two (the caller repeats an id to fill the list), so the prepared
+/// statement caches see a handful of texts. Built per renewal: it runs every third of a
+/// lease, not per delivery.
+fn renew_sql(n: usize, lock: &str) -> String {
+    let ids: Vec<String> = (0..renew_slots(n)).map(|i| format!("${}", i + 3)).collect();
+    format!(
+        "UPDATE posbridge_outbox_deliveries SET lease_until = $2 WHERE id IN \
+         (SELECT id FROM posbridge_outbox_deliveries WHERE lease_owner = $1 AND state = 'delivering' \
+         AND id IN ({}){lock})",
+        ids.join(", ")
+    )
+}
+
+/// How many ids the renewal statement for `n` leases binds: `n` rounded up to a power
+/// of two, at most [`MAX_RENEWALS`].
+fn renew_slots(n: usize) -> usize {
+    n.clamp(1, MAX_RENEWALS).next_power_of_two()
+}
+
 /// The counts behind `status`.
 pub(crate) type StatusDbRow = (String, String, String, i64, Option<i64>);
 
@@ -189,7 +214,8 @@ pub(crate) trait Store: Send {
         limit: i64,
     ) -> impl Future<Output = sqlx::Result<Vec<ClaimedRow>>> + Send;
 
-    /// Moves a target's deliveries whose lease ran out to `state`.
+    /// Moves a target's deliveries whose lease ran out to `state`, skipping (on
+    /// PostgreSQL) rows another statement has locked: an outcome being written.
     fn sweep_expired(
         &mut self,
         tenant: &str,
@@ -199,8 +225,15 @@ pub(crate) trait Store: Send {
         reason: &str,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 
-    /// Extends the leases `owner` holds.
-    fn extend_leases(&mut self, owner: &str, lease_until: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+    /// Extends the leases of the deliveries `ids` that `owner` still holds, skipping (on
+    /// PostgreSQL) any row another statement has locked — an outcome write of the same
+    /// worker, which settles it — instead of waiting for it.
+    fn extend_leases(
+        &mut self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: i64,
+    ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 
     /// Records outcomes, [`MAX_COMPLETIONS`] per statement, each fenced by
     /// owner and attempt so a stale worker writes nothing. Returns the ids written.
@@ -379,12 +412,15 @@ macro_rules! impl_store {
                 now: i64,
                 reason: &str,
             ) -> sqlx::Result<u64> {
-                let done = sqlx::query(
+                let done = sqlx::query(concat!(
                     "UPDATE posbridge_outbox_deliveries SET state = $3, resend = 1, lease_owner = NULL, \
                      lease_until = NULL, next_attempt_at = $4, updated_at = $4, last_error = $5, \
                      last_error_kind = 'uncertain' \
+                     WHERE id IN (SELECT id FROM posbridge_outbox_deliveries \
                      WHERE tenant = $1 AND vendor = $2 AND state = 'delivering' AND lease_until < $4",
-                )
+                    $lock,
+                    ")"
+                ))
                 .bind(tenant)
                 .bind(vendor)
                 .bind(state)
@@ -395,16 +431,19 @@ macro_rules! impl_store {
                 Ok(done.rows_affected())
             }
 
-            async fn extend_leases(&mut self, owner: &str, lease_until: i64) -> sqlx::Result<u64> {
-                let done = sqlx::query(
-                    "UPDATE posbridge_outbox_deliveries SET lease_until = $2 \
-                     WHERE lease_owner = $1 AND state = 'delivering'",
-                )
-                .bind(owner)
-                .bind(lease_until)
-                .execute(&mut *self)
-                .await?;
-                Ok(done.rows_affected())
+            async fn extend_leases(&mut self, owner: &str, ids: &[i64], lease_until: i64) -> sqlx::Result<u64> {
+                let mut renewed = 0;
+                for chunk in ids.chunks(MAX_RENEWALS) {
+                    let Some(&last) = chunk.last() else { continue };
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(renew_sql(chunk.len(), $lock)))
+                        .bind(owner)
+                        .bind(lease_until);
+                    for id in chunk.iter().chain(std::iter::repeat(&last)).take(renew_slots(chunk.len())) {
+                        q = q.bind(*id);
+                    }
+                    renewed += q.execute(&mut *self).await?.rows_affected();
+                }
+                Ok(renewed)
             }
 
             async fn complete_many(&mut self, owner: &str, outcomes: &[Outcome], now: i64) -> sqlx::Result<Vec<i64>> {
@@ -529,6 +568,22 @@ impl_store!(PgConnection, sqlx::postgres::PgRow, " FOR UPDATE SKIP LOCKED");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renewals_use_a_few_statement_texts() {
+        assert_eq!(renew_slots(0), 1);
+        assert_eq!(renew_slots(3), 4);
+        assert_eq!(renew_slots(128), 128);
+        assert_eq!(renew_slots(1000), 128);
+        let pg = renew_sql(5, " FOR UPDATE SKIP LOCKED");
+        assert!(
+            pg.contains("$10)") && !pg.contains("$11") && pg.ends_with("FOR UPDATE SKIP LOCKED)"),
+            "{pg}"
+        );
+        let lite = renew_sql(1, "");
+        assert!(lite.contains("IN ($3))") && !lite.contains("SKIP"), "{lite}");
+        assert_eq!(renew_sql(MAX_RENEWALS, "").matches('$').count(), MAX_RENEWALS + 2);
+    }
 
     #[test]
     fn delivery_columns_match_the_row_type() {

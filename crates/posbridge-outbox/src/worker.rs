@@ -1,8 +1,8 @@
 //! Workers: claim due deliveries under a lease, push them through the connectors,
 //! record what happened.
 
-use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +30,12 @@ use crate::{Db, Outbox, OutboxConfig, OutboxError, Target, now_ms, with_conn};
 const AHEAD_PER_SLOT: usize = 4;
 /// The most deliveries claimed ahead for one target.
 const MAX_AHEAD: usize = 64;
+
+/// The first pause before a failed outcome write is tried again; doubled per failure,
+/// up to [`RECORD_RETRY_MAX`].
+const RECORD_RETRY_FIRST: Duration = Duration::from_millis(20);
+/// The longest pause between tries of an outcome write.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// What the sweep records on a delivery whose worker vanished mid-flight.
 const ORPHANED: &str = "the worker delivering it stopped before recording the outcome; the vendor may have it";
@@ -148,6 +154,35 @@ struct Ctx {
     jitter: RandomState,
     /// Outcomes to the recorder.
     outcomes: mpsc::UnboundedSender<ToRecorder>,
+    /// The deliveries this worker has claimed and still works on (held ahead, in
+    /// flight, or with an outcome not yet written): the only leases the heartbeat
+    /// renews. A claim it lets go of without writing an outcome (an outcome write
+    /// given up, a delivery task that panicked) is dropped from here, so its lease
+    /// ends and the sweep settles it, as after a crash, instead of being renewed for
+    /// as long as the worker lives.
+    held: Mutex<HashSet<i64>>,
+}
+
+impl Ctx {
+    /// Notes claims the worker now holds.
+    fn hold(&self, ids: impl IntoIterator<Item = i64>) {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).extend(ids);
+    }
+
+    /// Notes claims the worker no longer holds: their outcome is written, they were
+    /// given back, or they are left to the sweep.
+    fn unhold(&self, ids: impl IntoIterator<Item = i64>) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            held.remove(&id);
+        }
+    }
+
+    /// The claims the worker holds now.
+    fn holding(&self) -> Vec<i64> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.iter().copied().collect()
+    }
 }
 
 /// What the recorder is told.
@@ -194,6 +229,7 @@ impl Outbox {
             counters: Counters::default(),
             jitter: RandomState::new(),
             outcomes,
+            held: Mutex::new(HashSet::new()),
         });
         let targets: Vec<Arc<TargetRt>> = self
             .targets
@@ -379,11 +415,28 @@ fn start(
             return;
         };
         let rows: Vec<ClaimedRow> = queue.drain(..queue.len().min(t.batch)).collect();
+        let ids = rows.iter().map(|r| r.0).collect();
         let (ctx, t, stop) = (ctx.clone(), t.clone(), stop.clone());
         tasks.spawn(async move {
+            let mut unfinished = Unfinished { ctx: &ctx, ids };
             deliver(&ctx, &t, rows, stop).await;
+            unfinished.ids.clear();
             drop((g, p));
         });
+    }
+}
+
+/// A delivery task's claims while it runs: should the task end without handing their
+/// outcomes to the recorder (it panicked), the worker stops renewing their leases, so
+/// the sweep settles them once the leases end.
+struct Unfinished<'a> {
+    ctx: &'a Ctx,
+    ids: Vec<i64>,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        self.ctx.unhold(self.ids.drain(..));
     }
 }
 
@@ -392,9 +445,11 @@ async fn claim(ctx: &Ctx, t: &TargetRt, want: usize) -> Result<Vec<ClaimedRow>, 
     let limit = i64::try_from(want).unwrap_or(i64::MAX);
     let now = now_ms();
     let lease_until = now.saturating_add(duration_ms(ctx.config.lease));
-    Ok(with_writer!(ctx, c => c
+    let rows = with_writer!(ctx, c => c
         .claim(&t.target.tenant, &t.target.vendor, &ctx.owner, now, lease_until, limit)
-        .await?))
+        .await?);
+    ctx.hold(rows.iter().map(|r| r.0));
+    Ok(rows)
 }
 
 /// What a claim task ends with: the target's index, how many deliveries it asked for,
@@ -454,22 +509,83 @@ async fn recorder(ctx: Arc<Ctx>, mut rx: mpsc::UnboundedReceiver<ToRecorder>) {
 }
 
 /// Writes a batch of outcomes and counts what was written.
+///
+/// A write that fails is tried again, for up to one lease (the worker still holds
+/// those claims and renews them meanwhile): a failure of a moment — a deadlock, a
+/// dropped connection, a busy SQLite file — must not lose an outcome, which would leave
+/// its delivery `delivering` until the lease ends and have it sent again.
 async fn write_outcomes(ctx: &Ctx, batch: &mut Vec<Outcome>) {
     if batch.is_empty() {
         return;
     }
-    let written: Result<Vec<i64>, OutboxError> = async {
-        let now = now_ms();
-        Ok(with_writer!(ctx, c => c.complete_many(&ctx.owner, batch, now).await?))
+    match write_fenced(ctx, batch).await {
+        Ok(written) => settle(ctx, batch.drain(..), &written),
+        Err(e) => write_again(ctx, std::mem::take(batch), e).await,
     }
-    .await;
-    for o in batch.drain(..) {
-        let counter = match &written {
-            Ok(ids) if !ids.contains(&o.id) => {
-                tracing::warn!(id = o.id, reference = %o.reference, "lease lost before the outcome was recorded");
-                &ctx.counters.fenced
+}
+
+/// One statement recording `batch` (fenced: only rows this worker still holds at
+/// that attempt are written); the ids written.
+async fn write_fenced(ctx: &Ctx, batch: &[Outcome]) -> Result<Vec<i64>, OutboxError> {
+    let now = now_ms();
+    Ok(with_writer!(ctx, c => c.complete_many(&ctx.owner, batch, now).await?))
+}
+
+/// Tries a failed write of outcomes again, pausing longer each time, until it is
+/// written or a lease has passed. Once the database has refused a statement (rather
+/// than not answering), the outcomes are written one per statement, so that one it
+/// cannot take holds back no other. An outcome still not written is given up: the
+/// worker stops renewing its lease, and the sweep settles it when the lease ends, as
+/// it would after a crash.
+async fn write_again(ctx: &Ctx, batch: Vec<Outcome>, failed: OutboxError) {
+    let give_up_at = Instant::now() + ctx.config.lease;
+    let mut pause = RECORD_RETRY_FIRST;
+    let mut groups = VecDeque::from([(batch, Some(failed))]);
+    while let Some((group, mut failed)) = groups.pop_front() {
+        loop {
+            let error = match failed.take() {
+                Some(e) => e,
+                None => match write_fenced(ctx, &group).await {
+                    Ok(written) => {
+                        settle(ctx, group, &written);
+                        break;
+                    }
+                    Err(e) => e,
+                },
+            };
+            if group.len() > 1 && matches!(error, OutboxError::Database(sqlx::Error::Database(_))) {
+                for o in group.into_iter().rev() {
+                    groups.push_front((vec![o], None));
+                }
+                break;
             }
-            Ok(_) => match o.completion.state {
+            if Instant::now() + pause > give_up_at {
+                for o in &group {
+                    tracing::error!(id = o.id, reference = %o.reference, error = %error,
+                        "could not record a delivery outcome; given up: its lease is no longer renewed, \
+                         and the sweep settles it when the lease ends");
+                }
+                ctx.unhold(group.iter().map(|o| o.id));
+                break;
+            }
+            tracing::warn!(outcomes = group.len(), error = %error, retry_in = ?pause,
+                "could not record delivery outcomes; trying again");
+            tokio::time::sleep(pause).await;
+            pause = pause.saturating_mul(2).min(RECORD_RETRY_MAX);
+        }
+    }
+}
+
+/// Counts written outcomes (those not written lost their lease to another worker) and
+/// lets go of their claims.
+fn settle(ctx: &Ctx, outcomes: impl IntoIterator<Item = Outcome>, written: &[i64]) {
+    for o in outcomes {
+        ctx.unhold([o.id]);
+        let counter = if !written.contains(&o.id) {
+            tracing::warn!(id = o.id, reference = %o.reference, "lease lost before the outcome was recorded");
+            &ctx.counters.fenced
+        } else {
+            match o.completion.state {
                 "delivered" => &ctx.counters.delivered,
                 "dead" => {
                     tracing::warn!(id = o.id, reference = %o.reference, reason = ?o.completion.last_error,
@@ -482,12 +598,6 @@ async fn write_outcomes(ctx: &Ctx, batch: &mut Vec<Outcome>) {
                     &ctx.counters.uncertain
                 }
                 _ => &ctx.counters.retried,
-            },
-            Err(e) => {
-                // The row stays claimed; when the lease ends the sweep settles it.
-                tracing::error!(id = o.id, reference = %o.reference, error = %e,
-                    "could not record a delivery outcome");
-                continue;
             }
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -507,8 +617,9 @@ fn report_join(done: Result<(), tokio::task::JoinError>) {
     if let Err(e) = done
         && e.is_panic()
     {
-        // A connector panicked: its rows stay claimed until the lease ends, then the
-        // sweep settles them like a crashed worker's.
+        // A connector panicked: its rows stay claimed, no longer renewed (see
+        // `Unfinished`), until the lease ends; then the sweep settles them like a
+        // crashed worker's.
         tracing::error!(error = %e, "a delivery task panicked");
     }
 }
@@ -543,7 +654,8 @@ async fn sweep(ctx: &Ctx, t: &TargetRt) -> Result<(), OutboxError> {
     Ok(())
 }
 
-/// Renews this worker's leases every third of the lease until stopped.
+/// Renews, every third of the lease until stopped, the leases of the claims this
+/// worker still holds ([`Ctx::held`]).
 async fn heartbeat(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let every = (ctx.config.lease / 3).max(Duration::from_millis(50));
     loop {
@@ -551,9 +663,13 @@ async fn heartbeat(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             () = stopped(&mut stop) => return,
             () = tokio::time::sleep(every) => {}
         }
+        let ids = ctx.holding();
+        if ids.is_empty() {
+            continue;
+        }
         let until = now_ms().saturating_add(duration_ms(ctx.config.lease));
         let renewed: Result<u64, OutboxError> =
-            async { Ok(with_writer!(ctx, c => c.extend_leases(&ctx.owner, until).await?)) }.await;
+            async { Ok(with_writer!(ctx, c => c.extend_leases(&ctx.owner, &ids, until).await?)) }.await;
         if let Err(e) = renewed {
             tracing::warn!(error = %e, "lease renewal failed; will try again");
         }
@@ -773,6 +889,7 @@ async fn release(ctx: &Ctx, claim: &Held) {
         Ok(with_writer!(ctx, c => c.release(claim.id, &ctx.owner, claim.attempt, now).await?))
     }
     .await;
+    ctx.unhold([claim.id]);
     match released {
         Ok(n) if n > 0 => {
             ctx.counters.released.fetch_add(1, Ordering::Relaxed);
@@ -820,6 +937,7 @@ mod tests {
             counters: Counters::default(),
             jitter: RandomState::new(),
             outcomes: mpsc::unbounded_channel().0,
+            held: Mutex::new(HashSet::new()),
         }
     }
 

@@ -632,6 +632,97 @@ async fn a_till_enqueues_without_credentials(url: &str) {
     assert_eq!((easpro.pushed("T-1"), cloudma.pushed("T-1")), (1, 1));
 }
 
+/// Makes the database refuse (raise an error on) every write of an outcome for which
+/// `condition` (SQL over `OLD` and `NEW`, the same in both dialects) holds.
+async fn refuse_outcomes_when(outbox: &Outbox, condition: &str) {
+    if let Some(pool) = outbox.sqlite_pool() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TRIGGER refuse_outcomes BEFORE UPDATE OF state ON posbridge_outbox_deliveries \
+             WHEN {condition} BEGIN SELECT RAISE(ABORT, 'outcome refused by the test'); END"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    } else if let Some(pool) = outbox.postgres_pool() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE FUNCTION refuse_outcomes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF {condition} THEN RAISE EXCEPTION 'outcome refused by the test'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_outcomes BEFORE UPDATE ON posbridge_outbox_deliveries \
+             FOR EACH ROW EXECUTE FUNCTION refuse_outcomes();"
+        )))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// A write of outcomes that fails for a moment (on PostgreSQL: a deadlock with the
+/// worker's own lease renewal, a dropped connection; on SQLite: a busy database) is
+/// written again, not dropped: a dropped outcome left its delivery `delivering` under a
+/// lease the worker kept renewing, so `until_idle` never returned (issue 17, item 9).
+async fn an_outcome_the_database_refuses_for_a_moment_is_written_again(url: &str) {
+    let easpro = Scripted::accepting("easpro", DuplicatePolicy::Upsert);
+    let cloudma = Scripted::accepting("cloudma", DuplicatePolicy::Unknown);
+    let config = OutboxConfig {
+        lease: Duration::from_secs(5),
+        ..fast()
+    };
+    let outbox = Outbox::open(url, config)
+        .await
+        .unwrap()
+        .with_target(Target::new("easpro"), easpro.clone())
+        .with_target(Target::new("cloudma"), cloudma.clone());
+    let both = [Target::new("easpro"), Target::new("cloudma")];
+    for i in 0..3 {
+        outbox.enqueue(&sale(&format!("S-{i}"), 1), &both).await.unwrap();
+    }
+    // Every outcome written within 1.5 s of its claim is refused.
+    refuse_outcomes_when(
+        &outbox,
+        "NEW.state = 'delivered' AND NEW.updated_at - OLD.updated_at < 1500",
+    )
+    .await;
+    let report = drain(&outbox).await;
+    assert_eq!((report.delivered, report.fenced, report.swept), (6, 0, 0), "{report:?}");
+    for d in outbox.list(None, 100).await.unwrap() {
+        assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 1), "{d:?}");
+    }
+    for i in 0..3 {
+        let r = format!("S-{i}");
+        assert_eq!((easpro.pushed(&r), cloudma.pushed(&r)), (1, 1), "sent once each");
+    }
+}
+
+/// An outcome the database will not take for a whole lease is given up, and its lease
+/// is no longer renewed: the delivery comes back through the sweep like a crashed
+/// worker's (re-sent where that is safe) instead of staying `delivering` for as long as
+/// the worker lives.
+async fn an_outcome_that_cannot_be_written_lets_its_lease_end(url: &str) {
+    let easpro = Scripted::accepting("easpro", DuplicatePolicy::Upsert);
+    let config = OutboxConfig {
+        lease: Duration::from_secs(1),
+        ..fast()
+    };
+    let outbox = Outbox::open(url, config)
+        .await
+        .unwrap()
+        .with_target(Target::new("easpro"), easpro.clone());
+    for i in 0..3 {
+        outbox
+            .enqueue(&sale(&format!("S-{i}"), 1), &[Target::new("easpro")])
+            .await
+            .unwrap();
+    }
+    // The first attempt's outcome can never be written.
+    refuse_outcomes_when(&outbox, "NEW.state = 'delivered' AND OLD.attempts = 1").await;
+    let report = drain(&outbox).await;
+    assert_eq!((report.delivered, report.swept), (3, 3), "{report:?}");
+    for d in outbox.list(None, 100).await.unwrap() {
+        assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 2), "{d:?}");
+        assert_eq!(easpro.pushed(&d.reference), 2, "re-sent once, safely (EAS Pro upserts)");
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -671,4 +762,120 @@ on_both_backends!(
     status_list_and_purge,
     enqueue_inside_the_callers_transaction,
     a_till_enqueues_without_credentials,
+    an_outcome_the_database_refuses_for_a_moment_is_written_again,
+    an_outcome_that_cannot_be_written_lets_its_lease_end,
 );
+
+/// A connector whose every push waits until the test opens the gate.
+#[derive(Debug)]
+struct Gated(tokio::sync::watch::Receiver<bool>);
+
+impl posbridge_core::Vendor for Gated {
+    fn vendor(&self) -> &'static str {
+        "easpro"
+    }
+}
+
+#[async_trait::async_trait]
+impl posbridge_core::Sales for Gated {
+    async fn push_sale(&self, sale: &posbridge_core::Sale) -> posbridge_core::Result<posbridge_core::PushReceipt> {
+        let mut open = self.0.clone();
+        let _ = open.wait_for(|o| *o).await;
+        Ok(created(sale))
+    }
+}
+
+impl posbridge_core::Connector for Gated {
+    fn capabilities(&self) -> &posbridge_core::Capabilities {
+        static CAPS: std::sync::OnceLock<posbridge_core::Capabilities> = std::sync::OnceLock::new();
+        CAPS.get_or_init(|| posbridge_core::Capabilities::new([posbridge_core::Operation::PushSale]))
+    }
+    fn sales(&self) -> Option<&dyn posbridge_core::Sales> {
+        Some(self)
+    }
+}
+
+/// PostgreSQL: the lease renewal skips a row another transaction holds (the worker's
+/// own outcome write, in the field) instead of waiting for it. Waiting let the renewal
+/// and the outcome write, each locking several of the worker's rows in its own order,
+/// deadlock; PostgreSQL then aborted one of them (issue 17, item 9: the scale-out test's
+/// one-process stage, "deadlock detected" in the server log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_heartbeat_does_not_wait_for_a_row_another_transaction_holds() {
+    let Some(db) = support::postgres().await else { return };
+    let (gate, gated) = tokio::sync::watch::channel(false);
+    let config = OutboxConfig {
+        lease: Duration::from_secs(6),
+        ..fast()
+    };
+    let outbox = Outbox::open(&db.url, config)
+        .await
+        .unwrap()
+        .with_target(Target::new("easpro"), Arc::new(Gated(gated)));
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let r = outbox
+            .enqueue(&sale(&format!("S-{i}"), 1), &[Target::new("easpro")])
+            .await
+            .unwrap();
+        ids.push(r[0].delivery.id);
+    }
+    let worker = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move { outbox.run(until_idle(), std::future::pending()).await })
+    };
+    let waiting = Instant::now();
+    while outbox.list(Some(DeliveryState::Delivering), 10).await.unwrap().len() < 2 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "the worker claimed nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pool = outbox.postgres_pool().unwrap().clone();
+    let lease_of = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64,)>("SELECT lease_until FROM posbridge_outbox_deliveries WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+
+    // Another transaction holds the first row …
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM posbridge_outbox_deliveries WHERE id = $1 FOR UPDATE")
+        .bind(ids[0])
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let before = lease_of(ids[1]).await;
+    // … while the heartbeat (every 2 s) renews the second (the first's lease, 6 s, outlasts this).
+    let holding = Instant::now();
+    let mut renewed = false;
+    while holding.elapsed() < Duration::from_millis(3_500) {
+        if lease_of(ids[1]).await > before {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tx.rollback().await.unwrap();
+    gate.send(true).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .expect("the worker did not go idle within 30 s")
+        .unwrap()
+        .unwrap();
+    assert!(
+        renewed,
+        "the lease renewal waited for a row another transaction held and renewed no other lease"
+    );
+    assert_eq!((report.delivered, report.fenced, report.swept), (2, 0, 0), "{report:?}");
+    for d in outbox.list(None, 10).await.unwrap() {
+        assert_eq!((d.state, d.attempts), (DeliveryState::Delivered, 1), "{d:?}");
+    }
+}
