@@ -99,7 +99,6 @@ struct Counters {
 struct TargetRt {
     target: Target,
     connector: Arc<dyn Connector>,
-    policy: DuplicatePolicy,
     batch: usize,
     in_flight: Arc<Semaphore>,
     /// How many deliveries beyond those it can send at once the worker keeps claimed
@@ -113,6 +112,13 @@ struct TargetRt {
 }
 
 impl TargetRt {
+    /// What a repeated sale does at this target, read now: a connector may learn
+    /// during the run that its vendor cannot detect a repeat (SalesMania without its
+    /// order look-up), and an outcome is classified by what holds when it comes.
+    fn policy(&self) -> DuplicatePolicy {
+        self.connector.capabilities().sale_duplicates
+    }
+
     fn paused(&self) -> Option<Instant> {
         let guard = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
         guard.filter(|until| *until > Instant::now())
@@ -254,7 +260,6 @@ impl Outbox {
                 Arc::new(TargetRt {
                     target: target.clone(),
                     connector,
-                    policy,
                     batch,
                     in_flight: Arc::new(Semaphore::new(slots)),
                     ahead,
@@ -638,7 +643,7 @@ async fn idle(ctx: &Ctx, targets: &[Arc<TargetRt>]) -> Result<bool, OutboxError>
 /// Settles a target's deliveries whose worker died mid-flight: back in the queue
 /// where a re-send is safe, uncertain where it is not.
 async fn sweep(ctx: &Ctx, t: &TargetRt) -> Result<(), OutboxError> {
-    let state = if t.policy.is_idempotent() {
+    let state = if t.policy().is_idempotent() {
         "retrying"
     } else {
         "uncertain"
@@ -838,11 +843,18 @@ impl Ctx {
             (posbridge_core::Error::Rejected { code: Some(code), .. }, _) if code == DUPLICATE_REFERENCE => {
                 Self::delivered(None, "duplicate")
             }
-            (_, ErrorKind::Invalid | ErrorKind::Rejected | ErrorKind::NotFound | ErrorKind::Unsupported) => {
-                self.dead(text.clone(), &kind.to_string())
-            }
+            // A redirect is a wrong base URL or a login page in front of the API: no
+            // re-send cures it, even where a re-send would be safe.
+            (
+                _,
+                ErrorKind::Invalid
+                | ErrorKind::Rejected
+                | ErrorKind::NotFound
+                | ErrorKind::Unsupported
+                | ErrorKind::Redirected,
+            ) => self.dead(text.clone(), &kind.to_string()),
             (_, ErrorKind::Uncertain | ErrorKind::Decode) => {
-                if t.policy.is_idempotent() {
+                if t.policy().is_idempotent() {
                     retry(self.backoff(id, attempts), true)
                 } else {
                     Completion {

@@ -764,7 +764,106 @@ on_both_backends!(
     a_till_enqueues_without_credentials,
     an_outcome_the_database_refuses_for_a_moment_is_written_again,
     an_outcome_that_cannot_be_written_lets_its_lease_end,
+    a_redirect_is_dead_even_where_a_resend_is_safe,
+    the_duplicate_policy_is_read_when_the_outcome_is_classified,
 );
+
+async fn a_redirect_is_dead_even_where_a_resend_is_safe(url: &str) {
+    // EAS Pro upserts, so an uncertain push would be re-sent; a redirect is a wrong
+    // base URL, which no re-send cures.
+    let easpro = Scripted::new("easpro", DuplicatePolicy::Upsert, None, |_, _| {
+        Err(Error::Redirected {
+            vendor: "easpro",
+            status: 301,
+            location: Some("https://new.example/".into()),
+        })
+    });
+    let outbox = Outbox::open(url, fast())
+        .await
+        .unwrap()
+        .with_target(Target::new("easpro"), easpro.clone());
+    let id = outbox.enqueue(&sale("S-1", 1), &[Target::new("easpro")]).await.unwrap()[0]
+        .delivery
+        .id;
+    drain(&outbox).await;
+    let d = outbox.get(id).await.unwrap();
+    assert_eq!((d.state, d.attempts), (DeliveryState::Dead, 1));
+    assert!(d.last_error.unwrap().contains("https://new.example/"));
+    assert_eq!(easpro.pushed("S-1"), 1);
+}
+
+/// A connector that learns, from its first push, that the vendor cannot detect a
+/// repeat after all (SalesMania without its order look-up): its declared policy goes
+/// from `Ignored` to `Unknown`, and that push ends uncertain.
+#[derive(Debug)]
+struct LosesItsDuplicateCheck {
+    safe: posbridge_core::Capabilities,
+    unsafe_: posbridge_core::Capabilities,
+    learnt: std::sync::atomic::AtomicBool,
+    pushes: std::sync::atomic::AtomicUsize,
+}
+
+impl posbridge_core::Vendor for LosesItsDuplicateCheck {
+    fn vendor(&self) -> &'static str {
+        "salesmania"
+    }
+}
+
+#[async_trait::async_trait]
+impl posbridge_core::Sales for LosesItsDuplicateCheck {
+    async fn push_sale(&self, _sale: &posbridge_core::Sale) -> posbridge_core::Result<posbridge_core::PushReceipt> {
+        self.pushes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.learnt.store(true, std::sync::atomic::Ordering::SeqCst);
+        Err(Error::Uncertain {
+            vendor: "salesmania",
+            operation: "push_sale",
+            message: "timed out after sending; duplicate safety unknown".into(),
+            source: None,
+        })
+    }
+}
+
+impl posbridge_core::Connector for LosesItsDuplicateCheck {
+    fn capabilities(&self) -> &posbridge_core::Capabilities {
+        if self.learnt.load(std::sync::atomic::Ordering::SeqCst) {
+            &self.unsafe_
+        } else {
+            &self.safe
+        }
+    }
+    fn sales(&self) -> Option<&dyn posbridge_core::Sales> {
+        Some(self)
+    }
+}
+
+async fn the_duplicate_policy_is_read_when_the_outcome_is_classified(url: &str) {
+    let caps = |policy| {
+        let mut c = posbridge_core::Capabilities::new([posbridge_core::Operation::PushSale]);
+        c.sale_duplicates = policy;
+        c
+    };
+    let vendor = Arc::new(LosesItsDuplicateCheck {
+        safe: caps(DuplicatePolicy::Ignored),
+        unsafe_: caps(DuplicatePolicy::Unknown),
+        learnt: false.into(),
+        pushes: 0.into(),
+    });
+    let outbox = Outbox::open(url, fast())
+        .await
+        .unwrap()
+        .with_target(Target::new("salesmania"), vendor.clone());
+    let id = outbox
+        .enqueue(&sale("S-1", 1), &[Target::new("salesmania")])
+        .await
+        .unwrap()[0]
+        .delivery
+        .id;
+    drain(&outbox).await;
+    // Registered as safe to re-send, but by the time the outcome came it was not.
+    let d = outbox.get(id).await.unwrap();
+    assert_eq!(d.state, DeliveryState::Uncertain);
+    assert_eq!(vendor.pushes.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
 
 /// A connector whose every push waits until the test opens the gate.
 #[derive(Debug)]
