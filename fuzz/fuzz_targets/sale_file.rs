@@ -1,13 +1,16 @@
 //! The CLI's sale-file parser (`posbridge push-sales FILE`: one JSON object, a JSON
 //! array, or NDJSON of `Sale`), compiled from the CLI's own `src/records.rs` (the CLI
-//! is a binary crate, so its modules are included here by path), then every parsed
-//! sale reconciled (`Sale::reconcile`) as the CLI does before sending. No panic; a
-//! reconciled sale's totals survive a JSON round trip of the sale.
+//! is a binary crate, so its modules are included here by path, with the `exit.rs` and
+//! `quote.rs` it uses), then every parsed sale reconciled (`Sale::reconcile`) as the
+//! CLI does before sending. No panic; a reconciled sale's totals survive a JSON round
+//! trip of the sale.
 #![no_main]
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "../../crates/posbridge-cli/src/exit.rs"]
 mod exit;
+#[path = "../../crates/posbridge-cli/src/quote.rs"]
+mod quote;
 #[path = "../../crates/posbridge-cli/src/records.rs"]
 mod records;
 

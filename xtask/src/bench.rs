@@ -2,8 +2,10 @@
 //! `docs/benchmarks.md`).
 //!
 //! 1. Builds `crates/posbridge-bench` in release mode: the `posbridge-bench` binary,
-//!    and `examples/footprint.rs` twice (the facade with CloudMA alone, then with
-//!    every vendor), each copied to `target/bench/footprint/`.
+//!    and `examples/footprint.rs` twice, without the bench crate's default features
+//!    (the facade with the lightest vendor alone, then with every vendor of the
+//!    registry, as `posbridge-bench child footprint-vendors` names them), each copied
+//!    to `target/bench/footprint/`.
 //! 2. Runs the criterion micro benchmarks (`cargo bench -p posbridge-bench --bench
 //!    mapping`); with `--smoke`, once each (`-- --test`), to prove they still run.
 //! 3. Finds a PostgreSQL for the outbox's scale-out scenario: the server at
@@ -29,11 +31,43 @@ use crate::postgres;
 /// The benchmark crate.
 const PACKAGE: &str = "posbridge-bench";
 
-/// The footprint builds: the bench crate's feature, and the name the binary is kept as.
-const FOOTPRINTS: &[(&str, &str)] = &[
-    ("footprint-one", "footprint-one"),
-    ("footprint-vendors", "footprint-vendors"),
-];
+/// The footprint builds' facade features, from the bench binary's `child
+/// footprint-vendors` (`one=NAME`, `all=A,B,…`): `(name the binary is kept as,
+/// --features value)`, one vendor's feature, then every vendor's.
+fn footprints(binary: &Path, root: &Path) -> Result<Vec<(&'static str, String)>> {
+    let out = Command::new(binary)
+        .current_dir(root)
+        .env("CARGO", cargo())
+        .args(["child", "footprint-vendors"])
+        .output()
+        .with_context(|| format!("running {} child footprint-vendors", binary.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} child footprint-vendors failed: {}",
+            binary.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("child footprint-vendors printed no {key:?}: {text:?}"))
+    };
+    let features = |names: &str| {
+        names
+            .split(',')
+            .map(|n| format!("posbridge/{}", n.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    Ok(vec![
+        ("footprint-one", features(value("one=")?)),
+        ("footprint-vendors", features(value("all=")?)),
+    ])
+}
 
 #[allow(clippy::print_stdout)]
 fn say(text: &str) {
@@ -118,12 +152,22 @@ fn run_with(root: &Path, args: &[String], gate_postgres: Option<&str>) -> Result
         &[&["build", "-p", PACKAGE, "--bin", PACKAGE], profile_flags].concat(),
         &mut timings,
     )?;
-    for (feature, name) in FOOTPRINTS {
+    let binary = target.join(profile_dir).join(PACKAGE);
+    for (name, features) in footprints(&binary, root)? {
         let release: &[&str] = if dev { &[] } else { &["--release"] };
         cargo_step(
             root,
             &[
-                &["build", "-p", PACKAGE, "--example", "footprint", "--features", feature],
+                &[
+                    "build",
+                    "-p",
+                    PACKAGE,
+                    "--example",
+                    "footprint",
+                    "--no-default-features",
+                    "--features",
+                    features.as_str(),
+                ],
                 release,
             ]
             .concat(),
@@ -198,7 +242,6 @@ fn run_with(root: &Path, args: &[String], gate_postgres: Option<&str>) -> Result
     };
 
     // 4. The macro scenarios, and the table.
-    let binary = target.join(profile_dir).join(PACKAGE);
     let report = out.join("report.json");
     let mut command = Command::new(&binary);
     command

@@ -1,7 +1,10 @@
 //! `cargo xtask fuzz [--seconds N] [--target NAME]`: runs the libFuzzer targets in
 //! `fuzz/` (a cargo-fuzz package of its own, outside the workspace) one after the
 //! other, each for `N` seconds (default 600), and prints a table of target,
-//! executions, time and crashes.
+//! executions, time and crashes. The targets are the `[[bin]]` sections of
+//! `fuzz/Cargo.toml` (no list here): `vendor_response` covers every vendor in the
+//! registry through the fuzz entry its descriptor declares, so a new vendor needs no
+//! new target.
 //!
 //! It installs nothing: without `cargo fuzz` it says how to install it
 //! (`cargo install cargo-fuzz`). cargo-fuzz needs nightly compiler flags; on the
@@ -99,7 +102,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
              (nothing is installed for you)"
         );
     }
-    let all = list_targets(root)?;
+    let all = list_targets(&fuzz_dir)?;
     let targets = if options.targets.is_empty() {
         all
     } else {
@@ -173,23 +176,44 @@ fn host_triple() -> Result<String> {
         .context("`rustc -vV` names no host")
 }
 
-fn list_targets(root: &Path) -> Result<Vec<String>> {
-    let out = cargo_fuzz(root)
-        .args(["list", "--fuzz-dir", "fuzz"])
-        .output()
-        .context("running `cargo fuzz list`")?;
-    if !out.status.success() {
-        bail!(
-            "`cargo fuzz list` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+/// The fuzz targets: the `[[bin]]` names of `fuzz/Cargo.toml`, in its order.
+fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>> {
+    let manifest = fuzz_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let targets = bin_names(&text);
+    if targets.is_empty() {
+        bail!("{} declares no fuzz target (`[[bin]]`)", manifest.display());
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect())
+    Ok(targets)
+}
+
+/// The `name` of each `[[bin]]` section of a manifest (cargo-fuzz writes one per
+/// target, `name = "…"` on its own line).
+fn bin_names(manifest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+            continue;
+        }
+        if !in_bin {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "name"
+            && let Some(name) = value
+                .trim()
+                .strip_prefix('"')
+                .and_then(|v| v.split_once('"'))
+                .map(|(n, _)| n)
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// The files libFuzzer saves for a problem (crashes, hangs, leaks, out-of-memory).
@@ -381,6 +405,29 @@ mod tests {
         assert!(parse_args(&args(&["--seconds", "0"])).is_err());
         assert!(parse_args(&args(&["--seconds"])).is_err());
         assert!(parse_args(&args(&["--jobs", "2"])).is_err());
+    }
+
+    #[test]
+    fn lists_the_targets_of_the_fuzz_manifest() {
+        let manifest = "[package]\nname = \"posbridge-fuzz\"\n\n[dependencies]\nname = \"x\"\n\n[[bin]]\n\
+                        name = \"fixture\"\npath = \"fuzz_targets/fixture.rs\"\n\n[[bin]]\nname = \"vendor_response\" \
+                        # every vendor\ntest = false\n";
+        assert_eq!(bin_names(manifest), ["fixture", "vendor_response"]);
+        // The real one: every target's source exists, and no vendor has a target of
+        // its own (the vendors are fuzzed through the registry).
+        let fuzz_dir = crate::root().join("fuzz");
+        let targets = list_targets(&fuzz_dir).unwrap();
+        assert!(targets.contains(&"vendor_response".to_owned()), "{targets:?}");
+        for t in &targets {
+            assert!(fuzz_dir.join(format!("fuzz_targets/{t}.rs")).is_file(), "{t}");
+        }
+        for d in posbridge::vendors() {
+            assert!(
+                !targets.iter().any(|t| t.contains(d.name())),
+                "a fuzz target names {}: {targets:?}",
+                d.name()
+            );
+        }
     }
 
     #[test]

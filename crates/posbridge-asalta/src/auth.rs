@@ -32,6 +32,8 @@ use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, RedirectUrl, RefreshToken,
     RequestTokenError, TokenResponse, TokenUrl,
 };
+use posbridge_core::error::vendor_message;
+use posbridge_core::http::{ErrorDefaults, Request, Response, default_parse_error_with, response_error, send_error};
 use posbridge_core::reqwest;
 use posbridge_core::{Error, ExposeSecret, Result, SecretString, Token, TokenSource};
 use serde::{Deserialize, Serialize};
@@ -289,11 +291,9 @@ impl CsrfState {
 #[derive(Debug)]
 pub(crate) enum HttpFailure {
     Send(reqwest::Error),
-    Status {
-        status: u16,
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    /// An answer that is not OAuth2's to read, classified as core classifies every
+    /// call's ([`token_parse_error`]).
+    Classified(Error),
     /// The answer is longer than the connector's `http.max_response_bytes`.
     TooLarge(usize),
     Build(String),
@@ -303,7 +303,7 @@ impl fmt::Display for HttpFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Send(e) => write!(f, "{e}"),
-            Self::Status { status, message, .. } => write!(f, "HTTP {status}: {message}"),
+            Self::Classified(e) => write!(f, "{e}"),
             Self::TooLarge(limit) => write!(f, "response body exceeds {limit} bytes"),
             Self::Build(m) => f.write_str(m),
         }
@@ -314,16 +314,52 @@ impl std::error::Error for HttpFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Send(e) => Some(e),
+            Self::Classified(e) => Some(e),
             _ => None,
         }
     }
 }
 
+/// The token request, as core's classification sees it: a code exchange or a refresh
+/// changes nothing when repeated after a failure, so it is read and classified like
+/// an idempotent call.
+fn token_request() -> Request {
+    Request::post("oauth2_token", wire::TOKEN).idempotent(true)
+}
+
+/// The token endpoint's failures in the shared default's words: a redirect, a 429,
+/// a 5xx. Asalta's own: any other 4xx (the caller lets the `oauth2` crate read those
+/// in OAuth2's words) refuses the grant, which [`token_from`] words for the grant.
+fn token_parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
+    const ERRORS: ErrorDefaults = ErrorDefaults::new(crate::error::MESSAGES);
+    match response.status.as_u16() {
+        status @ 400..=499 if status != 429 => Some(Error::Auth {
+            vendor,
+            message: format!(
+                "HTTP {status}: {}",
+                vendor_message(&response.body, &crate::error::MESSAGES)
+            ),
+        }),
+        _ => match default_parse_error_with(vendor, response, &ERRORS)? {
+            Error::Unavailable {
+                vendor,
+                status,
+                message,
+            } => Some(Error::Unavailable {
+                vendor,
+                status,
+                message: format!("the token endpoint answered {message}"),
+            }),
+            other => Some(other),
+        },
+    }
+}
+
 /// `oauth2`'s HTTP client interface over our `reqwest` client. It also makes
 /// Asalta's token answer standard: a missing `token_type` is `bearer`, an
-/// `expires_in` sent as a string is read as a number; 429, 5xx and 4xx answers
-/// without an OAuth2 `error` field become [`HttpFailure::Status`]. Like the
-/// transport, it reads at most `max_response_bytes` of an answer.
+/// `expires_in` sent as a string is read as a number; a redirect, 429, 5xx and 4xx
+/// answers without an OAuth2 `error` field become [`HttpFailure::Classified`]. Like
+/// the transport, it reads at most `max_response_bytes` of an answer.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthHttp {
     client: reqwest::Client,
@@ -373,9 +409,12 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
 }
 
 /// What the `oauth2` crate is handed for the token endpoint's answer (status, headers
-/// and the body read in full): failures without an OAuth2 `error` field become
-/// [`HttpFailure::Status`]; a successful JSON object gets the `token_type` Asalta
-/// leaves out and a numeric `expires_in`.
+/// and the body read in full): a success, or a 4xx with an OAuth2 `error` field.
+/// Any other answer is classified as core's transport classifies every call's
+/// ([`response_error`]: a redirect is [`Error::Redirected`], a 429
+/// [`Error::RateLimited`], a 5xx [`Error::Unavailable`]) with the token endpoint's
+/// own words ([`token_parse_error`]), as [`HttpFailure::Classified`]. A successful
+/// JSON object gets the `token_type` Asalta leaves out and a numeric `expires_in`.
 pub(crate) fn token_endpoint_answer(
     status: http::StatusCode,
     headers: http::HeaderMap,
@@ -387,12 +426,16 @@ pub(crate) fn token_endpoint_answer(
         .as_ref()
         .and_then(|v| v.get("error"))
         .is_some_and(Value::is_string);
-    if code == 429 || code >= 500 || (code >= 400 && !standard_error) {
-        return Err(HttpFailure::Status {
-            status: code,
-            message: crate::error::vendor_message(&body),
-            retry_after: posbridge_core::http::parse_retry_after(&headers),
-        });
+    let for_oauth2 = status.is_success() || (standard_error && (400..500).contains(&code) && code != 429);
+    if !for_oauth2 {
+        let response = Response {
+            status,
+            headers: headers.clone(),
+            body: body.clone().into(),
+        };
+        if let Some(e) = response_error(VENDOR, &token_request(), &response, token_parse_error) {
+            return Err(HttpFailure::Classified(e));
+        }
     }
     let body = match parsed {
         Some(Value::Object(mut o)) if status.is_success() => {
@@ -669,36 +712,19 @@ pub(crate) fn token_from(
                 _ => Err(refused(detail)),
             }
         }
-        Err(RequestTokenError::Request(HttpFailure::Status {
-            status,
-            message,
-            retry_after,
-        })) => Err(match status {
-            429 => Error::RateLimited {
-                vendor: VENDOR,
-                retry_after,
-            },
-            500..=599 => Error::Unavailable {
-                vendor: VENDOR,
-                status: Some(status),
-                message: format!("the token endpoint answered HTTP {status}: {message}"),
-            },
-            _ => refused(format!("HTTP {status}: {message}")),
+        Err(RequestTokenError::Request(HttpFailure::Classified(e))) => Err(match e {
+            Error::Auth { message, .. } => refused(message),
+            other => other,
         }),
         Err(RequestTokenError::Request(HttpFailure::TooLarge(limit))) => Err(Error::Decode {
             vendor: VENDOR,
             message: format!("the token answer's response body exceeds {limit} bytes"),
             excerpt: String::new(),
         }),
-        // Sent, but the answer timed out or broke off: an outage, like the transport's
-        // for a read (a refresh or a code exchange that failed is tried again).
-        Err(RequestTokenError::Request(HttpFailure::Send(e))) if !e.is_connect() && !e.is_builder() => {
-            Err(Error::Unavailable {
-                vendor: VENDOR,
-                status: None,
-                message: format!("the token endpoint did not answer in full: {}", error_chain(&e)),
-            })
-        }
+        // Not connected (a transport failure), or sent but the answer timed out or
+        // broke off: an outage, as the transport decides for an idempotent call (a
+        // refresh or a code exchange that failed is tried again).
+        Err(RequestTokenError::Request(HttpFailure::Send(e))) => Err(send_error(VENDOR, &token_request(), e)),
         Err(RequestTokenError::Request(e)) => Err(Error::Transport {
             vendor: VENDOR,
             message: format!("the token endpoint could not be reached: {e}"),
@@ -711,18 +737,6 @@ pub(crate) fn token_from(
         )),
         Err(RequestTokenError::Other(m)) => Err(Error::decode(VENDOR, m, b"")),
     }
-}
-
-/// The error and its sources on one line (the URL is already stripped).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The connector's [`TokenSource`]: the stored token, refreshed when it expires or

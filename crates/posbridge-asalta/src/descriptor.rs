@@ -22,4 +22,6 @@ pub const DESCRIPTOR: VendorDescriptor =
         .with_country("Singapore")
         .with_summary(r#"OAuth2 code flow, invoices/orders, paged streams, stock per warehouse, customers, the rest of the POS API and the reports as typed methods"#)
         .with_secret_fields(&["client_secret"])
-        .with_config_template(CONFIG_TEMPLATE);
+        .with_config_template(CONFIG_TEMPLATE)
+        .with_fuzz(crate::fuzzing::fuzz)
+        .with_bench(crate::bench::HOOK);

@@ -11,14 +11,15 @@
 //! | 400 "valid date format" / "Field X is Mandatory" / "valid page" / "paid amount …" | [`Error::Rejected`], codes `date_format`, `mandatory_field`, `invalid_page`, `paid_amount_exceeds_sale` |
 //! | 500 bundle messages 1–7 | [`Error::Rejected`] (HTTP 500 kept), codes `not_a_bundle`, `bundle_option_id`, `bundle_items_missing`, `mandatory_field`, `invalid_bundle_item`, `bundle_item_quantity`, `bundle_mismatch` |
 //! | 500 "The quantity is out of stock for HAT" | [`Error::Rejected`], code `out_of_stock` |
-//! | other 400, 405, 406, 410 | [`Error::Rejected`] |
+//! | other 4xx (400, 405, 406, 409, 410, 422 …) | [`Error::Rejected`] (a numbered message gets its code) |
 //! | 401, 403 | [`Error::Auth`], saying to run `posbridge auth asalta` |
 //! | 404 | [`Error::NotFound`] |
 //! | 429 | [`Error::RateLimited`] with `Retry-After` |
 //! | other 5xx | [`Error::Unavailable`] (for a non-idempotent write, [`Error::Uncertain`], decided by the transport) |
 
 use posbridge_core::Error;
-use posbridge_core::http::{Response, default_parse_error};
+use posbridge_core::error::{MessageKeys, vendor_message};
+use posbridge_core::http::{ErrorDefaults, Response, default_parse_error_with};
 use serde_json::Value;
 
 /// What the user is told to do when the token is gone.
@@ -39,19 +40,18 @@ const KNOWN: &[(&str, &str)] = &[
     ("bundle item does not match", "bundle_mismatch"),
 ];
 
-/// The vendor's message in a body: a JSON field, else the text itself; redacted and
-/// cut short like any excerpt (a hostile body's message may be megabytes).
-pub(crate) fn vendor_message(body: &[u8]) -> String {
-    if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(body) {
-        for key in ["message", "Message", "error_description", "error", "msg"] {
-            if let Some(Value::String(s)) = o.get(key)
-                && !s.trim().is_empty()
-            {
-                return posbridge_core::error::excerpt(s.trim().as_bytes());
-            }
-        }
-    }
-    posbridge_core::error::excerpt(body)
+/// Where Asalta's message is: a JSON field, else the body's text.
+pub(crate) const MESSAGES: MessageKeys = MessageKeys::new(&["message", "Message", "error_description", "error", "msg"]);
+
+/// Asalta's messages and words; the rest is the shared default.
+const ERRORS: ErrorDefaults = ErrorDefaults::new(MESSAGES)
+    .credential("the access token")
+    .advice(RUN_AUTH)
+    .rejection_code(numbered);
+
+/// The code of a refusal with a numbered message.
+fn numbered(message: &str, _body: &[u8]) -> Option<String> {
+    known_code(message).map(str::to_owned)
 }
 
 /// The code of a numbered message, if `message` is one.
@@ -103,7 +103,7 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
     let status = response.status.as_u16();
     match status {
         200..=299 => flagged_error(&response.body).then(|| {
-            let message = vendor_message(&response.body);
+            let message = vendor_message(&response.body, &MESSAGES);
             Error::Rejected {
                 vendor,
                 status: Some(status),
@@ -111,28 +111,9 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
                 message,
             }
         }),
-        401 | 403 => {
-            let message = vendor_message(&response.body);
-            Some(Error::Auth {
-                vendor,
-                message: if message.is_empty() {
-                    format!("HTTP {status}: the access token was refused; {RUN_AUTH}")
-                } else {
-                    format!("{message} (HTTP {status}); {RUN_AUTH}")
-                },
-            })
-        }
-        400 | 405 | 406 | 409 | 410 | 422 => {
-            let message = vendor_message(&response.body);
-            Some(Error::Rejected {
-                vendor,
-                status: Some(status),
-                code: known_code(&message).map(str::to_owned),
-                message,
-            })
-        }
+        // A numbered message in a 500 is a refusal, not an outage.
         500 => {
-            let message = vendor_message(&response.body);
+            let message = vendor_message(&response.body, &MESSAGES);
             match known_code(&message) {
                 Some(code) => Some(Error::Rejected {
                     vendor,
@@ -140,10 +121,10 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
                     code: Some(code.to_owned()),
                     message,
                 }),
-                None => default_parse_error(vendor, response),
+                None => default_parse_error_with(vendor, response, &ERRORS),
             }
         }
-        _ => default_parse_error(vendor, response),
+        _ => default_parse_error_with(vendor, response, &ERRORS),
     }
 }
 
@@ -152,14 +133,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use posbridge_core::reqwest::StatusCode;
-    use posbridge_core::reqwest::header::HeaderMap;
 
     fn response(status: u16, body: &str) -> Response {
-        Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.to_owned().into_bytes().into(),
-        }
+        Response::new(StatusCode::from_u16(status).unwrap(), body.to_owned())
     }
 
     #[test]
@@ -209,6 +185,37 @@ mod tests {
             assert!(!flagged_error(body.as_bytes()), "{body}");
         }
         assert!(!may_have_error_key(br#"{"data":[{"name":"caf\u00e9"}],"_meta":{}}"#));
+    }
+
+    #[test]
+    fn messages_are_read_from_asalta_s_keys() {
+        for (body, message) in [
+            (r#"{"message":"Order already void","error":true}"#, "Order already void"),
+            (r#"{"Message":"nope"}"#, "nope"),
+            (r#"{"error":"invalid_grant","error_description":"expired"}"#, "expired"),
+            (r#"{"error":true,"msg":"late"}"#, "late"),
+            ("Bad Gateway", "Bad Gateway"),
+        ] {
+            assert_eq!(vendor_message(body.as_bytes(), &MESSAGES), message, "{body}");
+        }
+        let e = parse_error(
+            "asalta",
+            &response(401, r#"{"message":"Unauthorized -- Your API key is wrong"}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            e.vendor_message(),
+            Some(format!("Unauthorized -- Your API key is wrong; {RUN_AUTH}").as_str())
+        );
+        let e = parse_error(
+            "asalta",
+            &response(406, r#"{"message":"Please provide valid page number"}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            (e.vendor_code(), e.kind()),
+            (Some("invalid_page"), posbridge_core::ErrorKind::Rejected)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Thin wrappers over how the connector reads Asalta's answers, for the fuzz target
-//! `asalta_response` in `fuzz/` and the no-panic property tests. Not part of the API:
-//! hidden from the docs, and it may change at any time.
+//! `vendor_response` in `fuzz/` (through [`fuzz`], registered in the crate's
+//! `DESCRIPTOR`) and the no-panic property tests. Not part of the API: hidden from
+//! the docs, and it may change at any time.
 //!
 //! Each answer goes the way the client reads it: the error parser first, then the
 //! decoding of a successful body. The token endpoint's answer goes through the same
@@ -13,8 +14,9 @@ use std::task::{Context, Poll, Waker};
 use jiff::tz::Offset;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, RefreshToken, TokenUrl};
+use posbridge_core::fuzzing::{check_decimal, check_error, split_input};
 use posbridge_core::http::Response;
-use posbridge_core::{Customer, Error, Result, Sale, SaleKind, StockLevel};
+use posbridge_core::{Customer, Error, ExposeSecret, Result, Sale, SaleKind, StockLevel};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -155,4 +157,49 @@ pub fn token_answer(response: &Response) -> Result<StoredToken> {
 
 fn offset() -> Offset {
     Offset::from_hours(8).unwrap_or(Offset::UTC)
+}
+
+/// The fuzz entry point (`DESCRIPTOR`'s fuzz entry): Asalta's answers, read the way
+/// the connector reads them (the error parser, then the body; the token endpoint's
+/// answer through the `oauth2` crate as the client does). Input: see
+/// `posbridge_core::fuzzing`; the selector modulo 7 picks the answer: 0 invoice pages
+/// (page 1, then the same answer as page 2), 1 items as stock, 2 customers, 3 one
+/// invoice, 4 a write, 5 the sales report, 6 the token endpoint; pages 1–4 by the
+/// selector divided by 7. No panic; every error keeps its promises (short texts);
+/// every amount or quantity read round-trips. Panics when a promise is broken.
+pub fn fuzz(data: &[u8]) {
+    let (selector, response) = split_input(data);
+    let page = u64::from(selector / 7 % 4) + 1;
+    match selector % 7 {
+        0 => check(sales_pages(&response), |sales| sales.iter().for_each(check_sale)),
+        1 => check(stock_page(&response, page), |levels| {
+            levels.iter().for_each(|l| check_decimal(l.quantity));
+        }),
+        2 => check(customers_page(&response, page), |_| {}),
+        3 => check(sale_answer(&response), |sale| check_sale(&sale)),
+        4 => check(write_answer(&response), |_| {}),
+        5 => check(report_answer(&response), |_| {}),
+        _ => check(token_answer(&response), |token| {
+            let _ = token.access_token.expose_secret();
+        }),
+    }
+}
+
+/// Hands a value to `ok`, or checks the error keeps its promises.
+fn check<T>(r: Result<T>, ok: impl FnOnce(T)) {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Checks every amount and quantity of a decoded sale.
+fn check_sale(sale: &Sale) {
+    for line in &sale.lines {
+        check_decimal(line.quantity);
+        check_decimal(line.unit_price);
+    }
+    if let Some(total) = sale.total {
+        check_decimal(total);
+    }
 }

@@ -63,8 +63,11 @@ mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod bench;
 mod ids;
 mod map;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod paged;
 mod wire;
 
@@ -78,6 +81,7 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::tz::Offset;
 use posbridge_core::http::{Request, Response};
+use posbridge_core::paging::Paging;
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
     BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, Error, FieldPath,
@@ -99,7 +103,6 @@ pub use wire::{
 use crate::auth::{AsaltaTokens, OAuthSettings};
 use crate::ids::Resolver;
 use crate::map::SaleRef;
-use crate::paged::{MAX_PAGES, RepeatGuard};
 
 /// The vendor name, as in errors and logs.
 pub const VENDOR: &str = "asalta";
@@ -356,7 +359,8 @@ impl Api {
         self.transport.send(&request, Some(&self.auth)).await
     }
 
-    /// Every entry of a paged list, lazily.
+    /// Every entry of a paged list, lazily (core's pager: bounded, and guarded
+    /// against a server that repeats pages).
     fn pages<T>(
         &self,
         operation: &'static str,
@@ -366,53 +370,21 @@ impl Api {
     where
         T: DeserializeOwned + Clone + PartialEq + Send + 'static,
     {
-        struct State<T> {
-            next: Option<u64>,
-            guard: RepeatGuard<T>,
-        }
-        let start = State {
-            next: Some(1),
-            guard: RepeatGuard::default(),
-        };
         let query = Arc::new(query);
-        stream::try_unfold(start, move |mut st| {
-            let query = query.clone();
-            async move {
-                let Some(page) = st.next else {
-                    return Ok(None);
-                };
-                if page > MAX_PAGES {
-                    return Err(Error::decode(
-                        VENDOR,
-                        format!("{path} has more than {MAX_PAGES} pages; stopping"),
-                        b"",
-                    ));
+        Paging::new(VENDOR, format!("{operation} (GET {path})"))
+            .same_entries(paged::same_entries)
+            .entries(1, move |page: u64| {
+                let query = query.clone();
+                async move {
+                    let mut request = Request::get(operation, path);
+                    for (k, v) in query.iter() {
+                        request = request.query(*k, v.clone());
+                    }
+                    let request = request.query(wire::PAGE, page.to_string());
+                    let response = self.send(request).await?;
+                    paged::page::<T>(&response, page)
                 }
-                let mut request = Request::get(operation, path);
-                for (k, v) in query.iter() {
-                    request = request.query(*k, v.clone());
-                }
-                let request = request.query(wire::PAGE, page.to_string());
-                let response = self.send(request).await?;
-                let (entries, more) = paged::read_page::<T>(&response, page, &mut st.guard)?;
-                st.next = more.then_some(page + 1);
-                Ok(Some((stream::iter(entries.into_iter().map(Ok)), st)))
-            }
-        })
-        .try_flatten()
-        .boxed()
-    }
-
-    async fn list_all<T>(
-        &self,
-        operation: &'static str,
-        path: &'static str,
-        query: Vec<(&'static str, String)>,
-    ) -> Result<Vec<T>>
-    where
-        T: DeserializeOwned + Clone + PartialEq + Send + 'static,
-    {
-        self.pages(operation, path, query).try_collect().await
+            })
     }
 
     /// One record by its query parameters (`?id=n`, `?card_no=n`, …).
@@ -589,12 +561,12 @@ impl Asalta {
     /// Forgets the listed ids: the next lookup lists items, billers, warehouses and
     /// customers again.
     pub async fn refresh_ids(&self) {
-        self.ids.refresh().await;
+        self.ids.forget_all().await;
     }
 
     async fn resolve(&self, kind: IdKind, code: &str, field: FieldPath<'_>) -> Result<u64> {
         // Explicit mappings first, without a future (one per line of every sale).
-        if let Some(id) = self.ids.explicit(kind, code) {
+        if let Some(id) = self.ids.explicit().get(kind, code) {
             return map::numeric_id(id, kind);
         }
         let id = self.ids.require(kind, code, &field.to_string()).await?;

@@ -4,13 +4,16 @@
 //! `{"data": [...], "_metadata": {...}}` on others, with different field names
 //! (`pageCount`/`totalPage`, `totalCount`/`totalRecord`, `perPage`/`pageSize`,
 //! `nextPage`), numbers as numbers or strings. [`Page::parse`] reads them all; the
-//! stream in `lib.rs` asks for `?page=1`, `?page=2`, … (never following `_links`,
-//! which carry the access token in the URL) and stops on the last page. A server
-//! that answers a page number other than the one asked for, or the same entries
-//! twice in a row, is an error rather than an endless loop.
+//! stream in `lib.rs` (core's pager, [`paging::Paging`]) asks for `?page=1`,
+//! `?page=2`, … (never following `_links`, which carry the access token in the URL)
+//! and stops on the last page. Each page says which page the server answered and
+//! the body it was read from, so that core's repeat guard ([`paging::RepeatGuard`],
+//! with [`same_entries`]) ends a list whose server answers a page number other than
+//! the one asked for, or the same entries twice in a row, with an error rather than
+//! an endless loop.
 //!
-//! A page is read once, straight into its typed entries ([`read_page`]); only a page
-//! of an unusual shape, or one that does not read that way, is read as a document
+//! A page is read once, straight into its typed entries ([`page`]); only a page of
+//! an unusual shape, or one that does not read that way, is read as a document
 //! ([`Page::parse`]) to accept what can be accepted and explain the rest.
 
 use std::fmt;
@@ -18,14 +21,12 @@ use std::marker::PhantomData;
 
 use posbridge_core::Result;
 use posbridge_core::http::Response;
+use posbridge_core::paging;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::{VENDOR, decode};
-
-/// The most pages one list may have before the connector gives up.
-pub(crate) const MAX_PAGES: u64 = 10_000;
 
 /// One page: its entries and what its metadata says about the next.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,43 +227,58 @@ impl<T: DeserializeOwned> Typed<T> {
     }
 }
 
-/// The entries of page `requested` of a list, each read as `T`, and whether there
-/// is a next page; `guard` is the list's (the same for each of its pages).
+/// Page `requested` of a list, each entry read as `T`: its entries, the next page if
+/// its metadata says there is one, the page number the server says it answered, and
+/// its body (for the repeat guard).
 ///
 /// The page is read once, straight into `T`s; only a page of another shape, or one
 /// that does not read that way, is read again as a document ([`Page::parse`]), which
 /// reads what it can and otherwise gives the error.
-pub(crate) fn read_page<T>(response: &Response, requested: u64, guard: &mut RepeatGuard<T>) -> Result<(Vec<T>, bool)>
-where
-    T: DeserializeOwned + Clone + PartialEq,
-{
+pub(crate) fn page<T: DeserializeOwned>(response: &Response, requested: u64) -> Result<paging::Page<T, u64>> {
     // The single pass skips what `T` does not read without checking its text, so a
     // body that is not UTF-8 goes the long way, which refuses it as before.
     let typed = std::str::from_utf8(&response.body)
         .ok()
         .and_then(|body| Typed::<T>::parse(body.as_bytes(), requested));
-    if let Some(page) = typed {
-        guard
-            .check(&page.entries, page.current, requested, response)
-            .map_err(decode(response))?;
-        return Ok((page.entries, page.more));
-    }
-    let value: Value = response.json(VENDOR)?;
-    let page = Page::parse(value, requested).map_err(decode(response))?;
-    guard.check_number(page.current, requested).map_err(decode(response))?;
-    let more = page.more;
-    let entries = page
-        .entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            serde_json::from_value::<T>(v).map_err(|e| decode(response)(format!("page {requested}, entry {i}: {e}")))
-        })
-        .collect::<Result<Vec<T>>>()?;
-    guard
-        .check(&entries, page.current, requested, response)
-        .map_err(decode(response))?;
-    Ok((entries, more))
+    let Typed { entries, current, more } = match typed {
+        Some(typed) => typed,
+        None => {
+            let value: Value = response.json(VENDOR)?;
+            let page = Page::parse(value, requested).map_err(decode(response))?;
+            let entries = page
+                .entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    serde_json::from_value::<T>(v)
+                        .map_err(|e| decode(response)(format!("page {requested}, entry {i}: {e}")))
+                })
+                .collect::<Result<Vec<T>>>()?;
+            Typed {
+                entries,
+                current: page.current,
+                more: page.more,
+            }
+        }
+    };
+    let page = paging::Page::new(entries, more.then_some(requested + 1)).body(response.body.clone());
+    Ok(match current {
+        Some(current) => page.answered(current),
+        None => page,
+    })
+}
+
+/// The entries of page `requested` of a list, each read as `T`, and whether there
+/// is a next page, checked by `guard`, the list's (the same for each of its pages):
+/// one page at a time, as the pager reads it ([`page`], then the guard).
+pub(crate) fn read_page<T>(response: &Response, requested: u64, guard: &mut RepeatGuard<T>) -> Result<(Vec<T>, bool)>
+where
+    T: DeserializeOwned + Clone + PartialEq,
+{
+    let page = page::<T>(response, requested)?;
+    guard.0.check(&requested, &page)?;
+    let (entries, next) = page.into_parts();
+    Ok((entries, next.is_some()))
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -276,87 +292,23 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Tells a server that repeats pages from one that moves on.
-///
-/// A page repeats the one before when their entries are the same. Rather than keep a
-/// copy of every entry, the guard keeps the previous page's first entry, its number
-/// of entries and its body (shared, not copied): only when the first entries and the
-/// counts match are the two pages' entries compared in full, as documents.
+/// The repeat guard of one Asalta list, for a reader of single pages ([`read_page`]):
+/// core's ([`paging::RepeatGuard`]), comparing pages with [`same_entries`].
 #[derive(Debug)]
-pub(crate) struct RepeatGuard<T> {
-    previous: Option<Previous<T>>,
-}
-
-#[derive(Debug)]
-struct Previous<T> {
-    first: T,
-    len: usize,
-    /// The previous page's answer (its body; no headers).
-    response: Response,
-}
+pub(crate) struct RepeatGuard<T>(paging::RepeatGuard<T, u64>);
 
 impl<T> Default for RepeatGuard<T> {
     fn default() -> Self {
-        Self { previous: None }
+        Self(paging::RepeatGuard::new(VENDOR).same_entries(same_entries))
     }
 }
 
-impl<T: Clone + PartialEq> RepeatGuard<T> {
-    /// Checks that the page the server says it answered (`current`) is the one asked
-    /// for (`requested`).
-    fn check_number(&self, current: Option<u64>, requested: u64) -> std::result::Result<(), String> {
-        match current {
-            Some(current) if current != requested => Err(format!(
-                "asked for page {requested}, the server answered page {current}: it is repeating pages, so the \
-                 list stops here rather than loop"
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// Checks page `requested` (its `entries`, the page number it says, its
-    /// `response`) against the one before, and remembers it.
-    pub(crate) fn check(
-        &mut self,
-        entries: &[T],
-        current: Option<u64>,
-        requested: u64,
-        response: &Response,
-    ) -> std::result::Result<(), String> {
-        self.check_number(current, requested)?;
-        if let (Some(first), Some(previous)) = (entries.first(), &self.previous)
-            && previous.len == entries.len()
-            && previous.first == *first
-            && same_entries(&previous.response, response)
-        {
-            return Err(format!(
-                "page {requested} repeats the entries of page {}: the server is repeating pages, so the list \
-                 stops here rather than loop",
-                requested.saturating_sub(1)
-            ));
-        }
-        self.previous = entries.first().map(|first| Previous {
-            first: first.clone(),
-            len: entries.len(),
-            response: Response {
-                status: response.status,
-                headers: Default::default(),
-                body: response.body.clone(),
-            },
-        });
-        Ok(())
-    }
-}
-
-/// Whether two pages have the same entries, compared as JSON documents (as
+/// Whether two page bodies have the same entries, compared as JSON documents (as
 /// [`Page::parse`] reads them); two pages that do not both read that way are only the
-/// same when their bodies are.
-fn same_entries(a: &Response, b: &Response) -> bool {
-    if a.body == b.body {
-        return true;
-    }
-    let entries = |r: &Response| {
-        let value = serde_json::from_slice::<Value>(&r.body).ok()?;
+/// same when their bodies are (which the guard checks first).
+pub(crate) fn same_entries(a: &[u8], b: &[u8]) -> bool {
+    let entries = |body: &[u8]| {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
         Page::parse(value, 1).ok().map(|p| p.entries)
     };
     match (entries(a), entries(b)) {

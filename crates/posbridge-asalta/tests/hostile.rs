@@ -301,7 +301,7 @@ fn token_rows() -> Vec<Row<Op>> {
         t(
             "token_redirect_302_to_another_host",
             Serve::Redirect(302),
-            Expect::Err(Decode),
+            Expect::Err(Redirected),
         )
         .hits(1),
         t(

@@ -1,15 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! No panic on any bytes: Asalta's answers, read the way the connector reads them
-//! (`posbridge_asalta::fuzzing`, the ground of the fuzz target `asalta_response`), by the
-//! shared kit's bounded property tests (`posbridge_conformance::kit::no_panic`), plus
-//! every input the fuzzer saved as a crash (`tests/regressions/`), replayed.
+//! (`posbridge_asalta::fuzzing::fuzz`, the crate's entry in the fuzz target
+//! `vendor_response`), by the shared kit's bounded property tests
+//! (`posbridge_conformance::kit::no_panic`), plus every input the fuzzer saved as a
+//! crash (`tests/regressions/`), replayed.
 
-use posbridge_conformance::kit::no_panic::{Suite, check, check_sale};
-use posbridge_core::fuzzing::{check_decimal, split_input};
+use posbridge_conformance::kit::no_panic::Suite;
 
+/// The fuzz entry (`DESCRIPTOR`'s); the selector modulo 7 picks the answer (see
+/// `posbridge_asalta::fuzzing::fuzz`).
 const SUITE: Suite = Suite {
     keys: KEYS,
-    run,
+    run: posbridge_asalta::fuzzing::fuzz,
     saved: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/asalta_response"),
 };
 
@@ -74,29 +76,6 @@ const KEYS: &[&str] = &[
     "unit_price",
     "warehouse_id",
 ];
-
-/// The fuzz target's body; the selector modulo 7 picks the answer (see the target).
-fn run(data: &[u8]) {
-    use posbridge_asalta::fuzzing;
-    use posbridge_core::ExposeSecret;
-    let (selector, response) = split_input(data);
-    let page = u64::from(selector / 7 % 4) + 1;
-    match selector % 7 {
-        0 => check(fuzzing::sales_pages(&response), |sales| {
-            sales.iter().for_each(check_sale)
-        }),
-        1 => check(fuzzing::stock_page(&response, page), |levels| {
-            levels.iter().for_each(|l| check_decimal(l.quantity));
-        }),
-        2 => check(fuzzing::customers_page(&response, page), |_| {}),
-        3 => check(fuzzing::sale_answer(&response), |sale| check_sale(&sale)),
-        4 => check(fuzzing::write_answer(&response), |_| {}),
-        5 => check(fuzzing::report_answer(&response), |_| {}),
-        _ => check(fuzzing::token_answer(&response), |token| {
-            let _ = token.access_token.expose_secret();
-        }),
-    }
-}
 
 #[test]
 fn invoice_pages_decode_or_fail_cleanly() {

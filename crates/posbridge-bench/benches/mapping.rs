@@ -10,15 +10,15 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use posbridge_bench::mapping::{Case, VENDORS};
+use posbridge_bench::mapping::{Case, vendors};
 
 fn mapping(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a tokio runtime");
-    for vendor in VENDORS {
-        let case = rt.block_on(Case::new(vendor)).expect("the mapping case");
-        let mut group = c.benchmark_group(format!("mapping_{vendor}"));
+    for v in vendors() {
+        let case = rt.block_on(Case::new(&v)).expect("the mapping case");
+        let mut group = c.benchmark_group(format!("mapping_{}", v.name()));
         group.bench_function("posbridge", |b| {
             b.to_async(&rt)
                 .iter(|| async { black_box(case.posbridge().await.expect("mapped")) })

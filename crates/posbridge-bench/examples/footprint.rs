@@ -1,7 +1,8 @@
 //! The footprint scenario's binary: what an application that picks its vendor from a
-//! config file links. Built twice by `cargo xtask bench`, against the facade with one
-//! vendor (`--features footprint-one`: CloudMA) and with every vendor
-//! (`--features footprint-vendors`), to compare their sizes.
+//! config file links. Built twice by `cargo xtask bench`, without the bench crate's
+//! default features, against the facade with one vendor (`--features posbridge/NAME`,
+//! the lightest) and with every vendor of the registry (`--features
+//! posbridge/A,posbridge/B,…`), to compare their sizes.
 //!
 //! `footprint '{"vendor": "cloudma", "token": "…"}'` connects (sending nothing) and
 //! prints what the vendor offers.

@@ -1,48 +1,28 @@
-//! The sale every scenario sends, and connectors configured for a loopback server.
+//! The sale every scenario sends, and the HTTP settings of every benchmarked
+//! connector. Each vendor's connector, credentials and id map come from its bench hook
+//! (see [`crate::vendors`]).
 
 use anyhow::{Context, Result};
-use posbridge_core::{HttpConfig, IdKind, InMemoryIdMap, RetryConfig, Sale, SecretString};
+use posbridge_core::{HttpConfig, RetryConfig, Sale};
 
 /// Lines in the benchmark sale.
 pub const LINES: usize = 20;
-
-/// CloudMA's API token, as the minimal server and the sandbox accept it.
-pub const CLOUDMA_TOKEN: &str = posbridge_sandbox::CLOUDMA_DEFAULT_TOKEN;
-/// EAS Pro's `partner` header.
-pub const EASPRO_PARTNER: &str = "bench-partner";
-/// EAS Pro's `user-id` header.
-pub const EASPRO_USER_ID: &str = "bench-user";
-/// Codemax's POS Live Sync username.
-pub const CODEMAX_USERNAME: &str = "pos-bench";
-/// Codemax's password.
-pub const CODEMAX_PASSWORD: &str = "bench-pass";
-/// Codemax's branch code.
-pub const CODEMAX_BRANCH: &str = "KL01";
-/// The Asalta access token the connector starts with (no OAuth2 round trip).
-pub const ASALTA_TOKEN: &str = "bench-asalta-token";
-/// The SalesMania and Asalta walk-in customer id.
-pub const WALK_IN_CUSTOMER: u64 = 3000;
 
 /// The product code of line `i` (0-based): `BENCH-01` … `BENCH-20`.
 pub fn product_code(i: usize) -> String {
     format!("BENCH-{:02}", i + 1)
 }
 
-/// EAS Pro's `invProductId` for line `i`: a UUID-shaped id.
-pub fn easpro_product_id(i: usize) -> String {
-    format!("00000000-0000-4000-8000-{:012}", i + 1)
+/// The product codes of the benchmark sale's lines, in order.
+pub fn products() -> Vec<String> {
+    (0..LINES).map(product_code).collect()
 }
 
-/// The numeric id SalesMania and Asalta know line `i`'s product by.
-pub fn numeric_product_id(i: usize) -> u64 {
-    900 + u64::try_from(i).unwrap_or(0)
-}
-
-/// A 20-line invoice that every vendor takes: whole quantities (CloudMA), no
-/// shipping (SalesMania), no discount on the whole sale (EAS Pro), no customer (each
-/// vendor's walk-in), prices in tenths so that percentage discounts land on cents
-/// (SalesMania checks its own arithmetic to the cent); a percentage discount on every
-/// third line and a flat one on every fifth.
+/// A 20-line invoice that every vendor takes: whole quantities, no shipping, no
+/// discount on the whole sale, no customer (each vendor's walk-in), prices in tenths
+/// so that percentage discounts land on cents (for a vendor that checks its own
+/// arithmetic to the cent); a percentage discount on every third line and a flat one
+/// on every fifth.
 pub fn sale(reference: &str) -> Result<Sale> {
     let lines: Vec<serde_json::Value> = (0..LINES)
         .map(|i| {
@@ -96,68 +76,6 @@ pub fn http() -> HttpConfig {
     }
 }
 
-/// A CloudMA connector for the server at `base_url` (default form bodies).
-pub fn cloudma(base_url: &str) -> Result<posbridge_cloudma::CloudMa> {
-    let config = posbridge_cloudma::Config::new(SecretString::from(CLOUDMA_TOKEN))
-        .with_base_url(base_url)
-        .with_http(http());
-    Ok(posbridge_cloudma::CloudMa::new(config)?)
-}
-
-/// An EAS Pro connector for the server at `base_url`, every benchmark product mapped.
-pub fn easpro(base_url: &str) -> Result<posbridge_easpro::EasPro> {
-    let mut config =
-        posbridge_easpro::Config::new(SecretString::from(EASPRO_PARTNER), SecretString::from(EASPRO_USER_ID))
-            .with_base_url(base_url)
-            .with_http(http());
-    for i in 0..LINES {
-        config = config.with_product(product_code(i), easpro_product_id(i));
-    }
-    Ok(posbridge_easpro::EasPro::new(config)?)
-}
-
-/// A Codemax connector for the server at `base_url` (API under `/api/v1`).
-pub fn codemax(base_url: &str) -> Result<posbridge_codemax::Codemax> {
-    let config = posbridge_codemax::Config::new(CODEMAX_USERNAME, SecretString::from(CODEMAX_PASSWORD), CODEMAX_BRANCH)
-        .with_base_url(base_url)
-        .with_http(http());
-    Ok(posbridge_codemax::Codemax::new(config)?)
-}
-
-/// A SalesMania connector for the server at `base_url`, every benchmark product
-/// mapped explicitly and sales without a customer going to the walk-in customer, so
-/// that mapping a sale sends no request.
-pub fn salesmania(base_url: &str) -> Result<posbridge_salesmania::SalesMania> {
-    let mut config =
-        posbridge_salesmania::Config::new("kasir@bench.id", SecretString::from("bench-pass"), "Bench Database")
-            .with_base_url(base_url)
-            .with_walk_in_customer_id(WALK_IN_CUSTOMER)
-            .with_http(http());
-    for i in 0..LINES {
-        config = config.map_product(product_code(i), numeric_product_id(i));
-    }
-    Ok(posbridge_salesmania::SalesMania::new(config)?)
-}
-
-/// An Asalta connector for the server at `base_url`, holding an access token, with
-/// biller, warehouse and every benchmark product mapped explicitly.
-pub fn asalta(base_url: &str) -> Result<posbridge_asalta::Asalta> {
-    let mut ids = InMemoryIdMap::new()
-        .with(IdKind::Biller, "Bench Biller", "35")
-        .with(IdKind::Warehouse, "ADL", "2");
-    for i in 0..LINES {
-        ids.insert(IdKind::Product, product_code(i), numeric_product_id(i).to_string());
-    }
-    let config = posbridge_asalta::Config::new()
-        .with_base_url(base_url)
-        .with_token(SecretString::from(ASALTA_TOKEN), None)
-        .with_biller_and_warehouse("Bench Biller", "ADL")
-        .with_walk_in_customer_id(WALK_IN_CUSTOMER)
-        .with_id_map(ids)
-        .with_http(http());
-    Ok(posbridge_asalta::Asalta::new(config)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +86,6 @@ mod tests {
         assert_eq!(s.lines.len(), LINES);
         let many = sales("B", 3).unwrap();
         assert_eq!(many[2].reference, "B-000003");
+        assert_eq!(products()[19], "BENCH-20");
     }
 }

@@ -1,8 +1,9 @@
 //! The minimal loopback server the macro scenarios send to: it answers at once (or
-//! after a fixed delay) with the vendor's success body, keeps no state but counters,
-//! and can record what it was sent, so that the baseline replays the connector's
-//! very bytes. It runs on its own thread and Tokio runtime, so that the client under
-//! test has the other core to itself.
+//! after a fixed delay) with the vendor's success body (each route and answer comes
+//! from a vendor's bench hook), keeps no state but counters, and can record what it
+//! was sent, so that the baseline replays the connector's very bytes. It runs on its
+//! own thread and Tokio runtime, so that the client under test has the other core to
+//! itself.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,18 +18,31 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
+use posbridge_core::descriptor::{BenchAnswer, BenchPaged};
 
 /// How a route answers.
 #[derive(Debug, Clone)]
 pub enum Answer {
     /// The same status and JSON body every time.
     Fixed(StatusCode, Bytes),
-    /// Codemax's sync: `code 00` and a `success` result naming each invoice sent.
-    CodemaxSync,
-    /// An Asalta list: page `?page=N` of `pages.len()` pages, each `{"data": [...],
-    /// "_meta": {...}}` around the prebuilt entries.
-    AsaltaPages(Arc<Vec<Bytes>>),
+    /// Computed from each request's body by the vendor's hook.
+    Computed(fn(&[u8]) -> (u16, Vec<u8>)),
+    /// A paged list: the page the request asks for, of `pages.len()` pages, each
+    /// answered by the vendor's hook around the prebuilt entries.
+    Pages(BenchPaged, Arc<Vec<Bytes>>),
+}
+
+impl Answer {
+    /// The answer a vendor's hook declares for a route.
+    pub fn from_hook(answer: &BenchAnswer) -> Answer {
+        match *answer {
+            BenchAnswer::Fixed { status, body } => Answer::Fixed(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Bytes::from_static(body.as_bytes()),
+            ),
+            BenchAnswer::Computed(f) => Answer::Computed(f),
+        }
+    }
 }
 
 /// One route's counters and what it recorded.
@@ -70,6 +84,7 @@ struct Shared {
     routes: HashMap<String, Route>,
     delay: Option<Duration>,
     capture: AtomicBool,
+    replayed: Vec<&'static str>,
 }
 
 /// A running minimal server.
@@ -86,15 +101,22 @@ impl std::fmt::Debug for MiniServer {
     }
 }
 
-/// Headers a replay carries: the body's type and the credentials.
-const REPLAYED: &[&str] = &["content-type", "authorization", "partner", "user-id"];
+/// Headers a replay carries: the body's type and the credentials (`authorization`,
+/// and those the vendors' hooks name).
+fn replayed() -> Vec<&'static str> {
+    let mut names = vec!["content-type", "authorization"];
+    for v in posbridge_bench::vendors::all() {
+        names.extend(v.hook.credential_headers());
+    }
+    names
+}
 
 impl MiniServer {
     /// Starts a server with `routes` (path → answer) on `rt`, answering each request
     /// after `delay` when given.
     pub async fn start(
         rt: &tokio::runtime::Handle,
-        routes: Vec<(&str, Answer)>,
+        routes: Vec<(String, Answer)>,
         delay: Option<Duration>,
     ) -> Result<MiniServer> {
         let shared = Arc::new(Shared {
@@ -102,7 +124,7 @@ impl MiniServer {
                 .into_iter()
                 .map(|(path, answer)| {
                     (
-                        path.to_owned(),
+                        path,
                         Route {
                             answer,
                             seen: Arc::new(Seen::default()),
@@ -112,6 +134,7 @@ impl MiniServer {
                 .collect(),
             delay,
             capture: AtomicBool::new(false),
+            replayed: replayed(),
         });
         let listener = rt
             .spawn(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -170,7 +193,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         let mut first = route.seen.first.lock().unwrap_or_else(PoisonError::into_inner);
         if first.is_none() {
             let mut headers = HeaderMap::new();
-            for name in REPLAYED {
+            for name in &shared.replayed {
                 if let Some(v) = parts.headers.get(*name) {
                     headers.insert(*name, v.clone());
                 }
@@ -193,8 +216,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
     let (status, bytes) = match &route.answer {
         Answer::Fixed(status, bytes) => (*status, bytes.clone()),
-        Answer::CodemaxSync => codemax_sync(&body),
-        Answer::AsaltaPages(pages) => asalta_page(pages, query.as_deref()),
+        Answer::Computed(answer) => {
+            let (status, bytes) = answer(&body);
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Bytes::from(bytes),
+            )
+        }
+        Answer::Pages(paged, pages) => (StatusCode::OK, page(paged, pages, query.as_deref())),
     };
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
@@ -204,55 +233,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     response
 }
 
-#[derive(Deserialize)]
-struct SyncBody {
-    invoices: Vec<InvoiceNo>,
-}
-
-#[derive(Deserialize)]
-struct InvoiceNo {
-    invoice_no: String,
-}
-
-fn codemax_sync(body: &[u8]) -> (StatusCode, Bytes) {
-    let Ok(sync) = serde_json::from_slice::<SyncBody>(body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Bytes::from_static(br#"{"code":"21","message":"Malformed request"}"#),
-        );
-    };
-    let results: Vec<serde_json::Value> = sync
-        .invoices
-        .into_iter()
-        .map(
-            |i| serde_json::json!({"invoice_no": i.invoice_no, "status": "success", "code": "00", "message": "Synced"}),
-        )
-        .collect();
-    let answer = serde_json::json!({"code": "00", "message": "Invoices synced", "results": results});
-    (StatusCode::OK, Bytes::from(answer.to_string()))
-}
-
-fn asalta_page(pages: &[Bytes], query: Option<&str>) -> (StatusCode, Bytes) {
-    let page: usize = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|kv| kv.strip_prefix("page="))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1);
-    let Some(data) = page.checked_sub(1).and_then(|i| pages.get(i)) else {
-        return (StatusCode::OK, Bytes::from_static(br#"{"data":[],"_meta":{}}"#));
-    };
-    let per_page = 100;
-    let meta = format!(
-        r#","_meta":{{"totalCount":{},"pageCount":{},"currentPage":{page},"perPage":{per_page}}}}}"#,
-        pages.len() * per_page,
-        pages.len()
-    );
-    let mut out = Vec::with_capacity(data.len() + meta.len() + 16);
-    out.extend_from_slice(br#"{"data":"#);
-    out.extend_from_slice(data);
-    out.extend_from_slice(meta.as_bytes());
-    (StatusCode::OK, Bytes::from(out))
+/// The page a request asks for, answered by the vendor's hook.
+fn page(paged: &BenchPaged, pages: &[Bytes], query: Option<&str>) -> Bytes {
+    let page = (paged.requested)(query);
+    let entries = page.checked_sub(1).and_then(|i| pages.get(i)).map(|b| &b[..]);
+    Bytes::from((paged.answer)(entries, page, pages.len(), paged.per_page))
 }
 
 /// A thread running a current-thread Tokio runtime for servers; dropped, it stops.

@@ -67,8 +67,10 @@ impl Ctx {
         let mut configured: Vec<VendorInfo> = all.into_iter().filter(|v| self.settings.is_configured(v)).collect();
         match configured.len() {
             1 => Ok(configured.remove(0)),
-            0 => Err(CliError::new(Exit::Usage, anyhow!("no vendor is configured"))
-                .hint("run `posbridge config init`, or set POSBRIDGE_CLOUDMA_TOKEN (and POSBRIDGE_CLOUDMA_BASE_URL)")),
+            0 => Err(CliError::new(Exit::Usage, anyhow!("no vendor is configured")).hint(
+                "run `posbridge config init`, or set a vendor's variables \
+                 (POSBRIDGE_<VENDOR>_BASE_URL and its secrets, e.g. POSBRIDGE_<VENDOR>_TOKEN)",
+            )),
             _ => {
                 Err(CliError::new(Exit::Usage, anyhow!("several vendors are configured"))
                     .hint("choose one with --vendor"))
@@ -78,7 +80,8 @@ impl Ctx {
 
     /// The configured vendors (for `check`).
     pub fn configured(&self) -> Vec<VendorInfo> {
-        posbridge::vendors().to_vec()
+        posbridge::vendors()
+            .to_vec()
             .into_iter()
             .filter(|v| self.settings.is_configured(v))
             .collect()
@@ -261,7 +264,13 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
         .json(&json!({"summary": {"vendor": info.name(), "counts": tally}}));
     ctx.out.human(format!(
         "\n{}: {} sent, {} accepted, {} rejected, {} uncertain, {} failed, {} invalid (not sent)",
-        info.name(), tally.sent, tally.accepted, tally.rejected, tally.uncertain, tally.failed, tally.invalid
+        info.name(),
+        tally.sent,
+        tally.accepted,
+        tally.rejected,
+        tally.uncertain,
+        tally.failed,
+        tally.invalid
     ));
     if tally.uncertain > 0 {
         ctx.out
@@ -557,14 +566,16 @@ pub async fn check(ctx: &Ctx, vendor: Option<&str>) -> Result<Exit, CliError> {
         let result = async {
             let connector = ctx.connector(&info)?;
             connector.check_credentials().await.map_err(|e| {
-                CliError::from_posbridge(format!("{}: check", info.name()), e).hint(ctx.settings.credentials_hint(&info))
+                CliError::from_posbridge(format!("{}: check", info.name()), e)
+                    .hint(ctx.settings.credentials_hint(&info))
             })
         }
         .await;
         match result {
             Ok(msg) => {
                 ctx.out.human(format!("{:<12} ok: {msg}", info.name()));
-                ctx.out.json(&json!({"vendor": info.name(), "ok": true, "message": msg}));
+                ctx.out
+                    .json(&json!({"vendor": info.name(), "ok": true, "message": msg}));
             }
             Err(e) => {
                 exit = exit.worst(e.exit);
@@ -603,17 +614,20 @@ pub async fn sandbox(
         config.faults = serde_json::from_str(&text)
             .map_err(|e| CliError::new(Exit::Usage, anyhow!("{source}: not a list of fault rules: {e}")))?;
     }
-    let handle = posbridge_sandbox::Sandbox::start(config)
+    let handle = posbridge_sandbox::Sandbox::start(config, posbridge::sandbox_imitations())
         .await
         .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))?;
-    let vendors: Vec<serde_json::Value> = posbridge::vendors().to_vec()
-        .iter()
-        .map(|v| json!({"vendor": v.name(), "base_url": handle.vendor_url(v.name())}))
+    // Each vendor's URL, and the section of a connector pointed at it (the credentials
+    // and ids its imitation accepts).
+    let vendors: Vec<serde_json::Value> = handle
+        .vendors()
+        .into_iter()
+        .map(|v| json!({"vendor": v, "base_url": handle.vendor_url(v), "config": handle.connector_section(v)}))
         .collect();
     out.json(&json!({"base_url": handle.base_url(), "vendors": vendors}));
     out.human(format!("posbridge sandbox listening on {}", handle.base_url()));
-    for v in posbridge::vendors() {
-        out.human(format!("  {:<12} {}", v.name(), handle.vendor_url(v.name())));
+    for v in handle.vendors() {
+        out.human(format!("  {:<12} {}", v, handle.vendor_url(v)));
     }
     out.human(format!(
         "  admin        {}_sandbox/state, /_sandbox/requests, /_sandbox/reset, /_sandbox/faults",

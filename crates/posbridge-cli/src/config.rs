@@ -559,8 +559,8 @@ mod tests {
         std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
         let settings = Settings::load(Some(&path), None).unwrap();
         for v in posbridge::vendors() {
-            assert!(settings.is_configured(&v));
-            let config = settings.vendor_config(&v).map_err(|e| e.render()).unwrap();
+            assert!(settings.is_configured(v));
+            let config = settings.vendor_config(v).map_err(|e| e.render()).unwrap();
             assert!(posbridge::connect(config).is_ok(), "{}", v.name());
         }
     }
@@ -674,8 +674,8 @@ mod tests {
             has_file: true,
             tenant: Some("colombo-1".into()),
         };
-        let v = posbridge::vendors().into_iter().find(|v| v.name() == "cloudma").unwrap();
-        let e = settings.vendor_config(&v).unwrap_err().render();
+        let v = posbridge::vendors().iter().find(|v| v.name() == "cloudma").unwrap();
+        let e = settings.vendor_config(v).unwrap_err().render();
         assert!(e.contains("POSBRIDGE_COLOMBO_1_CLOUDMA_TOKEN"), "{e}");
     }
 }

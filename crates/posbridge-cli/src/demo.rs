@@ -1,5 +1,10 @@
 //! `posbridge demo`: a day of sample sales and a purchase through every vendor in
 //! this build, against the sandbox started in-process, then the books checked.
+//!
+//! It names no vendor: each vendor's imitation says how to reach it
+//! (`connector_section`) and how its day goes (`demo()`: what the imitation starts
+//! with, which routes `--faults` makes misbehave, whether sales ship or name a
+//! customer, whether an uncertain push may be settled by re-sending it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,13 +14,13 @@ use posbridge::{
     Connector, Customer, Decimal, Discount, DuplicatePolicy, Error, ErrorKind, HttpConfig, Payment, PaymentMethod,
     Purchase, PurchaseLine, PushReceipt, RetryConfig, Sale, SaleLine, StockLevel,
 };
-use posbridge_sandbox::{Fault, FaultRule, Product, Sandbox, SandboxConfig, SandboxHandle};
+use posbridge_sandbox::{
+    DemoProfile, Fault, FaultRule, Product, Sandbox, SandboxConfig, SandboxHandle, VendorImitation,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
-
-use posbridge::ConnectorConfig as _;
 
 use crate::commands::VendorInfo;
 use crate::commands::{Output, table, was_sent};
@@ -87,23 +92,8 @@ struct Check {
 }
 
 /// Faults for `--faults`: about one write in four, and one read in seven, meets a
-/// fault, on every vendor the sandbox imitates.
-fn demo_faults() -> Vec<FaultRule> {
-    let writes: &[(&str, &str)] = &[
-        ("cloudma", "api/push-sale"),
-        ("cloudma", "api/push-purchase"),
-        ("easpro", "eas/api/external/transaction/create"),
-        ("easpro", "eas/api/external/transaction/payment/create"),
-        ("codemax", "api/v1/sync"),
-        ("salesmania", "extapi/v1.0/orders"),
-        // Not Asalta's invoices: an uncertain Asalta push cannot be settled (a repeat is
-        // not recognisable), so the books could not be checked to the unit.
-    ];
-    let reads: &[(&str, &str)] = &[
-        ("cloudma", "api/sync-stock"),
-        ("salesmania", "extapi/v1.0/products"),
-        ("asalta", "pos/items"),
-    ];
+/// fault, on the routes each imitation offers for it ([`DemoProfile`]).
+fn demo_faults(imitations: &[Box<dyn VendorImitation>]) -> Vec<FaultRule> {
     let rule = |vendor: &str, route: &str, fault: Fault, rate: f64| FaultRule {
         vendor: Some(vendor.to_owned()),
         route: Some(route.to_owned()),
@@ -111,21 +101,24 @@ fn demo_faults() -> Vec<FaultRule> {
         rate,
     };
     let mut rules = Vec::new();
-    for (vendor, route) in writes {
-        rules.push(rule(vendor, route, Fault::Latency { ms: 20 }, 0.10));
-        rules.push(rule(vendor, route, Fault::RateLimit { retry_after_secs: 1 }, 0.03));
-        rules.push(rule(vendor, route, Fault::Status { status: 503 }, 0.05));
-        rules.push(rule(vendor, route, Fault::Status { status: 500 }, 0.05));
-        rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
-        rules.push(rule(vendor, route, Fault::DropAfterApply, 0.05));
+    for imitation in imitations {
+        let vendor = imitation.name();
+        for route in imitation.demo().fault_writes {
+            rules.push(rule(vendor, route, Fault::Latency { ms: 20 }, 0.10));
+            rules.push(rule(vendor, route, Fault::RateLimit { retry_after_secs: 1 }, 0.03));
+            rules.push(rule(vendor, route, Fault::Status { status: 503 }, 0.05));
+            rules.push(rule(vendor, route, Fault::Status { status: 500 }, 0.05));
+            rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
+            rules.push(rule(vendor, route, Fault::DropAfterApply, 0.05));
+        }
     }
-    for (vendor, route) in reads {
-        rules.push(rule(vendor, route, Fault::Status { status: 502 }, 0.10));
-        rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
+    for imitation in imitations {
+        let vendor = imitation.name();
+        for route in imitation.demo().fault_reads {
+            rules.push(rule(vendor, route, Fault::Status { status: 502 }, 0.10));
+            rules.push(rule(vendor, route, Fault::DropBeforeApply, 0.05));
+        }
     }
-    // Only rules for vendors this sandbox imitates.
-    let known: Vec<&str> = posbridge::vendors().iter().map(|v| v.name()).collect();
-    rules.retain(|r| r.vendor.as_deref().is_some_and(|v| known.contains(&v)) && r.validate().is_ok());
     rules
 }
 
@@ -143,98 +136,46 @@ fn demo_http() -> HttpConfig {
     }
 }
 
-/// The connector of `vendor` pointed at the sandbox, with the sandbox's credentials;
-/// `None` when the sandbox does not imitate that vendor yet.
+/// The connector of `vendor` pointed at the sandbox, with the credentials and ids its
+/// imitation accepts and the demo's HTTP settings; `None` when the sandbox does not
+/// imitate that vendor.
 fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Option<Box<dyn Connector>>, CliError> {
-    let connector = match vendor.name() {
-        #[cfg(feature = "asalta")]
-        "asalta" => {
-            // The sandbox mints a token without the browser step of the OAuth2 flow.
-            let sandbox = posbridge_sandbox::AsaltaConfig::default();
-            let warehouse = sandbox.warehouses.first().map(|w| w.code.clone()).unwrap_or_default();
-            posbridge::asalta::Config::new()
-                    .with_base_url(handle.vendor_url("asalta"))
-                    .with_client(
-                        sandbox.client_id.clone(),
-                        posbridge::SecretString::from(sandbox.client_secret.clone()),
-                        sandbox.redirect_uri.clone(),
-                    )
-                    .with_token(posbridge::SecretString::from(handle.mint_asalta_token()), None)
-                    .with_biller_and_warehouse(sandbox.biller.name.clone(), warehouse)
-                    .with_walk_in_customer_id(1)
-                    .with_http(demo_http())
-                    .connect()
-        }
-        #[cfg(feature = "cloudma")]
-        "cloudma" => posbridge::cloudma::Config::new(posbridge::SecretString::from(
-            posbridge_sandbox::CloudmaConfig::default().token,
-        ))
-        .with_base_url(handle.vendor_url("cloudma"))
-        .with_http(demo_http())
-        .connect(),
-        #[cfg(feature = "easpro")]
-        "easpro" => {
-            let catalogue = posbridge_sandbox::Catalogue {
-                products: handle.state().products,
-            };
-            let mut config = posbridge::easpro::Config::new(
-                posbridge::SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_PARTNER),
-                posbridge::SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_USER_ID),
-            )
-            .with_base_url(handle.vendor_url("easpro"))
-            .with_http(demo_http());
-            for (code, id) in posbridge_sandbox::easpro_product_ids(&catalogue) {
-                config = config.with_product(code, id);
-            }
-            config.connect()
-        }
-        #[cfg(feature = "codemax")]
-        "codemax" => posbridge::codemax::Config::new(
-                posbridge_sandbox::CODEMAX_DEFAULT_USERNAME,
-                posbridge::SecretString::from(posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD),
-                posbridge_sandbox::CODEMAX_DEFAULT_BRANCH,
-            )
-            .with_base_url(handle.vendor_url("codemax"))
-            .with_http(demo_http())
-            .connect(),
-        #[cfg(feature = "salesmania")]
-        "salesmania" => posbridge::salesmania::Config::new(
-                posbridge_sandbox::SALESMANIA_DEFAULT_USERNAME,
-                posbridge::SecretString::from(posbridge_sandbox::SALESMANIA_DEFAULT_PASSWORD),
-                "Toko Maju",
-            )
-            .with_walk_in_customer_id(posbridge_sandbox::SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID)
-            .with_base_url(handle.vendor_url("salesmania"))
-            .with_http(demo_http())
-            .connect(),
-        _ => return Ok(None),
+    let Some(mut section) = handle.connector_section(vendor.name()) else {
+        return Ok(None);
     };
-    connector
-        .map(Some)
-        .map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name()), e))
+    let setup = |e: Error| CliError::from_posbridge(format!("{}: cannot set up", vendor.name()), e);
+    let http = serde_json::to_value(demo_http()).map_err(|e| setup(Error::config(e.to_string())))?;
+    if let Some(fields) = section.as_object_mut() {
+        fields.insert("http".to_owned(), http);
+    }
+    vendor.connect(section).map(Some).map_err(setup)
 }
 
 /// `posbridge demo`.
 pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
     // A well-stocked shop: ten times the sample's stock, so a day of sales never runs a
-    // product out at a vendor that refuses to oversell (Asalta).
+    // product out at a vendor that refuses to oversell.
     let mut catalogue = posbridge_sandbox::Catalogue::sample();
     for p in &mut catalogue.products {
         p.stock *= Decimal::TEN;
     }
-    let config = SandboxConfig {
+    let imitations = posbridge::sandbox_imitations();
+    let mut config = SandboxConfig {
         catalogue,
         seed: options.seed,
-        faults: if options.faults { demo_faults() } else { Vec::new() },
-        // The demo's POS sells everything by the piece (the sandbox's default sells
-        // sugar by the kilogram at SalesMania, as its fixtures do).
-        salesmania: posbridge_sandbox::SalesmaniaConfig {
-            units: Default::default(),
-            ..Default::default()
+        faults: if options.faults {
+            demo_faults(&imitations)
+        } else {
+            Vec::new()
         },
         ..SandboxConfig::default()
     };
-    let handle = Sandbox::start(config)
+    for imitation in &imitations {
+        if let Some(settings) = imitation.demo().settings {
+            config.vendors.insert(imitation.name().to_owned(), settings);
+        }
+    }
+    let handle = Sandbox::start(config, imitations)
         .await
         .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))?;
     out.human(format!(
@@ -247,14 +188,24 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
     let mut reports = Vec::new();
     let mut exit = Exit::Ok;
     for vendor in posbridge::vendors() {
-        let Some(connector) = sandbox_connector(&vendor, &handle)? else {
+        let Some(connector) = sandbox_connector(vendor, &handle)? else {
             out.human(format!(
                 "\n== {}\nskipped: the sandbox does not imitate {} yet",
-                vendor.name(), vendor.name()
+                vendor.name(),
+                vendor.name()
             ));
             continue;
         };
-        let report = run_vendor(vendor.name(), connector.as_ref(), &catalogue, options, &handle).await?;
+        let profile = handle.imitation_of(vendor.name()).map(|i| i.demo()).unwrap_or_default();
+        let report = run_vendor(
+            vendor.name(),
+            connector.as_ref(),
+            &catalogue,
+            options,
+            &handle,
+            &profile,
+        )
+        .await?;
         if report.checks.iter().any(|c| !c.ok) {
             exit = Exit::RecordsFailed;
         }
@@ -275,7 +226,7 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
 
 /// A day of sales for `vendor`: valid sales over the catalogue, then one holding a
 /// product the vendor does not know.
-fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec<Sale> {
+fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product], profile: &DemoProfile) -> Vec<Sale> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5a1e);
     let customers = [
         ("C-0001", "Nimal Perera", "nimal@example.lk"),
@@ -283,11 +234,10 @@ fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product]) -> Vec
         ("C-0003", "Tan Wei Ming", "weiming@example.sg"),
         ("C-0004", "Dewi Lestari", "dewi@example.id"),
     ];
-    // SalesMania orders have no shipping field (its connector refuses shipping rather
-    // than drop it), so its day has none; Asalta has no customer code to find a POS
-    // customer by, so its day is served at the counter (walk-in).
-    let ships = vendor != "salesmania";
-    let named_customers = vendor != "asalta";
+    // A vendor whose documents have no shipping field has a day without shipping; one
+    // with no customer code to find a POS customer by, a day served at the counter.
+    let ships = profile.ships;
+    let named_customers = profile.named_customers;
     // Opening at 08:00 in Colombo, sales spread over twelve hours.
     let opening = "2026-11-26T08:00:00+05:30"
         .parse::<Timestamp>()
@@ -481,12 +431,13 @@ async fn run_vendor(
     catalogue: &[Product],
     options: DemoOptions,
     handle: &SandboxHandle,
+    profile: &DemoProfile,
 ) -> Result<VendorReport, CliError> {
     let fail = |what: &str, e: Error| CliError::from_posbridge(format!("{vendor}: {what}"), e);
     let (before, stock_source) = read_stock(connector, handle)
         .await
         .map_err(|e| fail("reading stock before", e))?;
-    let sales = sample_sales(vendor, options.sales, options.seed, catalogue);
+    let sales = sample_sales(vendor, options.sales, options.seed, catalogue, profile);
     let pusher = connector
         .sales()
         .ok_or_else(|| CliError::new(Exit::Usage, anyhow!("{vendor} takes no sales")))?;
@@ -515,11 +466,12 @@ async fn run_vendor(
     };
     let mut booked: BTreeSet<String> = BTreeSet::new();
     // Re-sending an uncertain push is safe only where a repeat is recognised: the
-    // vendor upserts, ignores or refuses it. CloudMA declares `Unknown` for the real
-    // server, but the sandbox refuses a repeated reference as docs/vendors/cloudma.md
-    // assumes, so the demo may settle CloudMA's too. Asalta's repeats are not
-    // recognisable: an uncertain Asalta push stays uncertain.
-    let can_resend = connector.capabilities().sale_duplicates != DuplicatePolicy::Unknown || vendor == "cloudma";
+    // vendor upserts, ignores or refuses it. A connector may declare `Unknown` for the
+    // real server while its imitation refuses a repeated reference recognisably (the
+    // profile says so): the demo may settle its pushes too. Otherwise an uncertain push
+    // stays uncertain.
+    let can_resend =
+        connector.capabilities().sale_duplicates != DuplicatePolicy::Unknown || profile.refuses_repeated_reference;
     let outcomes = pusher.push_sales(&sales).await;
     for (sale, outcome) in sales.iter().zip(outcomes) {
         if outcome.as_ref().err().is_none_or(was_sent) {
@@ -643,8 +595,8 @@ async fn run_vendor(
 
     // What the vendor (the sandbox) really holds, against what posbridge reported.
     let state = handle.state();
-    // A vendor that numbers documents itself (Asalta) keeps the POS reference in a
-    // field of the document: find it there.
+    // A vendor that numbers documents itself keeps the POS reference in a field of the
+    // document: find it there.
     let sent: BTreeSet<&str> = sales.iter().map(|s| s.reference.as_str()).collect();
     let held_docs: Vec<String> = state
         .documents
@@ -656,7 +608,7 @@ async fn run_vendor(
                     if sent.contains(key.as_str()) {
                         return Some(key.clone());
                     }
-                    // e.g. Asalta's `staff_note: "POS reference DEMO-ASALTA-0001"`.
+                    // e.g. `staff_note: "POS reference DEMO-…-0001"`.
                     doc.as_object()?
                         .values()
                         .filter_map(|v| v.as_str())
@@ -676,7 +628,7 @@ async fn run_vendor(
     report.faults_met = log.iter().filter(|r| r.fault.is_some()).count();
     let mut applied: BTreeMap<String, usize> = BTreeMap::new();
     for r in &log {
-        // A request may apply several documents (a Codemax batch); each is counted.
+        // A request may apply several documents (a batch); each is counted.
         for reference in &r.applied_references {
             *applied.entry(reference.clone()).or_default() += 1;
         }

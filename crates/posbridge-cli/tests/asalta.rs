@@ -7,7 +7,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use posbridge_sandbox::{ASALTA_DEFAULT_CLIENT_ID, ASALTA_DEFAULT_CLIENT_SECRET, AsaltaConfig, Sandbox, SandboxConfig};
+use posbridge::asalta::sandbox::{
+    DEFAULT_CLIENT_ID as ASALTA_DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET as ASALTA_DEFAULT_CLIENT_SECRET,
+    ImitationConfig as AsaltaConfig,
+};
+use posbridge_sandbox::{Sandbox, SandboxConfig};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -20,13 +24,14 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_asalta_stores_a_token_that_the_other_commands_use() {
     let redirect = format!("http://127.0.0.1:{}/callback", free_port());
-    let handle = Sandbox::start(SandboxConfig {
-        asalta: AsaltaConfig {
-            redirect_uri: redirect.clone(),
-            ..AsaltaConfig::default()
-        },
-        ..SandboxConfig::default()
-    })
+    let asalta = AsaltaConfig {
+        redirect_uri: redirect.clone(),
+        ..AsaltaConfig::default()
+    };
+    let handle = Sandbox::start(
+        SandboxConfig::default().with_section("asalta", serde_json::to_value(asalta).unwrap()),
+        posbridge::sandbox_imitations(),
+    )
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -109,7 +109,9 @@ fn the_demo_with_faults_keeps_the_books_right() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_with_a_wrong_token_exits_3_with_a_clear_message() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &handle);
     let file = dir.path().join("sale.json");
@@ -133,7 +135,9 @@ async fn a_push_with_a_wrong_token_exits_3_with_a_clear_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_sale_file_exits_2_naming_the_line_and_field_and_sends_nothing() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &handle);
     let file = dir.path().join("sales.ndjson");
@@ -155,7 +159,9 @@ async fn a_malformed_sale_file_exits_2_naming_the_line_and_field_and_sends_nothi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_total_that_does_not_reconcile_exits_2_naming_the_field() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &handle);
     let file = dir.path().join("sale.json");
@@ -193,11 +199,14 @@ async fn a_thousand_sales_with_twenty_percent_faults_lose_nothing_and_duplicate_
         rule(Fault::DropBeforeApply, 0.04),
         rule(Fault::DropAfterApply, 0.04),
     ];
-    let handle = Sandbox::start(SandboxConfig {
-        faults,
-        seed: 7,
-        ..SandboxConfig::default()
-    })
+    let handle = Sandbox::start(
+        SandboxConfig {
+            faults,
+            seed: 7,
+            ..SandboxConfig::default()
+        },
+        posbridge::sandbox_imitations(),
+    )
     .await
     .unwrap();
     let codes: Vec<String> = handle.state().products.iter().map(|p| p.code.clone()).collect();
@@ -278,7 +287,9 @@ async fn a_thousand_sales_with_twenty_percent_faults_lose_nothing_and_duplicate_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_says_which_credentials_work() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &handle);
     let mut good = posbridge(dir.path());
@@ -327,7 +338,9 @@ fn assert_lines_bounded(s: &str) {
 /// quotes the value only as a short excerpt with its length.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_five_megabyte_reference_is_refused_with_a_short_message() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), &handle);
     let file = dir.path().join("sale.json");
@@ -432,7 +445,9 @@ fn config_with(dir: &Path, handle: &SandboxHandle, extra: &str) -> PathBuf {
 /// and nothing is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misspelt_section_is_an_error_naming_it() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sale.json");
     std::fs::write(&file, sale_json("INV-1", "TEA-100", 1)).unwrap();
@@ -524,7 +539,7 @@ fn an_unknown_key_in_a_vendor_section_is_an_error_naming_it() {
 
 /// A config for EAS Pro at the sandbox, with the id map of the sample catalogue.
 fn easpro_config(dir: &Path, handle: &SandboxHandle) -> PathBuf {
-    let ids = posbridge_sandbox::easpro_product_ids(&posbridge_sandbox::Catalogue::sample());
+    let ids = posbridge::easpro::sandbox::easpro_product_ids(&posbridge_sandbox::Catalogue::sample());
     let map = serde_json::json!({ "product": ids });
     std::fs::write(dir.join("easpro-products.json"), map.to_string()).unwrap();
     let path = dir.join("posbridge.toml");
@@ -543,7 +558,9 @@ fn easpro_config(dir: &Path, handle: &SandboxHandle) -> PathBuf {
 /// cannot take) is reported `invalid (not sent)` and not counted as sent or rejected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_refused_before_sending_is_reported_invalid_not_sent() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = easpro_config(dir.path(), &handle);
     let file = dir.path().join("sales.ndjson");
@@ -552,8 +569,8 @@ async fn a_sale_refused_before_sending_is_reported_invalid_not_sent() {
     let push = |json: bool| {
         let mut cmd = posbridge(dir.path());
         cmd.env("POSBRIDGE_CONFIG", &config)
-            .env("POSBRIDGE_EASPRO_PARTNER", posbridge_sandbox::EASPRO_DEFAULT_PARTNER)
-            .env("POSBRIDGE_EASPRO_USER_ID", posbridge_sandbox::EASPRO_DEFAULT_USER_ID)
+            .env("POSBRIDGE_EASPRO_PARTNER", posbridge::easpro::sandbox::DEFAULT_PARTNER)
+            .env("POSBRIDGE_EASPRO_USER_ID", posbridge::easpro::sandbox::DEFAULT_USER_ID)
             .args(["push", "sale"])
             .arg(&file);
         if json {
@@ -625,7 +642,9 @@ fn the_demo_reports_local_refusals_as_invalid_not_sent() {
 /// never sent, as `push` does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_lists_a_local_refusal_as_invalid_not_sent() {
-    let handle = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = easpro_config(dir.path(), &handle);
     let file = dir.path().join("void.json");
@@ -635,8 +654,8 @@ async fn the_outbox_lists_a_local_refusal_as_invalid_not_sent() {
     let outbox = |args: &[&str]| {
         let mut cmd = posbridge(dir.path());
         cmd.env("POSBRIDGE_CONFIG", &config)
-            .env("POSBRIDGE_EASPRO_PARTNER", posbridge_sandbox::EASPRO_DEFAULT_PARTNER)
-            .env("POSBRIDGE_EASPRO_USER_ID", posbridge_sandbox::EASPRO_DEFAULT_USER_ID)
+            .env("POSBRIDGE_EASPRO_PARTNER", posbridge::easpro::sandbox::DEFAULT_PARTNER)
+            .env("POSBRIDGE_EASPRO_USER_ID", posbridge::easpro::sandbox::DEFAULT_USER_ID)
             .args(["outbox", "--db", &db])
             .args(args);
         cmd

@@ -8,12 +8,15 @@ use std::process::Command;
 
 /// The credentials the demo configures (the sandbox's accounts).
 const CONFIGURED: &[(&str, &str)] = &[
-    ("cloudma token", posbridge_sandbox::CLOUDMA_DEFAULT_TOKEN),
-    ("easpro partner key", posbridge_sandbox::EASPRO_DEFAULT_PARTNER),
-    ("easpro user id", posbridge_sandbox::EASPRO_DEFAULT_USER_ID),
-    ("codemax password", posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD),
-    ("salesmania password", posbridge_sandbox::SALESMANIA_DEFAULT_PASSWORD),
-    ("asalta client secret", posbridge_sandbox::ASALTA_DEFAULT_CLIENT_SECRET),
+    ("cloudma token", posbridge::cloudma::sandbox::DEFAULT_TOKEN),
+    ("easpro partner key", posbridge::easpro::sandbox::DEFAULT_PARTNER),
+    ("easpro user id", posbridge::easpro::sandbox::DEFAULT_USER_ID),
+    ("codemax password", posbridge::codemax::sandbox::DEFAULT_PASSWORD),
+    ("salesmania password", posbridge::salesmania::sandbox::DEFAULT_PASSWORD),
+    (
+        "asalta client secret",
+        posbridge::asalta::sandbox::DEFAULT_CLIENT_SECRET,
+    ),
 ];
 
 /// The shapes of the tokens the sandbox issues during a run: a prefix, then what
@@ -101,7 +104,7 @@ fn leaks(text: &str) -> Vec<(String, String)> {
 fn the_scanner_finds_what_it_looks_for() {
     let planted = format!(
         "x {} y acc-12-00112233445566ff z smt-3-abcdefabcdefabcd asa-rt-{} Bearer asa-at-{}",
-        posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD,
+        posbridge::codemax::sandbox::DEFAULT_PASSWORD,
         "0".repeat(32),
         "f".repeat(32)
     );

@@ -33,4 +33,6 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_country("Sri Lanka")
 .with_summary(r#"sales, purchases (GRN), stock"#)
 .with_secret_fields(&["token"])
-.with_config_template(CONFIG_TEMPLATE);
+.with_config_template(CONFIG_TEMPLATE)
+.with_fuzz(crate::fuzzing::fuzz)
+.with_bench(crate::bench::HOOK);

@@ -41,7 +41,10 @@ mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod bench;
 mod map;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod wire;
 
 pub use descriptor::DESCRIPTOR;

@@ -187,41 +187,6 @@ pub(crate) fn purchase_fields_not_sent(purchase: &Purchase) -> Vec<&'static str>
     out
 }
 
-/// A human-readable message from an error body: a JSON `message`/`error`/… field
-/// (strings, lists and objects of strings are joined), else the body text; redacted
-/// and cut short like any excerpt (a hostile body's message may be megabytes).
-pub(crate) fn vendor_message(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<Value>(body)
-        && let Some(m) = find_message(&v)
-    {
-        return posbridge_core::error::excerpt(m.as_bytes());
-    }
-    posbridge_core::error::excerpt(body)
-}
-
-fn find_message(v: &Value) -> Option<String> {
-    let obj = v.as_object()?;
-    wire::MESSAGE_KEYS
-        .iter()
-        .filter_map(|k| obj.get(*k))
-        .find_map(flatten_text)
-}
-
-fn flatten_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Array(a) => {
-            let parts: Vec<_> = a.iter().filter_map(flatten_text).collect();
-            (!parts.is_empty()).then(|| parts.join("; "))
-        }
-        Value::Object(o) => {
-            let parts: Vec<_> = o.values().filter_map(flatten_text).collect();
-            (!parts.is_empty()).then(|| parts.join("; "))
-        }
-        _ => None,
-    }
-}
-
 /// Whether a successful-status JSON body nevertheless says the push failed
 /// (`"success": false`, `"status": "error"`), as PHP back ends often do.
 pub(crate) fn body_says_failure(v: &Value) -> bool {
@@ -246,10 +211,11 @@ pub(crate) fn receipt(reference: &str, status: u16, body: &[u8]) -> std::result:
         serde_json::from_slice(body).map_err(|e| ReceiptProblem::Unreadable(e.to_string()))?
     };
     if body_says_failure(&v) {
-        return Err(ReceiptProblem::Refused(find_message(&v).map_or_else(
-            || "the push was refused".into(),
-            |m| posbridge_core::error::excerpt(m.as_bytes()),
-        )));
+        return Err(ReceiptProblem::Refused(
+            wire::MESSAGES
+                .message_in(&v)
+                .unwrap_or_else(|| "the push was refused".into()),
+        ));
     }
     let vendor_id = v.as_object().and_then(|o| {
         let data = o.get("data").and_then(Value::as_object);
@@ -443,16 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn finds_messages_and_failure_flags() {
-        assert_eq!(
-            vendor_message(br#"{"message":"Product Not Found"}"#),
-            "Product Not Found"
-        );
-        assert_eq!(
-            vendor_message(br#"{"errors":{"items":["Product Not Found"]}}"#),
-            "Product Not Found"
-        );
-        assert_eq!(vendor_message(b"Product Not Found"), "Product Not Found");
+    fn finds_failure_flags() {
         assert!(body_says_failure(&serde_json::json!({"success": false})));
         assert!(body_says_failure(&serde_json::json!({"status": "error"})));
         assert!(!body_says_failure(&serde_json::json!({"status": "success"})));

@@ -2,6 +2,7 @@
 //! them. Nothing outside this file names a CloudMA field.
 
 use posbridge_core::Decimal;
+use posbridge_core::error::MessageKeys;
 use posbridge_core::wire::{decimal_number, write_decimal};
 use serde::Serialize;
 
@@ -78,8 +79,10 @@ pub(crate) struct SyncStock<'a> {
 /// document does not show a response body, so the connector looks for the usual
 /// names (see `docs/vendors/cloudma.md`).
 pub(crate) const LIST_KEYS: &[&str] = &["data", "stock", "stocks", "products", "items", "result"];
-/// Keys that may carry a human-readable message.
-pub(crate) const MESSAGE_KEYS: &[&str] = &["message", "error", "msg", "errors", "error_message"];
+/// Keys that may carry a human-readable message (strings, lists and objects of
+/// strings, joined).
+pub(crate) const MESSAGES: MessageKeys =
+    MessageKeys::new(&["message", "error", "msg", "errors", "error_message"]).nested();
 /// Keys that may carry the id CloudMA gave a pushed document.
 pub(crate) const ID_KEYS: &[&str] = &["id", "sale_id", "purchase_id", "grn_id", "invoice_id"];
 /// Stock item fields.

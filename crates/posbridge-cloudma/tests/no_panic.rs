@@ -1,15 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! No panic on any bytes: CloudMA's answers, read the way the connector reads them
-//! (`posbridge_cloudma::fuzzing`, the ground of the fuzz target `cloudma_response`), by the
-//! shared kit's bounded property tests (`posbridge_conformance::kit::no_panic`), plus
-//! every input the fuzzer saved as a crash (`tests/regressions/`), replayed.
+//! (`posbridge_cloudma::fuzzing::fuzz`, the crate's entry in the fuzz target
+//! `vendor_response`), by the shared kit's bounded property tests
+//! (`posbridge_conformance::kit::no_panic`), plus every input the fuzzer saved as a
+//! crash (`tests/regressions/`), replayed.
 
-use posbridge_conformance::kit::no_panic::{Suite, check};
-use posbridge_core::fuzzing::{check_decimal, split_input};
+use posbridge_conformance::kit::no_panic::Suite;
 
+/// The fuzz entry (`DESCRIPTOR`'s): selector 0 a push answer, 1 a sync-stock answer.
 const SUITE: Suite = Suite {
     keys: KEYS,
-    run,
+    run: posbridge_cloudma::fuzzing::fuzz,
     saved: concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/cloudma_response"),
 };
 
@@ -37,19 +38,6 @@ const KEYS: &[&str] = &[
     "items",
     "result",
 ];
-
-/// The fuzz target's body: selector 0 a push answer, 1 a sync-stock answer.
-fn run(data: &[u8]) {
-    let (selector, response) = split_input(data);
-    match selector % 2 {
-        0 => check(posbridge_cloudma::fuzzing::push_answer(&response), |receipt| {
-            assert_eq!(receipt.reference, "FUZZ-1");
-        }),
-        _ => check(posbridge_cloudma::fuzzing::stock_answer(&response), |levels| {
-            levels.iter().for_each(|l| check_decimal(l.quantity));
-        }),
-    }
-}
 
 #[test]
 fn push_answers_decode_or_fail_cleanly() {

@@ -27,4 +27,6 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_country("Malaysia")
 .with_summary(r#"invoices in batches of 20, login + token refresh"#)
 .with_secret_fields(&["password"])
-.with_config_template(CONFIG_TEMPLATE);
+.with_config_template(CONFIG_TEMPLATE)
+.with_fuzz(crate::fuzzing::fuzz)
+.with_bench(crate::bench::HOOK);

@@ -7,21 +7,28 @@
 //! | 2xx with an auth code (`10`, `11`, `12`) and no results | [`Error::Auth`] (so the transport renews the token once) |
 //! | 2xx with a request-refused code (`20`, `21`) and no results | [`Error::Rejected`] of the whole request, keeping code and message |
 //! | 2xx with any other code and no results | left to the caller: for a sync, [`Error::Uncertain`] (`map::sync_outcomes`) |
-//! | 400, 409, 422 (e.g. `20` too many invoices, `21` malformed request) | [`Error::Rejected`] with the status, code and message |
+//! | 400, 409, 422 and other 4xx (e.g. `20` too many invoices, `21` malformed request) | [`Error::Rejected`] with the status, code and message |
 //! | 401, 403 (`10`, `11`, `12`) | [`Error::Auth`] |
 //! | 404 | [`Error::NotFound`] |
 //! | 429 | [`Error::RateLimited`] with `Retry-After` |
 //! | 5xx | [`Error::Unavailable`]; for a sync, [`Error::Uncertain`] (decided by the transport) except 503 |
 
 use posbridge_core::Error;
-use posbridge_core::http::{Response, default_parse_error};
+use posbridge_core::http::{ErrorDefaults, Response, default_parse_error_with};
 
-use crate::map::{envelope, vendor_message};
+use crate::map::envelope;
 use crate::wire;
+
+/// The code of a refused request: the envelope's.
+fn envelope_code(_message: &str, body: &[u8]) -> Option<String> {
+    envelope(body).code
+}
+
+/// Codemax's messages and codes; the rest is the shared default.
+const ERRORS: ErrorDefaults = ErrorDefaults::new(wire::MESSAGES).rejection_code(envelope_code);
 
 /// Codemax's error parser: `None` for success.
 pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
-    let status = response.status.as_u16();
     if response.status.is_success() {
         let env = envelope(&response.body);
         let code = env.code?;
@@ -51,26 +58,7 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
         // per-invoice results, reports the outcome as uncertain).
         return None;
     }
-    match status {
-        400 | 409 | 422 => Some(Error::Rejected {
-            vendor,
-            status: Some(status),
-            code: envelope(&response.body).code,
-            message: vendor_message(&response.body),
-        }),
-        401 | 403 => {
-            let message = vendor_message(&response.body);
-            Some(Error::Auth {
-                vendor,
-                message: if message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    message
-                },
-            })
-        }
-        _ => default_parse_error(vendor, response),
-    }
+    default_parse_error_with(vendor, response, &ERRORS)
 }
 
 #[cfg(test)]
@@ -80,15 +68,12 @@ mod tests {
     use super::*;
     use posbridge_core::ErrorKind;
     use posbridge_core::reqwest::StatusCode;
-    use posbridge_core::reqwest::header::HeaderMap;
 
     fn parse(status: u16, body: &str) -> Option<Error> {
-        let response = Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec().into(),
-        };
-        parse_error("codemax", &response)
+        parse_error(
+            "codemax",
+            &Response::new(StatusCode::from_u16(status).unwrap(), body.to_owned()),
+        )
     }
 
     #[test]
@@ -129,5 +114,17 @@ mod tests {
         );
         assert_eq!(parse(429, "").unwrap().kind(), ErrorKind::RateLimited);
         assert_eq!(parse(500, "").unwrap().kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn messages_are_redacted_or_the_body() {
+        use posbridge_core::error::vendor_message;
+        let m = vendor_message(br#"{"error": "bad token: access_token=abc123"}"#, &wire::MESSAGES);
+        assert!(!m.contains("abc123"), "{m}");
+        assert_eq!(vendor_message(b"Bad Gateway", &wire::MESSAGES), "Bad Gateway");
+        assert_eq!(
+            parse(502, "Bad Gateway").unwrap().to_string(),
+            "codemax: unavailable: HTTP 502: Bad Gateway"
+        );
     }
 }

@@ -9,7 +9,7 @@ use jiff::tz::Offset;
 use posbridge_core::error::{DUPLICATE_REFERENCE, excerpt};
 use posbridge_core::{Decimal, Disposition, Error, FieldPath, PushReceipt, Result, Sale, SaleKind, SaleStatus};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::{VENDOR, wire};
 
@@ -144,22 +144,17 @@ pub(crate) struct Envelope {
 /// Reads the envelope of a body; a body that is not a JSON object has none.
 pub(crate) fn envelope(body: &[u8]) -> Envelope {
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => envelope_of(&o),
+        Ok(v @ Value::Object(_)) => envelope_of(&v),
         _ => Envelope::default(),
     }
 }
 
-fn envelope_of(o: &Map<String, Value>) -> Envelope {
+/// The envelope of a JSON object.
+fn envelope_of(v: &Value) -> Envelope {
     Envelope {
-        code: o.get(wire::CODE).and_then(code_text),
-        message: wire::MESSAGE_KEYS
-            .iter()
-            .filter_map(|k| o.get(*k))
-            .find_map(|v| match v {
-                Value::String(s) if !s.trim().is_empty() => Some(excerpt(s.trim().as_bytes())),
-                _ => None,
-            }),
-        has_results: matches!(o.get(wire::RESULTS), Some(Value::Array(a)) if !a.is_empty()),
+        code: v.get(wire::CODE).and_then(code_text),
+        message: wire::MESSAGES.message_in(v),
+        has_results: matches!(v.get(wire::RESULTS), Some(Value::Array(a)) if !a.is_empty()),
     }
 }
 
@@ -191,7 +186,7 @@ pub(crate) fn sync_outcomes(references: &[&str], body: &[u8]) -> std::result::Re
         Some(_) => return Err(format!("`{}` is not a list", wire::RESULTS)),
     };
     let Some(results) = results else {
-        return match envelope_of(o).code {
+        return match envelope_of(&v).code {
             Some(code) if wire::code::is_success(&code) => Ok(references.iter().map(|r| Ok(receipt(r))).collect()),
             Some(code) => Err(format!("code {code:?} without per-invoice results")),
             None => Err("the answer has neither a code nor per-invoice results".into()),
@@ -264,11 +259,6 @@ fn invoice_outcome(reference: &str, r: &wire::InvoiceResult) -> std::result::Res
         },
         message,
     }))
-}
-
-/// The message of an error body: the envelope's message, else a short excerpt.
-pub(crate) fn vendor_message(body: &[u8]) -> String {
-    envelope(body).message.unwrap_or_else(|| excerpt(body))
 }
 
 #[cfg(test)]
@@ -439,9 +429,6 @@ mod tests {
                 has_results: false
             }
         );
-        let m = vendor_message(br#"{"error": "bad token: access_token=abc123"}"#);
-        assert!(!m.contains("abc123"), "{m}");
-        assert_eq!(vendor_message(b"Bad Gateway"), "Bad Gateway");
         assert_eq!(
             quantity_deducted(dec!(1.2500), FieldPath::Name("q"))
                 .unwrap()

@@ -7,6 +7,7 @@
 //! reason in `docs/vendors/codemax.md`; when the real names are known, this file is
 //! the one to change.
 
+use posbridge_core::error::MessageKeys;
 use posbridge_core::{Decimal, SecretString};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub(crate) const MAX_INVOICES_PER_SYNC: usize = 20;
 /// Top-level and per-invoice field carrying a response code.
 pub(crate) const CODE: &str = "code";
 /// Fields that may carry a human-readable message, in order of preference.
-pub(crate) const MESSAGE_KEYS: &[&str] = &["message", "error", "msg"];
+pub(crate) const MESSAGES: MessageKeys = MessageKeys::new(&["message", "error", "msg"]);
 /// Field of the sync answer carrying one result per invoice.
 pub(crate) const RESULTS: &str = "results";
 

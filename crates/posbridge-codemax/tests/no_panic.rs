@@ -1,13 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! No panic on any bytes: Codemax's answers, read the way the connector reads them
-//! (`posbridge_codemax::fuzzing`, the ground of the fuzz target `codemax_response`), by the
-//! shared kit's bounded property tests (`posbridge_conformance::kit::no_panic`), plus
-//! every input the fuzzer saved as a crash (`tests/regressions/`), replayed.
+//! (`posbridge_codemax::fuzzing::fuzz`, the crate's entry in the fuzz target
+//! `vendor_response`), by the shared kit's bounded property tests
+//! (`posbridge_conformance::kit::no_panic`), plus every input the fuzzer saved as a
+//! crash (`tests/regressions/`), replayed.
 
+use posbridge_codemax::fuzzing::fuzz as run;
 use posbridge_conformance::kit::no_panic::Suite;
-use posbridge_core::fuzzing::{check_error, input, split_input};
-use serde_json::Value;
+use posbridge_core::fuzzing::{input, split_input};
 
+/// The fuzz entry (`DESCRIPTOR`'s): selector 0 a login answer, 1 a refresh answer, 2
+/// a sync answer for the invoices the body names (one more with bit 3, one fewer with
+/// bit 4).
 const SUITE: Suite = Suite {
     keys: KEYS,
     run,
@@ -27,61 +31,6 @@ const KEYS: &[&str] = &[
     "results",
     "status",
 ];
-
-/// The invoice numbers the body's `results` name.
-fn named(body: &[u8]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Vec::new();
-    };
-    v.get("results")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("invoice_no").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The fuzz target's body: selector 0 a login answer, 1 a refresh answer, 2 a sync
-/// answer for the invoices the body names (one more with bit 3, one fewer with bit 4).
-fn run(data: &[u8]) {
-    let (selector, response) = split_input(data);
-    match selector % 3 {
-        0 | 1 => {
-            let previous = posbridge_core::SecretString::from("previous-refresh");
-            let previous = (selector % 3 == 1).then_some(&previous);
-            if let Err(e) = posbridge_codemax::fuzzing::token_answer(&response, previous) {
-                check_error(&e);
-            }
-        }
-        _ => {
-            let mut references = named(&response.body);
-            if selector & 0x08 != 0 {
-                references.push("INV-EXTRA".into());
-            }
-            if selector & 0x10 != 0 {
-                references.pop();
-            }
-            if references.is_empty() {
-                references.push("INV-1".into());
-            }
-            let refs: Vec<&str> = references.iter().map(String::as_str).collect();
-            match posbridge_codemax::fuzzing::sync_answer(&refs, &response) {
-                Ok(outcomes) => {
-                    assert_eq!(outcomes.len(), refs.len());
-                    for (outcome, reference) in outcomes.iter().zip(&refs) {
-                        match outcome {
-                            Ok(receipt) => assert_eq!(receipt.reference, *reference),
-                            Err(e) => check_error(e),
-                        }
-                    }
-                }
-                Err(e) => check_error(&e),
-            }
-        }
-    }
-}
 
 #[test]
 fn login_answers_decode_or_fail_cleanly() {
@@ -129,11 +78,12 @@ fn a_login_answer_with_a_long_code_gives_a_short_error() {
     run(&input(1, 200, body.as_bytes()));
 }
 
-/// Found by the fuzz target `codemax_response` (selector 1, a refresh answer; two
-/// inputs): a body that is one JSON string of backslashes. serde's message quotes the
-/// string, and `Display` shows the body's excerpt escaped, each backslash twice, so the
-/// error ran past 600 characters. Core now measures an excerpt and a decode message
-/// as `Debug` shows them (`"` and `\` count two, a `\u{…}` escape its length).
+/// Found by the fuzz target `codemax_response` (now `vendor_response`; selector 1, a
+/// refresh answer; two inputs): a body that is one JSON string of backslashes. serde's
+/// message quotes the string, and `Display` shows the body's excerpt escaped, each
+/// backslash twice, so the error ran past 600 characters. Core now measures an excerpt
+/// and a decode message as `Debug` shows them (`"` and `\` count two, a `\u{…}` escape
+/// its length).
 #[test]
 fn a_refresh_answer_of_backslashes_gives_a_short_error() {
     for data in [

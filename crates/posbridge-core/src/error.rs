@@ -548,6 +548,160 @@ pub fn excerpt(body: &[u8]) -> String {
     out
 }
 
+/// Where a vendor's error bodies carry its message, and how to read it: what
+/// [`vendor_message`] looks for. Built in a `const`, once per vendor:
+///
+/// ```
+/// use posbridge_core::error::{MessageKeys, vendor_message};
+///
+/// // Laravel: `message`, else `error`, else `msg`, plus the validation details.
+/// const MESSAGES: MessageKeys = MessageKeys::new(&["message", "error", "msg"]).details("errors");
+///
+/// let body = br#"{"message": "The given data was invalid.", "errors": {"unit": ["BOX is unknown"]}}"#;
+/// assert_eq!(vendor_message(body, &MESSAGES), "The given data was invalid. (unit: BOX is unknown)");
+/// // No message where it is looked for: the body itself, cut short and redacted.
+/// assert_eq!(vendor_message(b"<h1>Bad Gateway</h1>", &MESSAGES), "<h1>Bad Gateway</h1>");
+/// // Never a credential, wherever the vendor echoes it.
+/// assert!(!vendor_message(br#"{"error": "bad token=abc123"}"#, &MESSAGES).contains("abc123"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageKeys {
+    keys: &'static [&'static str],
+    nested: bool,
+    numbers: bool,
+    details: Option<&'static str>,
+    body: bool,
+}
+
+impl MessageKeys {
+    /// The message is the first of `keys` whose value is a text that is not blank.
+    /// A key is a top-level key of a JSON object (`"message"`), or a JSON pointer
+    /// (RFC 6901) when it starts with `/` (`"/response/status/httpMessage"`). Where
+    /// none has one, the message is the body itself ([`MessageKeys::without_body`]
+    /// says otherwise); `&[]` always takes the body.
+    pub const fn new(keys: &'static [&'static str]) -> Self {
+        Self {
+            keys,
+            nested: false,
+            numbers: false,
+            details: None,
+            body: true,
+        }
+    }
+
+    /// Lists and objects under a key are read too: the texts they hold, at any
+    /// depth, joined with `"; "` (`{"errors": {"items": ["Not found"]}}` reads
+    /// `Not found`).
+    #[must_use]
+    pub const fn nested(mut self) -> Self {
+        self.nested = true;
+        self
+    }
+
+    /// Numbers are read as texts too (`{"message": 42}` reads `42`).
+    #[must_use]
+    pub const fn numbers(mut self) -> Self {
+        self.numbers = true;
+        self
+    }
+
+    /// `key` holds validation details, `{"field": ["problem", …]}` (Laravel's
+    /// `errors`); they follow the message: `message (field: problem; other: …)`, or
+    /// stand for it when there is none.
+    #[must_use]
+    pub const fn details(mut self, key: &'static str) -> Self {
+        self.details = Some(key);
+        self
+    }
+
+    /// Where no key has a message, there is none (an empty text) rather than the body.
+    #[must_use]
+    pub const fn without_body(mut self) -> Self {
+        self.body = false;
+        self
+    }
+
+    /// The message in a JSON document, redacted and cut short like an [`excerpt`];
+    /// `None` when none of the keys (nor the details) holds one.
+    pub fn message_in(&self, document: &serde_json::Value) -> Option<String> {
+        let message = self
+            .keys
+            .iter()
+            .filter_map(|key| match key.strip_prefix('/') {
+                Some(_) => document.pointer(key),
+                None => document.get(key),
+            })
+            .find_map(|value| self.text(value));
+        let details = self.details.and_then(|key| details(document.get(key)?));
+        let text = match (message, details) {
+            (Some(m), Some(d)) => format!("{m} ({d})"),
+            (Some(m), None) => m,
+            (None, Some(d)) => d,
+            (None, None) => return None,
+        };
+        Some(excerpt(text.as_bytes()))
+    }
+
+    /// The text of one value, as these keys read it.
+    fn text(&self, value: &serde_json::Value) -> Option<String> {
+        use serde_json::Value;
+        match value {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) if self.numbers => Some(n.to_string()),
+            Value::Array(items) if self.nested => joined(items.iter().filter_map(|v| self.text(v))),
+            Value::Object(fields) if self.nested => joined(fields.values().filter_map(|v| self.text(v))),
+            _ => None,
+        }
+    }
+}
+
+/// The texts joined with `"; "`; `None` when there is none.
+fn joined(texts: impl Iterator<Item = String>) -> Option<String> {
+    let texts: Vec<String> = texts.collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
+}
+
+/// Validation details, `{"field": "problem"}` or `{"field": ["problem", …]}`, as
+/// `field: problem; other: …`.
+fn details(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let fields = value.as_object()?;
+    joined(fields.iter().filter_map(|(field, problems)| {
+        let text = match problems {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => return None,
+        };
+        (!text.is_empty()).then(|| format!("{field}: {text}"))
+    }))
+}
+
+/// The vendor's message in an error body, where `keys` says it is: redacted of
+/// credentials and cut short like an [`excerpt`] (a hostile body's message may be
+/// megabytes). A body that is not JSON, or has no message there, gives the body
+/// itself, excerpted (or an empty text, [`MessageKeys::without_body`]). Total: any
+/// bytes give a short text.
+pub fn vendor_message(body: &[u8], keys: &MessageKeys) -> String {
+    let found = if keys.keys.is_empty() && keys.details.is_none() {
+        None
+    } else {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|document| keys.message_in(&document))
+    };
+    match found {
+        Some(message) => message,
+        None if keys.body => excerpt(body),
+        None => String::new(),
+    }
+}
+
 const SECRET_KEYS: &[&str] = &[
     "token",
     "password",
@@ -802,5 +956,126 @@ mod tests {
         .into_uncertain("push_sale");
         assert_eq!(u.kind(), ErrorKind::Uncertain);
         assert!(!u.is_retryable());
+    }
+
+    const LARAVEL: MessageKeys = MessageKeys::new(&["message", "error", "msg"]).details("errors");
+    const NESTED: MessageKeys = MessageKeys::new(&["message", "error", "msg", "errors", "error_message"]).nested();
+    const ENVELOPE: MessageKeys = MessageKeys::new(&["/response/status/httpMessage", "/data/result"])
+        .nested()
+        .numbers()
+        .without_body();
+
+    #[test]
+    fn messages_are_read_from_the_first_key_that_has_one() {
+        let keys = MessageKeys::new(&["message", "Message", "error_description", "error", "msg"]);
+        assert_eq!(vendor_message(br#"{"Message": "nope", "error": true}"#, &keys), "nope");
+        // Blank texts and values of other types are passed over.
+        assert_eq!(
+            vendor_message(
+                br#"{"message": "  ", "error": true, "msg": " Order already void "}"#,
+                &keys
+            ),
+            "Order already void"
+        );
+        assert_eq!(
+            vendor_message(br#"{"error_description": "expired", "error": "invalid_grant"}"#, &keys),
+            "expired"
+        );
+        // None of the keys: the body itself; not JSON: the body itself.
+        assert_eq!(vendor_message(br#"{"code": 7}"#, &keys), r#"{"code": 7}"#);
+        assert_eq!(vendor_message(b"Bad Gateway", &keys), "Bad Gateway");
+        assert_eq!(vendor_message(b"", &keys), "");
+        // Strings only, unless told otherwise.
+        assert_eq!(vendor_message(br#"{"message": ["a"]}"#, &keys), r#"{"message": ["a"]}"#);
+        // No keys at all: the body, as `excerpt` shows it.
+        assert_eq!(
+            vendor_message(br#"{"message": "x"}"#, &MessageKeys::new(&[])),
+            r#"{"message": "x"}"#
+        );
+    }
+
+    #[test]
+    fn nested_and_odd_bodies() {
+        assert_eq!(
+            vendor_message(br#"{"errors": {"items": ["Product Not Found"]}}"#, &NESTED),
+            "Product Not Found"
+        );
+        assert_eq!(
+            vendor_message(
+                br#"{"error": {"code": {"deep": ["a", {"b": "c"}, 7, null, true]}, "x": " d "}}"#,
+                &NESTED
+            ),
+            "a; c; d"
+        );
+        assert_eq!(
+            vendor_message(br#"{"message": [], "msg": "second"}"#, &NESTED),
+            "second"
+        );
+        // Numbers are read only where the vendor says so.
+        assert_eq!(vendor_message(br#"{"message": 42}"#, &NESTED), r#"{"message": 42}"#);
+        assert_eq!(
+            vendor_message(br#"{"response": {"status": {"httpMessage": 42}}}"#, &ENVELOPE),
+            "42"
+        );
+        // JSON pointers, and no body where none is wanted.
+        let answer = br#"{"data": {"result": "Failed"}, "response": {"status": {"code": "1", "httpMessage": ["Product", "not found"]}}}"#;
+        assert_eq!(vendor_message(answer, &ENVELOPE), "Product; not found");
+        let silent = br#"{"data": {"result": "Failed"}, "response": {"status": {"code": "1", "httpMessage": null}}}"#;
+        assert_eq!(vendor_message(silent, &ENVELOPE), "Failed");
+        assert_eq!(
+            vendor_message(br#"{"data": ["result"], "response": {}}"#, &ENVELOPE),
+            ""
+        );
+        assert_eq!(vendor_message(b"<html>", &ENVELOPE), "");
+        // A document that is not an object has no keys.
+        assert_eq!(vendor_message(br#"["message", "x"]"#, &LARAVEL), r#"["message", "x"]"#);
+        assert_eq!(vendor_message(b"\"message\"", &LARAVEL), "\"message\"");
+    }
+
+    #[test]
+    fn validation_details_follow_the_message_or_stand_for_it() {
+        let body = br#"{"message":"The given data was invalid.","errors":{"ordered_products.0.unit":["Satuan BOX tidak ditemukan"]}}"#;
+        assert_eq!(
+            vendor_message(body, &LARAVEL),
+            "The given data was invalid. (ordered_products.0.unit: Satuan BOX tidak ditemukan)"
+        );
+        let body = br#"{"errors":{"a":"one","b":["two"," ","three"],"c":7,"d":[]}}"#;
+        assert_eq!(vendor_message(body, &LARAVEL), "a: one; b: two; three");
+        assert_eq!(
+            vendor_message(br#"{"error":"Unauthenticated"}"#, &LARAVEL),
+            "Unauthenticated"
+        );
+        assert_eq!(vendor_message(br#"{"errors": "x"}"#, &LARAVEL), r#"{"errors": "x"}"#);
+    }
+
+    #[test]
+    fn messages_never_show_a_credential_and_stay_short() {
+        assert!(!vendor_message(br#"{"message":"bad team_token=abc123"}"#, &LARAVEL).contains("abc123"));
+        let m = vendor_message(br#"{"error": "bad token: access_token=abc123"}"#, &LARAVEL);
+        assert!(!m.contains("abc123"), "{m}");
+        let huge = format!(r#"{{"message": "{}"}}"#, "x".repeat(5 * 1024 * 1024));
+        let m = vendor_message(huge.as_bytes(), &LARAVEL);
+        assert!(m.chars().count() <= EXCERPT_LEN + 1 && m.ends_with('…'));
+        let document: serde_json::Value = serde_json::json!({"message": "y".repeat(10_000)});
+        assert!(LARAVEL.message_in(&document).unwrap().chars().count() <= EXCERPT_LEN + 1);
+    }
+
+    proptest::proptest! {
+        /// Any bytes give a short message and no panic, with every kind of keys.
+        #[test]
+        fn vendor_message_is_total_and_short(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            for keys in [LARAVEL, NESTED, ENVELOPE, MessageKeys::new(&[]), MessageKeys::new(&["/", "/0", "//", "/a~1b"])] {
+                let m = vendor_message(&body, &keys);
+                proptest::prop_assert!(m.chars().count() <= EXCERPT_LEN + 1, "{m:?}");
+            }
+        }
+
+        /// Any JSON document, however nested, gives a short message and no panic.
+        #[test]
+        fn nested_documents_are_total(text in "[\\[\\]{}\":, a-z0-9]{0,400}") {
+            let _ = vendor_message(text.as_bytes(), &NESTED);
+            let _ = vendor_message(text.as_bytes(), &ENVELOPE);
+            let _ = vendor_message(text.as_bytes(), &LARAVEL);
+        }
     }
 }

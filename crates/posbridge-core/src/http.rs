@@ -48,7 +48,7 @@ use tracing::{Instrument, field};
 use url::Url;
 
 use crate::auth::{Auth, Credentials};
-use crate::error::{Error, Result, Source};
+use crate::error::{Error, MessageKeys, Result, Source, excerpt, vendor_message};
 
 /// Retry behaviour of a [`Transport`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +252,16 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response with `status` and `body` and no headers: what a vendor's parser is
+    /// handed in its unit tests and fuzz targets.
+    pub fn new(status: StatusCode, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            headers: HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
     /// Decodes the body as JSON, or fails with a [`Error::Decode`] that carries a
     /// short, redacted excerpt.
     pub fn json<T: DeserializeOwned>(&self, vendor: &'static str) -> Result<T> {
@@ -287,61 +297,299 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// How a vendor turns a response into an error: `None` means success. Every vendor
-/// crate has one, ending in [`default_parse_error`].
+/// crate has one: its own specifics (a status in a 200 body, its codes), ending in
+/// [`default_parse_error_with`] (or [`default_parse_error`]).
 pub type ParseError = fn(vendor: &'static str, response: &Response) -> Option<Error>;
+
+/// The vendor's code of a rejection, from its message and the body: a duplicate
+/// reference, a numbered message, a code field. See [`ErrorDefaults::rejection_code`].
+pub type RejectionCode = fn(message: &str, body: &[u8]) -> Option<String>;
+
+/// What a vendor declares about its error answers for [`default_parse_error_with`]:
+/// where the message is, and the few words that differ from vendor to vendor. Built
+/// in a `const`, once per vendor:
+///
+/// ```
+/// use posbridge_core::error::{DUPLICATE_REFERENCE, MessageKeys};
+/// use posbridge_core::http::{ErrorDefaults, Response, default_parse_error_with};
+/// use posbridge_core::{Error, ErrorKind, reqwest::StatusCode};
+///
+/// fn duplicate(message: &str, _body: &[u8]) -> Option<String> {
+///     message.contains("already exists").then(|| DUPLICATE_REFERENCE.to_owned())
+/// }
+///
+/// const ERRORS: ErrorDefaults = ErrorDefaults::new(MessageKeys::new(&["message", "error"]))
+///     .credential("the API token")
+///     .rejection_code(duplicate);
+///
+/// fn parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
+///     // The vendor's own specifics first (none here), then the shared arms.
+///     default_parse_error_with(vendor, response, &ERRORS)
+/// }
+///
+/// let answer = |status: u16, body: &str| Response {
+///     status: StatusCode::from_u16(status).unwrap(),
+///     headers: Default::default(),
+///     body: body.to_owned().into(),
+/// };
+/// let e = parse_error("v", &answer(409, r#"{"message": "INV-1 already exists"}"#)).unwrap();
+/// assert_eq!((e.kind(), e.vendor_code()), (ErrorKind::Rejected, Some(DUPLICATE_REFERENCE)));
+/// let e = parse_error("v", &answer(401, "")).unwrap();
+/// assert_eq!(e.vendor_message(), Some("the API token was refused (HTTP 401)"));
+/// assert!(parse_error("v", &answer(200, "{}")).is_none());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorDefaults {
+    messages: MessageKeys,
+    credential: Option<&'static str>,
+    advice: Option<&'static str>,
+    not_found: Option<&'static str>,
+    rejection_code: Option<RejectionCode>,
+}
+
+impl ErrorDefaults {
+    /// The vendor's message is where `messages` says, and nothing else differs.
+    pub const fn new(messages: MessageKeys) -> Self {
+        Self {
+            messages,
+            credential: None,
+            advice: None,
+            not_found: None,
+            rejection_code: None,
+        }
+    }
+
+    /// What the credential is called, for an [`Error::Auth`] whose body says nothing:
+    /// `"the API token"` gives `the API token was refused (HTTP 401)` (`HTTP 401`
+    /// otherwise).
+    #[must_use]
+    pub const fn credential(mut self, what: &'static str) -> Self {
+        self.credential = Some(what);
+        self
+    }
+
+    /// What the user should do when the credentials are refused ("run the login
+    /// command again"), added to every [`Error::Auth`] after a `; `.
+    #[must_use]
+    pub const fn advice(mut self, advice: &'static str) -> Self {
+        self.advice = Some(advice);
+        self
+    }
+
+    /// What an [`Error::NotFound`] says when the body says nothing (`resource`
+    /// otherwise).
+    #[must_use]
+    pub const fn not_found(mut self, what: &'static str) -> Self {
+        self.not_found = Some(what);
+        self
+    }
+
+    /// How the vendor's code of an [`Error::Rejected`] is read from its message and
+    /// body (none otherwise).
+    #[must_use]
+    pub const fn rejection_code(mut self, code: RejectionCode) -> Self {
+        self.rejection_code = Some(code);
+        self
+    }
+
+    /// Where the vendor's message is.
+    pub const fn messages(&self) -> &MessageKeys {
+        &self.messages
+    }
+}
+
+/// The defaults of [`default_parse_error`]: the message is the body, excerpted.
+const BODY_IS_THE_MESSAGE: ErrorDefaults = ErrorDefaults::new(MessageKeys::new(&[]));
 
 /// Maps an HTTP status to an error kind, the way most vendors mean it: 2xx is
 /// success; 401/403 [`Error::Auth`]; 404 [`Error::NotFound`]; 408 and 5xx
 /// [`Error::Unavailable`]; 429 [`Error::RateLimited`] with its `Retry-After`; other
 /// 4xx [`Error::Rejected`] keeping a redacted excerpt of the body as the message.
+/// [`default_parse_error_with`] is the same with the vendor's own message keys and
+/// words.
 pub fn default_parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
+    default_parse_error_with(vendor, response, &BODY_IS_THE_MESSAGE)
+}
+
+/// [`default_parse_error`] as a vendor extends it: the message read where
+/// `defaults` says ([`vendor_message`]), redacted and cut short; an
+/// [`Error::Auth`] in the vendor's words; an [`Error::Rejected`] with the vendor's
+/// code. What every vendor's `parse_error` ends in, after its own specifics.
+///
+/// | status | error |
+/// |---|---|
+/// | 2xx | none (success) |
+/// | 401, 403 | [`Error::Auth`]: the message, else `HTTP 401` (or the [`ErrorDefaults::credential`] refused); then the [`ErrorDefaults::advice`] |
+/// | 404 | [`Error::NotFound`]: the message, else [`ErrorDefaults::not_found`] (`resource`) |
+/// | 429 | [`Error::RateLimited`] with its `Retry-After` |
+/// | 408, 5xx | [`Error::Unavailable`]: `HTTP 503: message` |
+/// | other 4xx | [`Error::Rejected`] with the status, the [`ErrorDefaults::rejection_code`] and the message |
+/// | anything else | [`Error::Decode`] |
+pub fn default_parse_error_with(vendor: &'static str, response: &Response, defaults: &ErrorDefaults) -> Option<Error> {
     let status = response.status;
     if status.is_success() {
         return None;
     }
-    let message = crate::error::excerpt(&response.body);
     let code = status.as_u16();
+    let message = || vendor_message(&response.body, &defaults.messages);
     Some(match code {
-        401 | 403 => Error::Auth {
-            vendor,
-            message: if message.is_empty() {
-                format!("HTTP {code}")
-            } else {
-                message
-            },
-        },
-        404 => Error::NotFound {
-            vendor,
-            what: if message.is_empty() { "resource".into() } else { message },
-        },
+        401 | 403 => {
+            let message = message();
+            let mut message = match (message.is_empty(), defaults.credential) {
+                (false, _) => message,
+                (true, Some(what)) => format!("{what} was refused (HTTP {code})"),
+                (true, None) => format!("HTTP {code}"),
+            };
+            if let Some(advice) = defaults.advice {
+                message = format!("{message}; {advice}");
+            }
+            Error::Auth { vendor, message }
+        }
+        404 => {
+            let message = message();
+            Error::NotFound {
+                vendor,
+                what: if message.is_empty() {
+                    defaults.not_found.unwrap_or("resource").to_owned()
+                } else {
+                    message
+                },
+            }
+        }
         429 => Error::RateLimited {
             vendor,
             retry_after: response.retry_after(),
         },
-        408 | 500..=599 => Error::Unavailable {
-            vendor,
-            status: Some(code),
-            message: format!(
-                "HTTP {code}{}",
-                if message.is_empty() {
-                    String::new()
+        408 | 500..=599 => {
+            let message = message();
+            Error::Unavailable {
+                vendor,
+                status: Some(code),
+                message: if message.is_empty() {
+                    format!("HTTP {code}")
                 } else {
-                    format!(": {message}")
-                }
-            ),
-        },
-        400..=499 => Error::Rejected {
-            vendor,
-            status: Some(code),
-            code: None,
-            message,
-        },
+                    format!("HTTP {code}: {message}")
+                },
+            }
+        }
+        400..=499 => {
+            let message = message();
+            Error::Rejected {
+                vendor,
+                status: Some(code),
+                code: defaults.rejection_code.and_then(|f| f(&message, &response.body)),
+                message,
+            }
+        }
         _ => Error::Decode {
             vendor,
             message: format!("unexpected HTTP status {code}"),
-            excerpt: message,
+            excerpt: excerpt(&response.body),
         },
     })
+}
+
+/// The error a response read in full means for `request`, decided as the
+/// [`Transport`] decides it, for a connector that must make a call some other way
+/// (an OAuth2 token endpoint driven by the `oauth2` crate): a 3xx is never followed
+/// ([`Error::Redirected`] for an idempotent request, [`Error::Uncertain`] after a
+/// write that is not); otherwise `parse_error` decides, and after a
+/// non-idempotent write only a 503 stays retryable (another 5xx is
+/// [`Error::Uncertain`]). `None` means success.
+pub fn response_error(
+    vendor: &'static str,
+    request: &Request,
+    response: &Response,
+    parse_error: ParseError,
+) -> Option<Error> {
+    if response.status.is_redirection() {
+        return Some(redirected(vendor, request, response));
+    }
+    parse_error(vendor, response).map(|e| classify_for_write(request, e))
+}
+
+/// The error for `request` failing in `reqwest` before a whole answer came back,
+/// decided as the [`Transport`] decides it, for a connector that must make a call
+/// some other way (an OAuth2 token endpoint): a request that cannot be built is
+/// [`Error::Config`]; one that could not connect is [`Error::Transport`] (nothing was
+/// delivered); a timeout or a broken connection after sending is
+/// [`Error::Unavailable`] for an idempotent request and [`Error::Uncertain`] for a
+/// write that is not. The URL (it may carry a credential) is left out.
+pub fn send_error(vendor: &'static str, request: &Request, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    if e.is_builder() {
+        return Error::config(format!("{vendor}: cannot build the request: {e}"));
+    }
+    if e.is_connect() {
+        return Error::Transport {
+            vendor,
+            message: format!("cannot connect: {}", error_chain(&e)),
+            source: Some(Arc::new(e) as Source),
+        };
+    }
+    let what = if e.is_timeout() {
+        "timed out after the request was sent"
+    } else {
+        "connection failed after the request was sent"
+    };
+    after_send_error(vendor, request, what, e)
+}
+
+fn after_send_error(vendor: &'static str, request: &Request, what: &str, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    let message = format!("{what}: {}", error_chain(&e));
+    if request.idempotent {
+        Error::Unavailable {
+            vendor,
+            status: None,
+            message,
+        }
+    } else {
+        Error::Uncertain {
+            vendor,
+            operation: request.operation,
+            message,
+            source: Some(Arc::new(e) as Source),
+        }
+    }
+}
+
+/// The error for a 3xx answer, which is never followed: [`Error::Uncertain`] after a
+/// write that is not idempotent (a `303` after a `POST` commonly means the write was
+/// done), [`Error::Redirected`] naming the location otherwise.
+fn redirected(vendor: &'static str, request: &Request, response: &Response) -> Error {
+    let status = response.status.as_u16();
+    let location = redirect_location(&response.headers);
+    if request.idempotent {
+        return Error::Redirected {
+            vendor,
+            status,
+            location,
+        };
+    }
+    Error::Uncertain {
+        vendor,
+        operation: request.operation,
+        message: format!(
+            "the vendor answered HTTP {status} (a redirect to {}) after the request was sent; redirects are not \
+             followed, and the write may have been applied",
+            location.as_deref().unwrap_or("an unnamed location")
+        ),
+        source: None,
+    }
+}
+
+/// A vendor error on a non-idempotent write: only statuses that prove the request
+/// was not processed stay retryable.
+fn classify_for_write(request: &Request, e: Error) -> Error {
+    if request.idempotent {
+        return e;
+    }
+    match e {
+        Error::Unavailable { status: Some(503), .. } => e,
+        Error::Unavailable { .. } => e.into_uncertain(request.operation),
+        other => other,
+    }
 }
 
 /// The transport of one connector: a base URL, a client, retry and rate-limit
@@ -613,7 +861,7 @@ impl Transport {
         let sent = builder.send().await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return Err(self.send_error(request, e)),
+            Err(e) => return Err(send_error(vendor, request, e)),
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -632,7 +880,7 @@ impl Transport {
                     e.into_uncertain(request.operation)
                 });
             }
-            Err(BodyError::Read(e)) => return Err(self.after_send_error(request, "reading the response failed", e)),
+            Err(BodyError::Read(e)) => return Err(after_send_error(vendor, request, "reading the response failed", e)),
         };
         tracing::debug!(
             status = status.as_u16(),
@@ -642,12 +890,9 @@ impl Transport {
         );
         tracing::Span::current().record("status", status.as_u16());
         let response = Response { status, headers, body };
-        if status.is_redirection() {
-            return Err(self.redirected(request, &response));
-        }
-        match (self.parse_error)(vendor, &response) {
+        match response_error(vendor, request, &response, self.parse_error) {
             None => Ok(response),
-            Some(e) => Err(self.classify_for_write(request, e)),
+            Some(e) => Err(e),
         }
     }
 
@@ -670,85 +915,6 @@ impl Transport {
             }
         }
         e.redact_secrets(&values)
-    }
-
-    /// The error for a 3xx answer, which is never followed: [`Error::Uncertain`] after
-    /// a write that is not idempotent (a `303` after a `POST` commonly means the
-    /// write was done), [`Error::Redirected`] naming the location otherwise.
-    fn redirected(&self, request: &Request, response: &Response) -> Error {
-        let status = response.status.as_u16();
-        let location = redirect_location(&response.headers);
-        if request.idempotent {
-            return Error::Redirected {
-                vendor: self.vendor,
-                status,
-                location,
-            };
-        }
-        Error::Uncertain {
-            vendor: self.vendor,
-            operation: request.operation,
-            message: format!(
-                "the vendor answered HTTP {status} (a redirect to {}) after the request was sent; redirects are \
-                 not followed, and the write may have been applied",
-                location.as_deref().unwrap_or("an unnamed location")
-            ),
-            source: None,
-        }
-    }
-
-    /// A vendor error on a non-idempotent write: only statuses that prove the request
-    /// was not processed stay retryable.
-    fn classify_for_write(&self, request: &Request, e: Error) -> Error {
-        if request.idempotent {
-            return e;
-        }
-        match e {
-            Error::Unavailable { status: Some(503), .. } => e,
-            Error::Unavailable { .. } => e.into_uncertain(request.operation),
-            other => other,
-        }
-    }
-
-    fn send_error(&self, request: &Request, e: reqwest::Error) -> Error {
-        let vendor = self.vendor;
-        let e = e.without_url();
-        if e.is_builder() {
-            return Error::config(format!("{vendor}: cannot build the request: {e}"));
-        }
-        if e.is_connect() {
-            return Error::Transport {
-                vendor,
-                message: format!("cannot connect: {}", error_chain(&e)),
-                source: Some(Arc::new(e) as Source),
-            };
-        }
-        let what = if e.is_timeout() {
-            "timed out after the request was sent"
-        } else {
-            "connection failed after the request was sent"
-        };
-        self.after_send_error(request, what, e)
-    }
-
-    fn after_send_error(&self, request: &Request, what: &str, e: reqwest::Error) -> Error {
-        let vendor = self.vendor;
-        let e = e.without_url();
-        let message = format!("{what}: {}", error_chain(&e));
-        if request.idempotent {
-            Error::Unavailable {
-                vendor,
-                status: None,
-                message,
-            }
-        } else {
-            Error::Uncertain {
-                vendor,
-                operation: request.operation,
-                message,
-                source: Some(Arc::new(e) as Source),
-            }
-        }
     }
 
     async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, BodyError> {
@@ -930,5 +1096,128 @@ mod tests {
         let d = retry_after(&later).unwrap();
         assert!(d > Duration::from_secs(590) && d <= Duration::from_secs(600), "{d:?}");
         assert_eq!(parse_retry_after(&HeaderMap::new()), None);
+    }
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response::new(StatusCode::from_u16(status).unwrap(), body.to_owned())
+    }
+
+    #[test]
+    fn the_default_reads_statuses_the_way_most_vendors_mean_them() {
+        use crate::ErrorKind::*;
+        let kind = |status, body| default_parse_error("v", &answer(status, body)).map(|e| e.kind());
+        assert_eq!(kind(200, "{}"), None);
+        assert_eq!(kind(204, ""), None);
+        for (status, expected) in [
+            (401, Auth),
+            (403, Auth),
+            (404, NotFound),
+            (429, RateLimited),
+            (408, Unavailable),
+            (500, Unavailable),
+            (503, Unavailable),
+            (400, Rejected),
+            (405, Rejected),
+            (422, Rejected),
+            (302, Decode),
+        ] {
+            assert_eq!(kind(status, ""), Some(expected), "HTTP {status}");
+        }
+        // The body, excerpted, is the message.
+        let e = default_parse_error("v", &answer(422, r#"{"message": "no"}"#)).unwrap();
+        assert_eq!(e.vendor_message(), Some(r#"{"message": "no"}"#));
+        assert_eq!(
+            default_parse_error("v", &answer(401, "")).unwrap().vendor_message(),
+            Some("HTTP 401")
+        );
+        let e = default_parse_error("v", &answer(502, "bad gateway")).unwrap();
+        assert!(e.to_string().contains("HTTP 502: bad gateway"), "{e}");
+        let e = default_parse_error("v", &answer(404, "")).unwrap();
+        assert!(e.to_string().ends_with("not found: resource"), "{e}");
+    }
+
+    #[test]
+    fn a_vendor_extends_the_default_with_its_keys_and_words() {
+        fn numbered(message: &str, body: &[u8]) -> Option<String> {
+            if message.contains("out of stock") {
+                return Some("out_of_stock".into());
+            }
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()?
+                .get("code")?
+                .as_str()
+                .map(str::to_owned)
+        }
+        const ERRORS: ErrorDefaults = ErrorDefaults::new(MessageKeys::new(&["message", "error"]))
+            .credential("the access token")
+            .advice("run the login again")
+            .not_found("the record does not exist")
+            .rejection_code(numbered);
+        let parse = |status, body| default_parse_error_with("v", &answer(status, body), &ERRORS).unwrap();
+        let e = parse(401, "");
+        assert_eq!(
+            e.vendor_message(),
+            Some("the access token was refused (HTTP 401); run the login again")
+        );
+        let e = parse(403, r#"{"error": "Forbidden"}"#);
+        assert_eq!(e.vendor_message(), Some("Forbidden; run the login again"));
+        assert!(
+            parse(404, "")
+                .to_string()
+                .ends_with("not found: the record does not exist")
+        );
+        assert!(
+            parse(404, r#"{"message": "Order 9 is gone"}"#)
+                .to_string()
+                .ends_with("not found: Order 9 is gone")
+        );
+        let e = parse(400, r#"{"message": "HAT is out of stock"}"#);
+        assert_eq!(
+            (e.vendor_code(), e.vendor_message()),
+            (Some("out_of_stock"), Some("HAT is out of stock"))
+        );
+        let e = parse(409, r#"{"code": "21", "message": "malformed"}"#);
+        assert_eq!((e.vendor_code(), e.vendor_message()), (Some("21"), Some("malformed")));
+        assert_eq!(parse(410, "gone").vendor_code(), None);
+        let e = parse(500, r#"{"message": "database down"}"#);
+        assert!(e.to_string().contains("HTTP 500: database down"), "{e}");
+        assert!(default_parse_error_with("v", &answer(201, ""), &ERRORS).is_none());
+        assert!(
+            ERRORS
+                .messages()
+                .message_in(&serde_json::json!({"error": "x"}))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_response_read_elsewhere_is_classified_as_the_transport_classifies_it() {
+        let mut redirect = answer(302, "");
+        redirect.headers.insert(
+            reqwest::header::LOCATION,
+            HeaderValue::from_static("https://login.example/sso?token=abc123#x"),
+        );
+        let read = Request::post("oauth2_token", "/auth/token").idempotent(true);
+        let e = response_error("v", &read, &redirect, default_parse_error).unwrap();
+        assert!(
+            matches!(&e, Error::Redirected { status: 302, location: Some(l), .. } if l == "https://login.example/sso?…"),
+            "{e:?}"
+        );
+        let write = Request::post("push_sale", "/sales");
+        assert_eq!(
+            response_error("v", &write, &redirect, default_parse_error)
+                .unwrap()
+                .kind(),
+            crate::ErrorKind::Uncertain
+        );
+        // After a write that is not idempotent, only a 503 stays retryable.
+        let kind = |request: &Request, status| {
+            response_error("v", request, &answer(status, ""), default_parse_error).map(|e| e.kind())
+        };
+        assert_eq!(kind(&write, 502), Some(crate::ErrorKind::Uncertain));
+        assert_eq!(kind(&write, 503), Some(crate::ErrorKind::Unavailable));
+        assert_eq!(kind(&read, 502), Some(crate::ErrorKind::Unavailable));
+        assert_eq!(kind(&write, 422), Some(crate::ErrorKind::Rejected));
+        assert_eq!(kind(&read, 200), None);
     }
 }

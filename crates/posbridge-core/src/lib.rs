@@ -6,7 +6,10 @@
 //! together by [`Connector`]), the one [`Error`] type, the money rules
 //! ([`money`]), and the machinery every connector shares: the HTTP [`Transport`]
 //! with retries and rate limits ([`http`]), authentication with single-flight token
-//! renewal ([`auth`]), id mapping ([`idmap`]) and tolerant wire helpers ([`wire`]).
+//! renewal ([`auth`]), paged lists read lazily and bounded ([`paging`]), id mapping
+//! explicit or by listing ([`idmap`]), vendor messages and the common status arms
+//! ([`error::vendor_message`], [`http::default_parse_error_with`]) and tolerant wire
+//! helpers ([`wire`]).
 //!
 //! It does **not** know any vendor: vendor crates (`posbridge-cloudma`, …) depend on
 //! it, never the other way round. Its tests are unit and property tests beside the
@@ -45,6 +48,7 @@ pub mod http;
 pub mod idmap;
 pub mod model;
 pub mod money;
+pub mod paging;
 pub mod traits;
 pub mod wire;
 
@@ -52,7 +56,7 @@ pub use auth::{Auth, Credentials, RefreshableBearer, StaticAuth, Token, TokenSou
 pub use descriptor::VendorDescriptor;
 pub use error::{Error, ErrorKind, Result};
 pub use http::{HttpConfig, RateLimitConfig, Request, Response, RetryConfig, Transport};
-pub use idmap::{IdKind, IdMap, InMemoryIdMap};
+pub use idmap::{IdKind, IdLister, IdMap, InMemoryIdMap, ListingIdMap};
 pub use model::{
     Customer, Disposition, Payment, PaymentMethod, Purchase, PurchaseLine, PushReceipt, ReconciledPurchase,
     ReconciledSale, Sale, SaleKind, SaleLine, SaleStatus, StockLevel,

@@ -13,10 +13,9 @@
 //! | anything else (a proxy's 429, 502, 503, a timeout …) | as usual ([`default_parse_error`]): `RateLimited`, `Unavailable` (retried: every EAS Pro write is an upsert), `Auth` for 401/403 … |
 
 use posbridge_core::Error;
-use posbridge_core::error::excerpt;
+use posbridge_core::error::vendor_message;
 use posbridge_core::http::{Response, default_parse_error};
 
-use crate::map::message_text;
 use crate::wire;
 
 /// Words that, in EAS Pro's message, mean our credentials were refused.
@@ -90,19 +89,7 @@ pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<E
         return None;
     }
     // Redacted and cut short like any excerpt: a hostile answer's message may be megabytes.
-    let mut message = excerpt(message_text(answer.response.status.http_message.as_ref()).as_bytes());
-    if message.is_empty() {
-        message = excerpt(
-            message_text(
-                answer
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.as_object())
-                    .and_then(|o| o.get(wire::RESULT)),
-            )
-            .as_bytes(),
-        );
-    }
+    let message = vendor_message(&response.body, &wire::MESSAGES);
     if is_auth_failure(&code, &message) {
         return Some(Error::Auth {
             vendor,
@@ -132,15 +119,12 @@ mod tests {
     use super::*;
     use posbridge_core::ErrorKind;
     use posbridge_core::reqwest::StatusCode;
-    use posbridge_core::reqwest::header::HeaderMap;
 
     fn answer(status: u16, body: &str) -> Option<Error> {
-        let r = Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.to_owned().into_bytes().into(),
-        };
-        parse_error("easpro", &r)
+        parse_error(
+            "easpro",
+            &Response::new(StatusCode::from_u16(status).unwrap(), body.to_owned()),
+        )
     }
 
     #[test]
@@ -184,6 +168,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.kind(), ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn the_message_is_the_http_message_else_the_result() {
+        let e = answer(
+            200,
+            r#"{"response":{"status":{"code":"5","httpMessage":["Product", {"x": "not found"}]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.vendor_message(), Some("Product; not found"));
+        let e = answer(
+            200,
+            r#"{"data":{"result":"Failed"},"response":{"status":{"code":"5","httpMessage":" "}}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.vendor_message(), Some("Failed"));
+        let e = answer(200, r#"{"data":["Failed"],"response":{"status":{"code":"5"}}}"#).unwrap();
+        assert_eq!(e.vendor_message(), Some("EAS Pro refused the request with code 5"));
+        assert_eq!(vendor_message(br#"["a", "b"]"#, &wire::MESSAGES), "");
+        assert_eq!(
+            vendor_message(br#"{"response":{"status":{"httpMessage":["a","b"]}}}"#, &wire::MESSAGES),
+            "a; b"
+        );
     }
 
     #[test]

@@ -414,27 +414,6 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-/// Text of a JSON value that should be a message: strings as they are, lists and
-/// objects of strings joined, anything else empty.
-pub(crate) fn message_text(v: Option<&Value>) -> String {
-    fn flatten(v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Array(a) => {
-                let parts: Vec<_> = a.iter().filter_map(flatten).collect();
-                (!parts.is_empty()).then(|| parts.join("; "))
-            }
-            Value::Object(o) => {
-                let parts: Vec<_> = o.values().filter_map(flatten).collect();
-                (!parts.is_empty()).then(|| parts.join("; "))
-            }
-            _ => None,
-        }
-    }
-    v.and_then(flatten).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -766,7 +745,5 @@ mod tests {
             }
         );
         assert_eq!(receipt("S1", &a).disposition, Disposition::Accepted);
-        assert_eq!(message_text(Some(&serde_json::json!(["a", "b"]))), "a; b");
-        assert_eq!(message_text(None), "");
     }
 }

@@ -6,6 +6,7 @@
 //! `subTotal`, `delivery`) as an exact JSON number; every field is read from either.
 
 use posbridge_core::Decimal;
+use posbridge_core::error::MessageKeys;
 use posbridge_core::wire::{decimal_number, decimal_string, string_or_number};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,8 +30,13 @@ pub(crate) const SUCCESS_CODE: &str = "0";
 pub(crate) const ID_KEYS: &[&str] = &["id", "transactionId", "billId", "invoiceId", "paymentId"];
 /// The key under `data` that says the account is a demo account.
 pub(crate) const DEMO: &str = "demo";
-/// The key under `data` that carries EAS Pro's result word (`"Success"`).
-pub(crate) const RESULT: &str = "result";
+/// Where a refusal's message is: `response.status.httpMessage` (a text, a number, a
+/// list or an object of them, joined), else `data.result` (EAS Pro's result word,
+/// `"Failed"`); never the whole body.
+pub(crate) const MESSAGES: MessageKeys = MessageKeys::new(&["/response/status/httpMessage", "/data/result"])
+    .nested()
+    .numbers()
+    .without_body();
 
 /// Every request body: `{"data": …}`.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -177,8 +183,6 @@ pub(crate) struct AnswerStatus {
     /// `"0"` on success; read from a string or a number.
     #[serde(rename = "code", with = "string_or_number")]
     pub code: String,
-    /// EAS Pro's message (`"success processed"`); kept as any JSON value, since a
-    /// server may send `null` or a list.
-    #[serde(rename = "httpMessage", default)]
-    pub http_message: Option<Value>,
+    // `httpMessage` (`"success processed"`, or `null`, or a list) is read only on a
+    // refusal, where [`MESSAGES`] says.
 }

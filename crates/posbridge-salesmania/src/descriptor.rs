@@ -27,4 +27,6 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_country("Indonesia")
 .with_summary(r#"orders with cascading discounts ("55.05+3"), customers, stock from products, visits, teams"#)
 .with_secret_fields(&["password"])
-.with_config_template(CONFIG_TEMPLATE);
+.with_config_template(CONFIG_TEMPLATE)
+.with_fuzz(crate::fuzzing::fuzz)
+.with_bench(crate::bench::HOOK);

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 2xx | success (`{}` for a new order) |
 //! | 400, 409, 422 naming the team token | [`Error::Auth`], so the transport redoes the chain once |
-//! | 400, 409, 422 | [`Error::Rejected`] with the status and message; a message saying the reference or code already exists gets code `duplicate_reference` |
+//! | 400, 409, 422 and other 4xx | [`Error::Rejected`] with the status and message; a message saying the reference or code already exists gets code `duplicate_reference` |
 //! | 401, 403 | [`Error::Auth`] (the chain is redone once, single-flight) |
 //! | 404 | [`Error::NotFound`] (on a look-up's first page: the look-up does not exist, see `lookup.rs`) |
 //! | 405 | [`Error::Rejected`] with the status (on a look-up's first page: the look-up does not exist) |
@@ -16,9 +16,9 @@
 
 use posbridge_core::Error;
 use posbridge_core::error::DUPLICATE_REFERENCE;
-use posbridge_core::http::{Response, default_parse_error};
+use posbridge_core::http::{ErrorDefaults, Response, default_parse_error_with};
 
-use crate::map::vendor_message;
+use crate::wire;
 
 /// Words of a refusal that says the thing already exists.
 const DUPLICATE_MARKERS: &[&str] = &[
@@ -33,48 +33,32 @@ const DUPLICATE_MARKERS: &[&str] = &[
 /// Words of a refusal that is about the team token.
 const TEAM_TOKEN_MARKERS: &[&str] = &["team_token", "team token"];
 
+/// A refusal whose message says the reference or code already exists.
+fn duplicate(message: &str, _body: &[u8]) -> Option<String> {
+    let lower = message.to_lowercase();
+    DUPLICATE_MARKERS
+        .iter()
+        .any(|m| lower.contains(m))
+        .then(|| DUPLICATE_REFERENCE.to_owned())
+}
+
+/// SalesMania's messages and words; the rest is the shared default.
+const ERRORS: ErrorDefaults = ErrorDefaults::new(wire::MESSAGES)
+    .not_found("the record does not exist")
+    .rejection_code(duplicate);
+
 /// SalesMania's error parser: `None` for success.
 pub(crate) fn parse_error(vendor: &'static str, response: &Response) -> Option<Error> {
-    let status = response.status.as_u16();
-    match status {
-        200..=299 => None,
-        400 | 409 | 422 => {
-            let message = vendor_message(&response.body);
-            let lower = message.to_lowercase();
-            if TEAM_TOKEN_MARKERS.iter().any(|m| lower.contains(m)) {
-                return Some(Error::Auth { vendor, message });
-            }
-            let duplicate = DUPLICATE_MARKERS.iter().any(|m| lower.contains(m));
-            Some(Error::Rejected {
-                vendor,
-                status: Some(status),
-                code: duplicate.then(|| DUPLICATE_REFERENCE.to_owned()),
-                message,
-            })
+    match default_parse_error_with(vendor, response, &ERRORS)? {
+        // A refusal about the team token: an auth error, so that the chain is redone.
+        Error::Rejected {
+            status: Some(400 | 409 | 422),
+            message,
+            ..
+        } if TEAM_TOKEN_MARKERS.iter().any(|m| message.to_lowercase().contains(m)) => {
+            Some(Error::Auth { vendor, message })
         }
-        401 | 403 => {
-            let message = vendor_message(&response.body);
-            Some(Error::Auth {
-                vendor,
-                message: if message.is_empty() {
-                    format!("HTTP {status}")
-                } else {
-                    message
-                },
-            })
-        }
-        404 => {
-            let message = vendor_message(&response.body);
-            Some(Error::NotFound {
-                vendor,
-                what: if message.is_empty() {
-                    "the record does not exist".into()
-                } else {
-                    message
-                },
-            })
-        }
-        _ => default_parse_error(vendor, response),
+        other => Some(other),
     }
 }
 
@@ -98,15 +82,12 @@ mod tests {
     use super::*;
     use posbridge_core::ErrorKind;
     use posbridge_core::reqwest::StatusCode;
-    use posbridge_core::reqwest::header::HeaderMap;
 
     fn parse(status: u16, body: &str) -> Option<Error> {
-        let response = Response {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec().into(),
-        };
-        parse_error("salesmania", &response)
+        parse_error(
+            "salesmania",
+            &Response::new(StatusCode::from_u16(status).unwrap(), body.to_owned()),
+        )
     }
 
     #[test]
@@ -149,6 +130,31 @@ mod tests {
         for status in [400, 401, 403, 410, 422, 429, 500, 501, 502, 503] {
             assert_eq!(absent_endpoint(&parse(status, "").unwrap()), None, "HTTP {status}");
         }
+    }
+
+    #[test]
+    fn messages_carry_the_details_and_no_credential() {
+        use posbridge_core::error::vendor_message;
+        assert_eq!(
+            vendor_message(br#"{"message":"The given data was invalid.","errors":{"ordered_products.0.unit":["Satuan BOX tidak ditemukan"]}}"#, &wire::MESSAGES),
+            "The given data was invalid. (ordered_products.0.unit: Satuan BOX tidak ditemukan)"
+        );
+        assert_eq!(
+            vendor_message(br#"{"error":"Unauthenticated"}"#, &wire::MESSAGES),
+            "Unauthenticated"
+        );
+        assert!(!vendor_message(br#"{"message":"bad team_token=abc123"}"#, &wire::MESSAGES).contains("abc123"));
+        assert_eq!(vendor_message(b"<html>", &wire::MESSAGES), "<html>");
+        assert_eq!(
+            parse(404, r#"{"message":"Customer tidak ditemukan"}"#)
+                .unwrap()
+                .to_string(),
+            "salesmania: not found: Customer tidak ditemukan"
+        );
+        assert_eq!(
+            parse(404, "").unwrap().to_string(),
+            "salesmania: not found: the record does not exist"
+        );
     }
 
     #[test]

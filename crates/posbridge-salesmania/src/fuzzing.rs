@@ -1,19 +1,20 @@
-//! Thin wrappers over how the connector reads SalesMania's answers, for the fuzz
-//! targets `salesmania_response` and `salesmania_discount` in `fuzz/` and the
-//! no-panic property tests. Not part of the API: hidden from the docs, and it may
-//! change at any time.
+//! Thin wrappers over how the connector reads SalesMania's answers and its
+//! cascading discounts, for the fuzz target `vendor_response` in `fuzz/` (through
+//! [`fuzz`], registered in the crate's `DESCRIPTOR`) and the no-panic property tests.
+//! Not part of the API: hidden from the docs, and it may change at any time.
 //!
 //! Each answer goes the way the client reads it: the error parser first, then the
 //! decoding of a successful body.
 
+use posbridge_core::fuzzing::{check_decimal, check_error, split_input};
 use posbridge_core::http::Response;
 use posbridge_core::jiff::tz::Offset;
-use posbridge_core::{Customer, Decimal, Error, Result, Sale, SecretString, StockLevel};
+use posbridge_core::{Customer, Decimal, Error, ExposeSecret, Result, Sale, SecretString, StockLevel};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{Database, Product, Team, VENDOR, Visit};
-use crate::{auth, error, map, wire};
+use crate::{auth, error, format_discount, map, parse_discount, wire};
 
 fn checked(response: &Response) -> Result<()> {
     error::parse_error(VENDOR, response).map_or(Ok(()), Err)
@@ -134,4 +135,100 @@ pub fn write_answer(response: &Response) -> Result<Option<Customer>> {
 /// discount is computed.
 pub fn apply_cascade(base: Decimal, percentages: &[Decimal]) -> Result<Decimal> {
     map::apply_cascade(base, percentages, posbridge_core::FieldPath::Name("discount"))
+}
+
+/// The selector byte that makes [`fuzz`] read the rest of its input as a cascading
+/// discount (`"55.05+3"`) instead of an answer.
+pub const DISCOUNT_SELECTOR: u8 = 0xFF;
+
+/// The fuzz entry point (`DESCRIPTOR`'s fuzz entry). Input: see
+/// `posbridge_core::fuzzing`.
+///
+/// - Selector [`DISCOUNT_SELECTOR`]: the rest of the input is text for the
+///   cascading-discount parser ([`discount`]).
+/// - Any other selector: SalesMania's answers, read the way the connector reads them
+///   (the error parser, then the body); the selector modulo 12 picks the answer: 0
+///   bearer token, 1 team token, 2 databases (by name, or by id when bit 7 is set), 3
+///   products as stock, 4 products, 5 customers, 6 visits, 7 teams, 8 an order
+///   look-up, 9 one order as a sale, 10 one customer, 11 a write; pages 1–4 by the
+///   selector divided by 12.
+///
+/// No panic; every error keeps its promises (short texts); every amount or quantity
+/// read round-trips. Panics when a promise is broken.
+pub fn fuzz(data: &[u8]) {
+    if data.first() == Some(&DISCOUNT_SELECTOR) {
+        if let Ok(text) = std::str::from_utf8(data.get(1..).unwrap_or_default()) {
+            discount(text);
+        }
+        return;
+    }
+    let (selector, response) = split_input(data);
+    let page = u32::from(selector / 12 % 4) + 1;
+    match selector % 12 {
+        0 | 1 => check(token_answer(&response, selector % 12 == 1), |(token, _)| {
+            assert!(!token.expose_secret().trim().is_empty(), "an empty token was accepted");
+        }),
+        2 => {
+            let wanted = if selector & 0x80 == 0 {
+                Database::from("Toko Maju")
+            } else {
+                Database::from(2981)
+            };
+            check(databases_answer(&response, &wanted), |_| {});
+        }
+        3 => check(stock_page(&response, page), |(levels, _)| {
+            levels.iter().for_each(|l| check_decimal(l.quantity));
+        }),
+        4 => check(products_page(&response, page), |_| {}),
+        5 => check(customers_page(&response, page), |_| {}),
+        6 => check(visits_page(&response, page), |_| {}),
+        7 => check(teams_page(&response, page), |_| {}),
+        8 => check(find_order_answer(&response, "INV-1001"), |_| {}),
+        9 => check(order_answer(&response), |sale| check_sale(&sale)),
+        10 => check(customer_answer(&response), |_| {}),
+        _ => check(write_answer(&response), |_| {}),
+    }
+}
+
+/// The cascading-discount parser on any text: no panic, and for every string it
+/// accepts, format then parse gives the same percentages back and the formatted form
+/// is canonical (formatting it again changes nothing). Panics when a promise is broken.
+pub fn discount(text: &str) {
+    let Ok(parts) = parse_discount(text) else { return };
+    assert!(!parts.is_empty(), "{text:?} parsed to no percentage");
+    assert_eq!(parts.len(), text.split('+').count(), "{text:?}");
+    for p in &parts {
+        assert!(*p >= Decimal::ZERO && *p <= Decimal::ONE_HUNDRED, "{text:?} gave {p}");
+    }
+    let formatted = format_discount(&parts);
+    let again = parse_discount(&formatted);
+    assert_eq!(
+        again.as_ref().ok(),
+        Some(&parts),
+        "{text:?} -> {formatted:?}: {again:?}"
+    );
+    assert_eq!(
+        format_discount(&parts),
+        formatted,
+        "{text:?}: the formatted form is not canonical"
+    );
+}
+
+/// Hands a value to `ok`, or checks the error keeps its promises.
+fn check<T>(r: Result<T>, ok: impl FnOnce(T)) {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Checks every amount and quantity of a decoded sale.
+fn check_sale(sale: &Sale) {
+    for line in &sale.lines {
+        check_decimal(line.quantity);
+        check_decimal(line.unit_price);
+    }
+    if let Some(total) = sale.total {
+        check_decimal(total);
+    }
 }

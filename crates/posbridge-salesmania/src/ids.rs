@@ -4,132 +4,149 @@
 //! - **Products** by `ext_product_code`: the whole catalogue is listed once and
 //!   cached per client; a code missing from a catalogue listed before the current
 //!   call started re-lists it once (single-flight: concurrent callers share one
-//!   listing). A code two products share is refused rather than guessed.
+//!   listing). A code two products share is refused rather than guessed. Core's
+//!   [`ListingIdMap`] does all of it; [`Catalogue`] says how SalesMania lists.
 //! - **Customers** by `ext_cust_no`: `GET /customers?ext_cust_no=…`, page by page,
 //!   every entry matched on its own `ext_cust_no` (see `lookup.rs`); ids found (or
 //!   created) are cached per client. A server without that look-up (HTTP 404 or 405)
 //!   leaves the explicit mappings and the cache: another code is refused.
 //! - Anything else (teams, …): the explicit mappings only.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use posbridge_core::{Error, IdKind, IdMap, InMemoryIdMap, Result};
+use futures_util::TryStreamExt;
+use posbridge_core::idmap::{IdLister, Listed, ListingIdMap, Matching, Resolved};
+use posbridge_core::{Error, FieldPath, IdKind, IdMap, InMemoryIdMap, Result};
 
 use crate::lookup::{Looked, Lookup};
-use crate::map::{self, LineProduct};
-use crate::{Api, wire};
+use crate::map::LineProduct;
+use crate::{Api, Listing, wire};
 
-#[derive(Debug, Default)]
-struct Catalogue {
-    /// `ext_product_code` → SalesMania ids; `None` until first listed.
-    index: Option<BTreeMap<String, Vec<u64>>>,
-    /// Counts listings.
-    generation: u64,
+/// SalesMania's catalogue, listed by `ext_product_code` for the id map.
+#[derive(Debug)]
+struct Catalogue(Arc<Api>);
+
+#[async_trait]
+impl IdLister for Catalogue {
+    fn vendor(&self) -> &'static str {
+        "SalesMania"
+    }
+
+    fn lists(&self, kind: IdKind) -> bool {
+        kind == IdKind::Product
+    }
+
+    fn matching(&self, _kind: IdKind) -> Matching {
+        Matching::Exact
+    }
+
+    async fn list(&self, _kind: IdKind, listed: &mut Listed) -> Result<()> {
+        let mut pages = self.0.pages(
+            Listing::all("resolve_products", wire::PRODUCTS),
+            Ok::<wire::ProductRecord, String>,
+        );
+        while let Some(page) = pages.try_next().await? {
+            for r in &page {
+                if let (Some(code), Some(id)) = (r.ext_product_code.as_deref(), r.id) {
+                    listed.add(code, id.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_explicit(&self, kind: IdKind, code: &str, id: &str) -> Result<()> {
+        explicit_id(kind, code, id).map(drop)
+    }
+
+    fn ambiguous(&self, _kind: IdKind, code: &str, ids: &[String]) -> Error {
+        several_products(FieldPath::Name("product_code"), code, ids)
+    }
+}
+
+/// An explicit mapping, which must be a SalesMania id (a whole number).
+fn explicit_id(kind: IdKind, code: &str, id: &str) -> Result<u64> {
+    id.trim().parse::<u64>().map_err(|_| {
+        Error::config(format!(
+            "salesmania: id_map maps {kind} {code:?} to {id:?}, which is not a SalesMania id (a whole number)"
+        ))
+    })
+}
+
+fn several_products(field: FieldPath<'_>, code: &str, ids: &[String]) -> Error {
+    Error::invalid(
+        field,
+        format!(
+            "product code {code:?} is the ext_product_code of several SalesMania products (ids {}); map it in id_map",
+            ids.join(", ")
+        ),
+    )
 }
 
 /// The connector's id map: explicit mappings, then SalesMania's lists.
 #[derive(Debug)]
 pub(crate) struct Resolver {
     api: Arc<Api>,
-    explicit: InMemoryIdMap,
-    catalogue: tokio::sync::Mutex<Catalogue>,
-    /// Mirrors `Catalogue::generation`, readable without the lock.
-    listings: AtomicU64,
+    /// The explicit mappings, then the catalogue (listed once, shared by concurrent
+    /// callers, listed again once on a miss).
+    ids: ListingIdMap<Catalogue>,
     customers: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl Resolver {
     pub(crate) fn new(api: Arc<Api>, explicit: InMemoryIdMap) -> Self {
         Self {
+            ids: ListingIdMap::new(Catalogue(api.clone()), explicit),
             api,
-            explicit,
-            catalogue: tokio::sync::Mutex::new(Catalogue::default()),
-            listings: AtomicU64::new(0),
             customers: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     /// An explicit mapping, which must be a SalesMania id (a whole number).
     fn explicit(&self, kind: IdKind, code: &str) -> Result<Option<u64>> {
-        match self.explicit.get(kind, code) {
-            None => Ok(None),
-            Some(id) => id.trim().parse::<u64>().map(Some).map_err(|_| {
-                Error::config(format!(
-                    "salesmania: id_map maps {kind} {code:?} to {id:?}, which is not a SalesMania id (a whole number)"
-                ))
-            }),
-        }
+        self.ids
+            .explicit()
+            .get(kind, code)
+            .map(|id| explicit_id(kind, code, id))
+            .transpose()
     }
 
     /// SalesMania's product id for each line, in order. A code that is not found
     /// (after one fresh listing) is [`Error::Invalid`] naming the line and the code.
     pub(crate) async fn product_ids(&self, lines: &[LineProduct]) -> Result<Vec<u64>> {
-        self.try_product_ids(lines).await?.map_err(|u| match u {
-            Unresolved::Missing(e) | Unresolved::Ambiguous(e) => e,
-        })
-    }
-
-    async fn try_product_ids(&self, lines: &[LineProduct]) -> Result<Result<Vec<u64>, Unresolved>> {
-        let mut ids: Vec<Option<u64>> = Vec::with_capacity(lines.len());
-        for line in lines {
-            ids.push(self.explicit(IdKind::Product, &line.code)?);
-        }
-        if ids.iter().all(Option::is_some) {
-            return Ok(Ok(ids.into_iter().flatten().collect()));
-        }
-        let seen = self.listings.load(Ordering::Acquire);
-        let mut catalogue = self.catalogue.lock().await;
-        // Listed after this call started (by us, or by a call we waited for).
-        let mut fresh = catalogue.generation != seen;
-        if catalogue.index.is_none() {
-            self.relist(&mut catalogue).await?;
-            fresh = true;
-        }
-        loop {
-            match resolve(&catalogue, lines, &ids) {
-                Err(Unresolved::Missing(_)) if !fresh => {
-                    tracing::debug!(
-                        vendor = crate::VENDOR,
-                        "a product code is not in the cached catalogue; listing again"
-                    );
-                    self.relist(&mut catalogue).await?;
-                    fresh = true;
-                }
-                outcome => return Ok(outcome),
-            }
-        }
+        let codes: Vec<&str> = lines.iter().map(|l| l.code.as_str()).collect();
+        let resolved = self.ids.resolve_all(IdKind::Product, &codes).await?;
+        lines
+            .iter()
+            .zip(resolved)
+            .map(|(line, resolved)| match resolved {
+                Resolved::Id(id) => explicit_id(IdKind::Product, &line.code, &id),
+                Resolved::Ambiguous(ids) => Err(several_products(line.field, &line.code, &ids)),
+                Resolved::Missing => Err(Error::invalid(
+                    line.field,
+                    format!(
+                        "no SalesMania product has ext_product_code {:?}; add it in SalesMania or map it in id_map",
+                        line.code
+                    ),
+                )),
+            })
+            .collect()
     }
 
     /// SalesMania's id of the one product with `ext_product_code == code`, from a
     /// fresh listing (after a create whose answer did not say the id).
     pub(crate) async fn product_id_fresh(&self, code: &str) -> Result<Option<u64>> {
-        let mut catalogue = self.catalogue.lock().await;
-        self.relist(&mut catalogue).await?;
-        Ok(
-            match catalogue.index.as_ref().and_then(|i| i.get(code)).map(Vec::as_slice) {
-                Some([one]) => Some(*one),
-                _ => None,
-            },
-        )
+        Ok(match self.ids.relist(IdKind::Product).await?.resolve(code) {
+            Resolved::Id(id) => id.parse().ok(),
+            Resolved::Missing | Resolved::Ambiguous(_) => None,
+        })
     }
 
     /// Forgets the cached catalogue (after a product was changed or deleted).
     pub(crate) async fn forget_products(&self) {
-        self.catalogue.lock().await.index = None;
-    }
-
-    async fn relist(&self, catalogue: &mut Catalogue) -> Result<()> {
-        let records: Vec<wire::ProductRecord> = self
-            .api
-            .list_all("resolve_products", wire::PRODUCTS, Ok::<_, String>)
-            .await?;
-        catalogue.index = Some(map::product_index(&records));
-        catalogue.generation += 1;
-        self.listings.store(catalogue.generation, Ordering::Release);
-        Ok(())
+        self.ids.forget(IdKind::Product).await;
     }
 
     /// SalesMania's id of the customer whose `ext_cust_no` is `code`, if there is one.
@@ -202,47 +219,6 @@ impl Resolver {
     }
 }
 
-enum Unresolved {
-    Missing(Error),
-    Ambiguous(Error),
-}
-
-fn resolve(catalogue: &Catalogue, lines: &[LineProduct], explicit: &[Option<u64>]) -> Result<Vec<u64>, Unresolved> {
-    let empty = BTreeMap::new();
-    let index = catalogue.index.as_ref().unwrap_or(&empty);
-    let mut out = Vec::with_capacity(lines.len());
-    for (line, known) in lines.iter().zip(explicit) {
-        if let Some(id) = known {
-            out.push(*id);
-            continue;
-        }
-        match index.get(line.code.trim()).map(Vec::as_slice) {
-            Some([one]) => out.push(*one),
-            Some(several) if several.len() > 1 => {
-                return Err(Unresolved::Ambiguous(Error::invalid(
-                    line.field,
-                    format!(
-                        "product code {:?} is the ext_product_code of several SalesMania products (ids {}); map it \
-                         in id_map",
-                        line.code,
-                        join(several)
-                    ),
-                )));
-            }
-            _ => {
-                return Err(Unresolved::Missing(Error::invalid(
-                    line.field,
-                    format!(
-                        "no SalesMania product has ext_product_code {:?}; add it in SalesMania or map it in id_map",
-                        line.code
-                    ),
-                )));
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn join(ids: &[u64]) -> String {
     ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
 }
@@ -253,17 +229,10 @@ impl IdMap for Resolver {
     /// mappings first); other kinds from the explicit mappings only.
     async fn lookup(&self, kind: IdKind, code: &str) -> Result<Option<String>> {
         let id = match kind {
-            IdKind::Product => {
-                let line = LineProduct {
-                    field: posbridge_core::FieldPath::Name("product_code"),
-                    code: code.to_owned(),
-                };
-                match self.try_product_ids(std::slice::from_ref(&line)).await? {
-                    Ok(ids) => ids.first().copied(),
-                    Err(Unresolved::Missing(_)) => None,
-                    Err(Unresolved::Ambiguous(e)) => return Err(e),
-                }
-            }
+            IdKind::Product => match self.ids.lookup(kind, code).await? {
+                Some(id) => Some(explicit_id(kind, code, &id)?),
+                None => None,
+            },
             IdKind::Customer => self.customer_id(code).await?,
             other => self.explicit(other, code)?,
         };

@@ -72,9 +72,12 @@ mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod bench;
 mod ids;
 mod lookup;
 mod map;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 mod types;
 mod wire;
 
@@ -90,6 +93,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use jiff::tz::Offset;
 use posbridge_core::error::DUPLICATE_REFERENCE;
 use posbridge_core::http::{Request, Response};
+use posbridge_core::paging::{MAX_PAGES, Page, Paging};
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
     BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Disposition, DuplicatePolicy,
@@ -115,10 +119,6 @@ pub const DEFAULT_BASE_URL: &str = "https://api.salesmania.id/";
 
 /// The unit sent for a line whose sale line names none.
 pub const DEFAULT_UNIT: &str = "PCS";
-
-/// The most pages a list is read to (a guard against a server that never says the
-/// list has ended).
-const MAX_PAGES: u32 = 10_000;
 
 /// The most pages a look-up by reference reads by default (`lookup_max_pages`): 750
 /// orders or customers at Laravel's 15 a page, when the server ignores the filter.
@@ -446,8 +446,8 @@ pub(crate) struct Listing {
     /// The last page read.
     max_pages: u32,
     /// For a look-up, a list that goes on past `max_pages` is an error naming it
-    /// ([`lookup::page_limit`]); a whole list stops there (a guard against a server
-    /// that never says the list has ended).
+    /// ([`lookup::page_limit`]); a whole list ends with the pager's own error there
+    /// (a guard against a server that never says the list has ended).
     lookup: Option<Lookup>,
 }
 
@@ -473,14 +473,26 @@ impl Listing {
             lookup: Some(lookup),
         }
     }
+
+    /// How the list is paged: to its bound, refusing a page that repeats the one
+    /// before.
+    fn paging(&self) -> Paging {
+        let paging = match self.lookup {
+            Some(lookup) => Paging::new(VENDOR, lookup.to_string())
+                .past_the_bound(move |limit| lookup::page_limit(lookup, limit.max_pages)),
+            None => Paging::new(VENDOR, format!("{} (GET {})", self.operation, self.path)),
+        };
+        paging.max_pages(self.max_pages).same_entries(same_entries)
+    }
 }
 
-/// The pager's next step.
-enum NextPage {
-    Page(u32),
-    End,
-    /// A look-up's list went on past its bound.
-    PastTheBound(Lookup, u32),
+/// Whether two pages' bodies hold the same entries, however written.
+fn same_entries(a: &[u8], b: &[u8]) -> bool {
+    let entries = |body: &[u8]| {
+        let value = serde_json::from_slice::<Value>(body).ok()?;
+        map::page(value, 1).ok().map(|p| p.items)
+    };
+    matches!((entries(a), entries(b)), (Some(x), Some(y)) if x == y)
 }
 
 impl Api {
@@ -509,7 +521,7 @@ impl Api {
     }
 
     /// Every page of a list, lazily, each entry read as `T` then mapped: the one
-    /// pager, for whole lists and for look-ups alike.
+    /// pager (core's), for whole lists and for look-ups alike.
     fn pages<T, U>(
         &self,
         listing: Listing,
@@ -517,40 +529,41 @@ impl Api {
     ) -> BoxStream<'_, Result<Vec<U>>>
     where
         T: DeserializeOwned + Send + 'static,
-        U: Send + 'static,
+        U: Clone + PartialEq + Send + 'static,
     {
-        Box::pin(stream::try_unfold(NextPage::Page(1), move |next| {
+        let paging = listing.paging();
+        paging.pages(1, move |page| {
             let listing = listing.clone();
-            async move {
-                let page = match next {
-                    NextPage::Page(page) => page,
-                    NextPage::End => return Ok(None),
-                    NextPage::PastTheBound(lookup, max_pages) => return Err(lookup::page_limit(lookup, max_pages)),
-                };
-                let mut request = Request::get(listing.operation, listing.path);
-                if let Some((param, value)) = listing.filter {
-                    request = request.query(param, value);
-                }
-                let request = request.query(wire::PAGE_PARAM, page.to_string());
-                let response = self.send(&request).await?;
-                let value: Value = response.json(VENDOR)?;
-                let decode = |why: String| Error::decode(VENDOR, why, &response.body);
-                let p = map::page(value, page).map_err(decode)?;
-                let records: Vec<T> = map::items(p.items).map_err(decode)?;
-                let entries = records
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, r)| map_entry(r).map_err(|why| decode(format!("entry {i}: {why}"))))
-                    .collect::<Result<Vec<U>>>()?;
-                let next = match listing.lookup {
-                    _ if !p.more => NextPage::End,
-                    _ if page < listing.max_pages => NextPage::Page(page + 1),
-                    Some(lookup) => NextPage::PastTheBound(lookup, listing.max_pages),
-                    None => NextPage::End,
-                };
-                Ok(Some((entries, next)))
-            }
-        }))
+            async move { self.page(&listing, page, map_entry).await }
+        })
+    }
+
+    /// Page `page` of a list: `GET path?page=N`, each entry read as `T` then mapped.
+    async fn page<T, U>(
+        &self,
+        listing: &Listing,
+        page: u32,
+        map_entry: fn(T) -> std::result::Result<U, String>,
+    ) -> Result<Page<U, u32>>
+    where
+        T: DeserializeOwned,
+    {
+        let mut request = Request::get(listing.operation, listing.path);
+        if let Some((param, value)) = &listing.filter {
+            request = request.query(*param, value.clone());
+        }
+        let request = request.query(wire::PAGE_PARAM, page.to_string());
+        let response = self.send(&request).await?;
+        let value: Value = response.json(VENDOR)?;
+        let decode = |why: String| Error::decode(VENDOR, why, &response.body);
+        let p = map::page(value, page).map_err(decode)?;
+        let records: Vec<T> = map::items(p.items).map_err(decode)?;
+        let entries = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| map_entry(r).map_err(|why| decode(format!("entry {i}: {why}"))))
+            .collect::<Result<Vec<U>>>()?;
+        Ok(Page::new(entries, p.more.then_some(page + 1)).body(response.body))
     }
 
     /// Every entry of a list, read to the end.
@@ -562,7 +575,7 @@ impl Api {
     ) -> Result<Vec<U>>
     where
         T: DeserializeOwned + Send + 'static,
-        U: Send + 'static,
+        U: Clone + PartialEq + Send + 'static,
     {
         self.pages(Listing::all(operation, path), map_entry).try_concat().await
     }

@@ -171,7 +171,7 @@ impl Api {
         matches: impl Fn(&T) -> bool,
     ) -> Result<Looked<Vec<T>>>
     where
-        T: DeserializeOwned + Send + 'static,
+        T: DeserializeOwned + Clone + PartialEq + Send + 'static,
     {
         if let Some(status) = self.absences.status(lookup) {
             return Ok(Looked::Absent(status));

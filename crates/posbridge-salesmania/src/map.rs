@@ -4,7 +4,6 @@
 //! sales, customers, products, visits, teams, list envelopes and error messages.
 //! Every decision is written down in `docs/vendors/salesmania.md`.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use jiff::Timestamp;
@@ -936,46 +935,6 @@ pub(crate) fn expires_in(value: &Value) -> Option<u64> {
         .filter(|s| *s > 0)
 }
 
-/// The vendor's message from an error body: `message` (else `error`, `msg`), followed
-/// by Laravel's `errors` details (`field: problem`), redacted of anything that looks
-/// like a credential and cut short like an excerpt (a hostile body's message may be
-/// megabytes); a short excerpt of the body when it has no message.
-pub(crate) fn vendor_message(body: &[u8]) -> String {
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
-        return posbridge_core::error::excerpt(body);
-    };
-    let message = wire::MESSAGE_KEYS
-        .iter()
-        .filter_map(|k| obj.get(*k))
-        .find_map(|v| v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
-    let details: Vec<String> = match obj.get(wire::ERRORS) {
-        Some(Value::Object(errors)) => errors
-            .iter()
-            .filter_map(|(field, problems)| {
-                let text = match problems {
-                    Value::String(s) => s.trim().to_owned(),
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::trim)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    _ => return None,
-                };
-                (!text.is_empty()).then(|| format!("{field}: {text}"))
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let text = match (message, details.is_empty()) {
-        (Some(m), true) => m,
-        (Some(m), false) => format!("{m} ({})", details.join("; ")),
-        (None, false) => details.join("; "),
-        (None, true) => return posbridge_core::error::excerpt(body),
-    };
-    posbridge_core::error::excerpt(text.as_bytes())
-}
-
 // ---- databases ---------------------------------------------------------------------
 
 /// The configured database among the account's: by id; or by name (case and
@@ -1050,19 +1009,6 @@ pub(crate) fn items<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> std::r
         .enumerate()
         .map(|(i, v)| serde_json::from_value(v).map_err(|e| format!("entry {i}: {e}")))
         .collect()
-}
-
-/// Groups product ids by `ext_product_code` (codes are compared exactly, trimmed).
-pub(crate) fn product_index(records: &[wire::ProductRecord]) -> BTreeMap<String, Vec<u64>> {
-    let mut index: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for r in records {
-        if let (Some(code), Some(id)) = (r.ext_product_code.as_deref().map(str::trim), r.id)
-            && !code.is_empty()
-        {
-            index.entry(code.to_owned()).or_default().push(id);
-        }
-    }
-    index
 }
 
 #[cfg(test)]
@@ -1324,13 +1270,6 @@ mod tests {
         assert!(e.contains("tokn") && !e.contains("secret-value"), "{e}");
         assert_eq!(expires_in(&json!({"expires_in": "3600"})), Some(3600));
         assert_eq!(expires_in(&json!({"expires_in": 0})), None);
-        assert_eq!(
-            vendor_message(br#"{"message":"The given data was invalid.","errors":{"ordered_products.0.unit":["Satuan BOX tidak ditemukan"]}}"#),
-            "The given data was invalid. (ordered_products.0.unit: Satuan BOX tidak ditemukan)"
-        );
-        assert_eq!(vendor_message(br#"{"error":"Unauthenticated"}"#), "Unauthenticated");
-        assert!(!vendor_message(br#"{"message":"bad team_token=abc123"}"#).contains("abc123"));
-        assert_eq!(vendor_message(b"<html>"), "<html>");
     }
 
     #[test]

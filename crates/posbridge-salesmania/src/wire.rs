@@ -13,6 +13,7 @@
 //! the same as missing, lists may be bare arrays or wrapped in `{"data": [...]}`.
 //! Writing is exact: money and quantities are JSON numbers with their exact digits.
 
+use posbridge_core::error::MessageKeys;
 use std::fmt;
 
 use posbridge_core::Decimal;
@@ -71,10 +72,9 @@ pub(crate) const CURRENT_PAGE: &str = "current_page";
 pub(crate) const LAST_PAGE: &str = "last_page";
 /// See [`CURRENT_PAGE`].
 pub(crate) const META: &str = "meta";
-/// Keys that may carry a human-readable message, in order of preference.
-pub(crate) const MESSAGE_KEYS: &[&str] = &["message", "error", "msg"];
-/// Laravel-style validation details: `{"field": ["problem", …]}`.
-pub(crate) const ERRORS: &str = "errors";
+/// Where a refusal's message is: `message`, else `error`, else `msg`, followed by
+/// Laravel-style validation details, `errors: {"field": ["problem", …]}`.
+pub(crate) const MESSAGES: MessageKeys = MessageKeys::new(&["message", "error", "msg"]).details("errors");
 
 // ---- the auth chain ----------------------------------------------------------------
 
@@ -171,7 +171,7 @@ pub(crate) struct OrderStatusUpdate {
 /// An order as read back: SalesMania's "Ext Order" schema (public), plus the
 /// spellings of the request (`ext_order_no`, `date`, `status`, `ordered_products`,
 /// `customer_id`, `id`) in case the answer echoes those instead.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct ExtOrder {
     #[serde(default, deserialize_with = "opt_text")]
     pub ext_order_id: Option<String>,
@@ -244,7 +244,7 @@ impl ExtOrder {
 }
 
 /// One line of an order as read back (public schema, tolerant).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct ExtOrderProduct {
     #[serde(default, deserialize_with = "opt_text")]
     pub ext_product_code: Option<String>,
@@ -286,7 +286,7 @@ pub(crate) struct CustomerBody {
 }
 
 /// A customer as read back (tolerant; `email` read when present).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct CustomerRecord {
     #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<u64>,
@@ -340,7 +340,7 @@ pub(crate) struct UnitBody {
 }
 
 /// A product as read back (tolerant).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct ProductRecord {
     #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<u64>,
@@ -365,7 +365,7 @@ pub(crate) struct ProductRecord {
 }
 
 /// A unit as read back.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct UnitRecord {
     #[serde(default, deserialize_with = "opt_text")]
     pub name: Option<String>,

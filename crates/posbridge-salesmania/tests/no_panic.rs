@@ -1,13 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! No panic on any bytes: SalesMania's answers, read the way the connector reads them
-//! (`posbridge_salesmania::fuzzing`, the ground of the fuzz target `salesmania_response`), by the
-//! shared kit's bounded property tests (`posbridge_conformance::kit::no_panic`), plus
-//! every input the fuzzer saved as a crash (`tests/regressions/`), replayed.
+//! (`posbridge_salesmania::fuzzing::fuzz`, the crate's entry in the fuzz target
+//! `vendor_response`), by the shared kit's bounded property tests
+//! (`posbridge_conformance::kit::no_panic`), plus every input the fuzzer saved as a
+//! crash (`tests/regressions/`), replayed.
 
-use posbridge_conformance::kit::no_panic::{Suite, check, check_sale};
-use posbridge_core::fuzzing::{check_decimal, input, split_input};
+use posbridge_conformance::kit::no_panic::Suite;
+use posbridge_core::fuzzing::{input, split_input};
+use posbridge_salesmania::fuzzing::{DISCOUNT_SELECTOR, fuzz as run};
 use proptest::prelude::*;
 
+/// The fuzz entry (`DESCRIPTOR`'s); the selector modulo 12 picks the answer, and
+/// [`DISCOUNT_SELECTOR`] the discount parser (see `posbridge_salesmania::fuzzing::fuzz`).
 const SUITE: Suite = Suite {
     keys: KEYS,
     run,
@@ -62,38 +66,6 @@ const KEYS: &[&str] = &[
     "db_id",
     "db_name",
 ];
-
-/// The fuzz target's body; the selector modulo 12 picks the answer (see the target).
-fn run(data: &[u8]) {
-    use posbridge_core::ExposeSecret;
-    use posbridge_salesmania::{Database, fuzzing};
-    let (selector, response) = split_input(data);
-    let page = u32::from(selector / 12 % 4) + 1;
-    match selector % 12 {
-        0 | 1 => check(fuzzing::token_answer(&response, selector % 12 == 1), |(token, _)| {
-            assert!(!token.expose_secret().trim().is_empty(), "an empty token was accepted");
-        }),
-        2 => {
-            let wanted = if selector & 0x80 == 0 {
-                Database::from("Toko Maju")
-            } else {
-                Database::from(2981)
-            };
-            check(fuzzing::databases_answer(&response, &wanted), |_| {});
-        }
-        3 => check(fuzzing::stock_page(&response, page), |(levels, _)| {
-            levels.iter().for_each(|l| check_decimal(l.quantity));
-        }),
-        4 => check(fuzzing::products_page(&response, page), |_| {}),
-        5 => check(fuzzing::customers_page(&response, page), |_| {}),
-        6 => check(fuzzing::visits_page(&response, page), |_| {}),
-        7 => check(fuzzing::teams_page(&response, page), |_| {}),
-        8 => check(fuzzing::find_order_answer(&response, "INV-1001"), |_| {}),
-        9 => check(fuzzing::order_answer(&response), |sale| check_sale(&sale)),
-        10 => check(fuzzing::customer_answer(&response), |_| {}),
-        _ => check(fuzzing::write_answer(&response), |_| {}),
-    }
-}
 
 #[test]
 fn bearer_token_answers_decode_or_fail_cleanly() {
@@ -173,21 +145,18 @@ fn saved_fuzz_inputs_decode_or_fail_cleanly() {
 
 // ------------------------------------------------------------------ discounts
 
-/// The fuzz target `salesmania_discount`'s body: any text parses or is a typed error;
-/// what parses formats to a canonical string that parses back to the same parts.
+/// The discount route of the fuzz entry (`posbridge_salesmania::fuzzing::discount`,
+/// reached by [`DISCOUNT_SELECTOR`]): any text parses or is a typed error; what parses
+/// formats to a canonical string that parses back to the same parts; and the cascade
+/// of what parses leaves between nothing and everything.
 fn discount(text: &str) {
     use posbridge_core::Decimal;
-    use posbridge_salesmania::{format_discount, parse_discount};
-    let Ok(parts) = parse_discount(text) else { return };
-    assert_eq!(parts.len(), text.split('+').count(), "{text:?}");
-    assert!(
-        parts.iter().all(|p| *p >= Decimal::ZERO && *p <= Decimal::ONE_HUNDRED),
-        "{text:?}"
-    );
-    let formatted = format_discount(&parts);
-    let again = parse_discount(&formatted).unwrap();
-    assert_eq!(again, parts, "{text:?} -> {formatted:?}");
-    assert_eq!(format_discount(&again), formatted, "{text:?}");
+    let mut routed = vec![DISCOUNT_SELECTOR];
+    routed.extend_from_slice(text.as_bytes());
+    run(&routed);
+    let Ok(parts) = posbridge_salesmania::parse_discount(text) else {
+        return;
+    };
     let cascaded = posbridge_salesmania::fuzzing::apply_cascade(Decimal::ONE_HUNDRED, &parts).unwrap();
     assert!(
         cascaded >= Decimal::ZERO && cascaded <= Decimal::ONE_HUNDRED,
@@ -222,10 +191,10 @@ fn an_id_sent_as_a_tiny_float_gives_a_short_error() {
     assert!(e.to_string().contains("-9.83710656305676e-309"), "{e}");
 }
 
-/// Found by the fuzz target `salesmania_response` (selector 9, one order): a
-/// `trans_date` of 250 DEL characters was quoted whole, escaped, in the decode error,
-/// whose `Display` ran to 776 characters. `Error::decode` now cuts every decode
-/// message to `MESSAGE_LEN` characters.
+/// Found by the fuzz target `salesmania_response` (now `vendor_response`; selector 9,
+/// one order): a `trans_date` of 250 DEL characters was quoted whole, escaped, in the
+/// decode error, whose `Display` ran to 776 characters. `Error::decode` now cuts every
+/// decode message to `MESSAGE_LEN` characters.
 #[test]
 fn an_order_with_a_long_unreadable_date_gives_a_short_error() {
     let data = include_bytes!("regressions/salesmania_response/crash-383a958c-order-trans-date-long-message");

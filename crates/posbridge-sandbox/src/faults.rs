@@ -6,6 +6,10 @@
 //! drawn from the one seeded generator in the state, so the same seed and the same
 //! sequence of requests give the same faults. A triggered `latency` adds its delay and
 //! evaluation goes on; the first other fault that triggers wins and ends it.
+//!
+//! This module knows no vendor: which vendors and routes a rule may name is passed in
+//! ([`FaultRule::validate_target`]), and a vendor's own shape of an injected answer is
+//! given to [`rate_limited`] and [`injected`] by the caller.
 
 use std::time::Duration;
 
@@ -16,8 +20,9 @@ use bytes::Bytes;
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::vendors;
+use crate::reply::json_message;
 
 /// One fault rule.
 ///
@@ -25,7 +30,7 @@ use crate::vendors;
 /// use posbridge_sandbox::{Fault, FaultRule};
 ///
 /// let rules: Vec<FaultRule> = serde_json::from_str(r#"[
-///     {"vendor": "cloudma", "route": "api/push-sale", "fault": {"kind": "drop_after_apply"}, "rate": 0.2},
+///     {"vendor": "kedai", "route": "api/push-sale", "fault": {"kind": "drop_after_apply"}, "rate": 0.2},
 ///     {"fault": {"kind": "latency", "ms": 150}, "rate": 1.0}
 /// ]"#)?;
 /// assert_eq!(rules[0].fault, Fault::DropAfterApply);
@@ -34,7 +39,7 @@ use crate::vendors;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
-    /// The vendor it applies to (`cloudma`); `None` for every vendor.
+    /// The vendor it applies to (its path prefix); `None` for every vendor.
     #[serde(default)]
     pub vendor: Option<String>,
     /// The route it applies to, as the path after the vendor prefix
@@ -114,9 +119,9 @@ impl FaultRule {
         self
     }
 
-    /// Checks the rule: `rate` within `0.0..=1.0`, a status within `400..=599`, a
-    /// vendor the sandbox imitates, and a route that vendor (or, without a vendor,
-    /// some vendor) has. The error says what is wrong.
+    /// Checks what can be checked without a sandbox: `rate` within `0.0..=1.0` and a
+    /// status within `400..=599`. The error says what is wrong. A sandbox also checks
+    /// that the vendor and route are ones it imitates ([`Self::validate_target`]).
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.rate) {
             return Err(format!("rate must be within 0.0..=1.0, got {}", self.rate));
@@ -126,20 +131,28 @@ impl FaultRule {
         {
             return Err(format!("status must be within 400..=599, got {status}"));
         }
+        Ok(())
+    }
+
+    /// Checks that the rule's vendor is one of `imitated` (each vendor's path prefix
+    /// with its routes), and its route one that vendor (or, without a vendor, some
+    /// vendor) has. The error says what is wrong.
+    pub fn validate_target(&self, imitated: &[(&str, &[&str])]) -> Result<(), String> {
         if let Some(v) = &self.vendor
-            && !vendors::VENDORS.contains(&v.as_str())
+            && !imitated.iter().any(|(name, _)| name == v)
         {
+            let names: Vec<&str> = imitated.iter().map(|(name, _)| *name).collect();
             return Err(format!(
                 "unknown vendor {v:?} (the sandbox imitates: {})",
-                vendors::VENDORS.join(", ")
+                names.join(", ")
             ));
         }
         if let Some(r) = &self.route {
             let r = normalise_route(r);
-            let known = vendors::VENDORS
+            let known = imitated
                 .iter()
-                .filter(|v| self.vendor.as_deref().is_none_or(|want| want == **v))
-                .any(|v| vendors::routes(v).iter().any(|known| route_matches(known, r)));
+                .filter(|(name, _)| self.vendor.as_deref().is_none_or(|want| want == *name))
+                .any(|(_, routes)| routes.iter().any(|known| route_matches(known, r)));
             if !known {
                 return Err(format!(
                     "unknown route {r:?}{}",
@@ -232,31 +245,35 @@ fn triggers(rate: f64, rng: &mut StdRng) -> bool {
     }
 }
 
-/// 429 with `Retry-After`: `{"message": "Too Many Requests"}`, or the vendor's own
-/// shape ([`vendors::fault_body`]).
-pub(crate) fn rate_limited(vendor: &str, retry_after_secs: u64) -> Response {
-    let mut r = answer(vendor, StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+/// 429 with `Retry-After`: `{"message": "Too Many Requests"}`, or `vendor_body`, the
+/// vendor's own shape of it.
+pub(crate) fn rate_limited(retry_after_secs: u64, vendor_body: Option<Value>) -> Response {
+    let mut r = answer(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", vendor_body);
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
 
-/// The injected status: `{"message": "Injected fault"}`, or the vendor's own shape
-/// ([`vendors::fault_body`]). One outside `400..=599` (set through
+/// The status an injected `status` fault answers: one outside `400..=599` (set through
 /// [`SandboxHandle::set_faults`](crate::SandboxHandle::set_faults) without
 /// validation) becomes 500.
-pub(crate) fn injected_status(vendor: &str, status: u16) -> Response {
-    let status = StatusCode::from_u16(status)
+pub(crate) fn injected_status(status: u16) -> StatusCode {
+    StatusCode::from_u16(status)
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    answer(vendor, status, "Injected fault")
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn answer(vendor: &str, status: StatusCode, message: &str) -> Response {
-    match vendors::fault_body(vendor, status) {
+/// The injected status's answer: `{"message": "Injected fault"}`, or `vendor_body`, the
+/// vendor's own shape of it.
+pub(crate) fn injected(status: StatusCode, vendor_body: Option<Value>) -> Response {
+    answer(status, "Injected fault", vendor_body)
+}
+
+fn answer(status: StatusCode, message: &str, vendor_body: Option<Value>) -> Response {
+    match vendor_body {
         Some(body) => (status, axum::Json(body)).into_response(),
-        None => vendors::json_message(status, message),
+        None => json_message(status, message),
     }
 }
 
@@ -363,32 +380,50 @@ mod tests {
         assert_eq!(plan(&huge, &mut rng, "cloudma", "x").latency, MAX_LATENCY);
     }
 
+    /// Vendors and routes as a sandbox imitating these would pass them.
+    const IMITATED: &[(&str, &[&str])] = &[
+        ("cloudma", &["api/push-sale", "api/push-purchase", "api/sync-stock"]),
+        ("codemax", &["api/v1/auth/login", "api/v1/auth/refresh", "api/v1/sync"]),
+        ("salesmania", &["extapi/v1.0/orders", "extapi/v1.0/customers/{id}"]),
+    ];
+
+    /// Both checks, as a sandbox makes them.
+    trait Check {
+        fn check(&self) -> Result<(), String>;
+    }
+
+    impl Check for FaultRule {
+        fn check(&self) -> Result<(), String> {
+            self.validate().and_then(|()| self.validate_target(IMITATED))
+        }
+    }
+
     #[test]
     fn validation_names_the_problem() {
-        assert!(FaultRule::new(Fault::DropAfterApply, 0.5).validate().is_ok());
+        assert!(FaultRule::new(Fault::DropAfterApply, 0.5).check().is_ok());
         assert!(
             FaultRule::new(Fault::DropAfterApply, 1.5)
-                .validate()
+                .check()
                 .unwrap_err()
                 .contains("rate")
         );
         assert!(
             FaultRule::new(Fault::Status { status: 200 }, 1.0)
-                .validate()
+                .check()
                 .unwrap_err()
                 .contains("status")
         );
         assert!(
             FaultRule::new(Fault::DropAfterApply, 1.0)
                 .for_vendor("nope")
-                .validate()
+                .check()
                 .unwrap_err()
                 .contains("unknown vendor")
         );
         assert!(
             FaultRule::new(Fault::DropAfterApply, 1.0)
                 .for_route("api/push-sales")
-                .validate()
+                .check()
                 .unwrap_err()
                 .contains("unknown route")
         );
@@ -396,7 +431,7 @@ mod tests {
             FaultRule::new(Fault::DropAfterApply, 1.0)
                 .for_vendor("cloudma")
                 .for_route("/api/push-sale")
-                .validate()
+                .check()
                 .is_ok()
         );
         for route in ["api/v1/sync", "api/v1/auth/login", "/api/v1/auth/refresh/"] {
@@ -404,14 +439,14 @@ mod tests {
                 FaultRule::new(Fault::DropAfterApply, 1.0)
                     .for_vendor("codemax")
                     .for_route(route)
-                    .validate()
+                    .check()
                     .is_ok(),
                 "{route}"
             );
             assert!(
                 FaultRule::new(Fault::DropAfterApply, 1.0)
                     .for_route(route)
-                    .validate()
+                    .check()
                     .is_ok()
             );
         }
@@ -419,7 +454,7 @@ mod tests {
             FaultRule::new(Fault::DropAfterApply, 1.0)
                 .for_vendor("codemax")
                 .for_route("api/push-sale")
-                .validate()
+                .check()
                 .is_err()
         );
     }
@@ -433,7 +468,7 @@ mod tests {
         let rule = FaultRule::new(Fault::Status { status: 500 }, 1.0)
             .for_vendor("salesmania")
             .for_route("extapi/v1.0/customers/{id}");
-        assert!(rule.validate().is_ok());
+        assert!(rule.check().is_ok());
         assert!(rule.matches("salesmania", "extapi/v1.0/customers/3001"));
     }
 

@@ -1,11 +1,16 @@
-//! The sandbox's state: the catalogue and its stock (shared by every vendor), the
-//! documents each vendor received, the request log, the fault rules and the seeded
-//! random number generator that decides them.
+//! What every vendor imitation shares: the catalogue and its stock, the documents
+//! each vendor received, the request log, the fault rules and the seeded random number
+//! generator that decides them ([`SharedState`]).
 //!
-//! All of it sits behind one mutex, so a vendor request validates and applies in one
-//! step: nothing else can see half a sale.
+//! All of it sits behind one mutex ([`Shared::lock`]), so a vendor request validates
+//! and applies in one step: nothing else can see half a sale. A vendor's own state (its
+//! sessions, tokens, records beyond the documents) is its imitation's business, kept in
+//! a mutex of its own that is always locked after this one ([`Shared::lock_with`]).
+//! Nothing here names a vendor.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -16,9 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::SandboxError;
+use crate::error::SandboxError;
 use crate::faults::{self, FaultRule, Plan};
-use crate::vendors;
 
 /// One product of the catalogue: what every vendor imitation sells and stocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,8 +88,8 @@ const SAMPLE: &[(&str, &str, &str, &str)] = &[
 
 impl Catalogue {
     /// The built-in sample: 30 products a Sri Lankan or Malaysian grocery might
-    /// stock, prices in rupees. It includes the codes the CloudMA conformance fixtures
-    /// use: `TEA-100` ("Ceylon tea 100g", 450.00, 118 in stock), `MUG-1` ("Mug",
+    /// stock, prices in rupees. It includes the codes the vendors' conformance
+    /// fixtures use: `TEA-100` ("Ceylon tea 100g", 450.00, 118 in stock), `MUG-1` ("Mug",
     /// 1200.00, 23), `SUGAR-1KG` ("Sugar 1kg", 12.5) and `CANDY-1`.
     pub fn sample() -> Self {
         let products = SAMPLE
@@ -152,16 +156,15 @@ impl Catalogue {
 /// The documents one vendor imitation received, by reference.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VendorDocuments {
-    /// Sales, by the reference the POS gave them (CloudMA: `reference_no`, EAS Pro:
-    /// `billReferenceId`, Codemax: `invoice_no`): the request as parsed, without
-    /// credentials (CloudMA: the form without the token; EAS Pro: the `data` object;
-    /// Codemax: the invoice object). A vendor that upserts (EAS Pro) keeps the latest
-    /// version; Codemax keeps the sale until its void replaces it.
+    /// Sales, by the reference the POS gave them (the vendor's own reference field):
+    /// the request as parsed, without credentials. A vendor that upserts keeps the
+    /// latest version; what replaces what is each imitation's rule (see
+    /// `docs/sandbox.md`).
     pub sales: BTreeMap<String, Value>,
     /// Purchases (goods received notes), by reference.
     pub purchases: BTreeMap<String, Value>,
-    /// Payments of sales, by the payment's own reference (EAS Pro: `reference`), for
-    /// vendors that take payments separately from the sale. Absent from older JSON,
+    /// Payments of sales, by the payment's own reference, for vendors that take
+    /// payments separately from the sale. Absent from older JSON,
     /// where it reads as empty.
     #[serde(default)]
     pub payments: BTreeMap<String, Value>,
@@ -194,11 +197,11 @@ impl StateSnapshot {
 pub struct RequestRecord {
     /// The request's number, from 1, in order of arrival.
     pub seq: u64,
-    /// The vendor, from the path prefix (`cloudma`).
+    /// The vendor, from the path prefix.
     pub vendor: String,
     /// The HTTP method.
     pub method: String,
-    /// The full path, e.g. `/cloudma/api/push-sale`.
+    /// The full path, e.g. `/<vendor>/api/push-sale`.
     pub path: String,
     /// The status answered; `None` when the connection was dropped (an injected drop,
     /// or the client went away before the answer).
@@ -208,28 +211,29 @@ pub struct RequestRecord {
     /// trigger, the other fault's name).
     pub fault: Option<String>,
     /// Whether the request changed the state (stored a document, moved stock); for a
-    /// Codemax sync, whether any of its invoices was synced. Logins and token
-    /// refreshes are never applied.
+    /// batch, whether any of its documents was applied. Logins and token refreshes are
+    /// never applied.
     pub applied: bool,
-    /// The document reference the body carried, if any: CloudMA's `reference_no`; EAS
-    /// Pro's `billReferenceId` for a bill, the payment's own `reference` for a payment;
-    /// Codemax: the first invoice's `invoice_no` of a sync (a sync carries up to 20:
-    /// see `applied_references`).
+    /// The document reference the body carried, if any, as the vendor's imitation reads
+    /// it ([`VendorImitation::reference_of`](crate::VendorImitation::reference_of)); for
+    /// a batch, its first document's (see `applied_references`).
     pub reference: Option<String>,
     /// The documents this request applied, by reference, in request order: empty when
-    /// nothing was applied; for CloudMA and EAS Pro the request's `reference` when
-    /// `applied`; for a Codemax sync every invoice it applied, by `invoice_no`, a void
-    /// as `<invoice_no>#void` (the sale and its void are two documents). Counting a
+    /// nothing was applied; the request's `reference` when `applied`, unless the
+    /// handler said which ([`AppliedReferences`](crate::AppliedReferences): every
+    /// document of a batch it applied, a void as `<reference>#void`). Counting a
     /// reference over the log tells how many times that document was applied. Absent
     /// from older JSON, where it reads as empty.
     #[serde(default)]
     pub applied_references: Vec<String>,
 }
 
-/// The kinds of document a vendor stores.
+/// The kinds of document a vendor stores, besides payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DocKind {
+pub enum DocKind {
+    /// A sale (an invoice, an order, a bill).
     Sale,
+    /// A purchase (a goods received note).
     Purchase,
 }
 
@@ -242,13 +246,16 @@ impl DocKind {
     }
 }
 
-/// Stock arithmetic overflowed (only with absurd quantities).
+/// Stock could not be moved: an unknown product code, or arithmetic that overflowed
+/// (only with absurd quantities). Says which.
 #[derive(Debug)]
-pub(crate) struct StockOverflow(pub String);
+pub struct StockOverflow(pub String);
 
-/// The mutable state.
+/// The state every vendor imitation shares: the catalogue with its stock, the
+/// documents by vendor, the ids given out, and (the sandbox's own business) the request
+/// log and the fault rules. A vendor handler gets it locked ([`Shared::lock`]).
 #[derive(Debug)]
-pub(crate) struct State {
+pub struct SharedState {
     original: Catalogue,
     products: Vec<Product>,
     index: HashMap<String, usize>,
@@ -262,14 +269,8 @@ pub(crate) struct State {
     seed: u64,
     rng: StdRng,
     faults: Vec<FaultRule>,
-    /// Codemax's sessions and the invoices it synced (what its rules need beyond the
-    /// stored documents).
-    pub(crate) codemax: vendors::codemax::Ledger,
-    /// SalesMania's tokens, customers, products, orders and visits.
-    pub(crate) salesmania: vendors::salesmania::Ledger,
-    /// Asalta's codes, tokens, customers, side stock, sales, payments, returns and
-    /// gift cards.
-    pub(crate) asalta: vendors::asalta::Ledger,
+    /// The vendors imitated, by path prefix: each has an entry in the documents.
+    vendors: Vec<String>,
 }
 
 /// A request under way: its number and the run it belongs to.
@@ -279,8 +280,11 @@ pub(crate) struct Ticket {
     generation: u64,
 }
 
-impl State {
-    pub(crate) fn new(catalogue: Catalogue, seed: u64, faults: Vec<FaultRule>) -> Self {
+impl SharedState {
+    /// The state of a sandbox with `catalogue`, whose fault generator is seeded with
+    /// `seed`, with `faults` in force: what a vendor module's unit tests run their
+    /// handlers' logic against.
+    pub fn new(catalogue: Catalogue, seed: u64, faults: Vec<FaultRule>) -> Self {
         let mut s = Self {
             products: Vec::new(),
             index: HashMap::new(),
@@ -293,16 +297,22 @@ impl State {
             seed,
             rng: StdRng::seed_from_u64(seed),
             faults,
-            codemax: vendors::codemax::Ledger::new(seed),
-            salesmania: vendors::salesmania::Ledger::empty(seed),
-            asalta: vendors::asalta::Ledger::new(seed),
+            vendors: Vec::new(),
         };
         s.reset();
         s
     }
 
-    /// Restores the original catalogue, clears documents, ids and the log, revokes
-    /// Codemax's tokens, and re-seeds the generator. The fault rules stay.
+    /// The same, with an (empty) entry in the documents for each of `vendors`.
+    pub(crate) fn with_vendors(mut self, vendors: Vec<String>) -> Self {
+        self.vendors = vendors;
+        self.reset();
+        self
+    }
+
+    /// Restores the original catalogue, clears documents, ids and the log, and
+    /// re-seeds the generator. The fault rules stay. (The vendors' own state is reset
+    /// by their imitations.)
     pub(crate) fn reset(&mut self) {
         self.products = self.original.products.clone();
         self.index = self
@@ -311,28 +321,28 @@ impl State {
             .enumerate()
             .map(|(i, p)| (p.code.clone(), i))
             .collect();
-        self.documents = vendors::VENDORS
+        self.documents = self
+            .vendors
             .iter()
-            .map(|v| ((*v).to_owned(), VendorDocuments::default()))
+            .map(|v| (v.clone(), VendorDocuments::default()))
             .collect();
         self.log.clear();
         self.next_seq = 1;
         self.generation = self.generation.wrapping_add(1);
         self.ids.clear();
         self.rng = StdRng::seed_from_u64(self.seed);
-        self.codemax.reset();
-        self.salesmania.reset();
-        self.asalta.reset();
     }
 
-    pub(crate) fn snapshot(&self) -> StateSnapshot {
+    /// The products and the documents now (what `GET /_sandbox/state` shows).
+    pub fn snapshot(&self) -> StateSnapshot {
         StateSnapshot {
             products: self.products.clone(),
             documents: self.documents.clone(),
         }
     }
 
-    pub(crate) fn requests(&self) -> Vec<RequestRecord> {
+    /// The request log (what `GET /_sandbox/requests` shows).
+    pub fn requests(&self) -> Vec<RequestRecord> {
         self.log.clone()
     }
 
@@ -345,16 +355,18 @@ impl State {
     }
 
     /// The products, in catalogue order.
-    pub(crate) fn products(&self) -> &[Product] {
+    pub fn products(&self) -> &[Product] {
         &self.products
     }
 
-    pub(crate) fn product(&self, code: &str) -> Option<&Product> {
+    /// The product with `code`, if the catalogue has it.
+    pub fn product(&self, code: &str) -> Option<&Product> {
         self.index.get(code).and_then(|i| self.products.get(*i))
     }
 
-    /// Moves stock by `delta` per code, all or nothing.
-    pub(crate) fn adjust_stock(&mut self, deltas: &[(&str, Decimal)]) -> Result<(), StockOverflow> {
+    /// Moves stock by `delta` per code, all or nothing: an unknown code, or a stock out
+    /// of range, moves none.
+    pub fn adjust_stock(&mut self, deltas: &[(&str, Decimal)]) -> Result<(), StockOverflow> {
         let mut next: HashMap<usize, Decimal> = HashMap::new();
         for (code, delta) in deltas {
             let Some(&i) = self.index.get(*code) else {
@@ -377,12 +389,13 @@ impl State {
         Ok(())
     }
 
-    pub(crate) fn has_document(&self, vendor: &str, kind: DocKind, reference: &str) -> bool {
+    /// Whether `vendor` holds a document of `kind` under `reference`.
+    pub fn has_document(&self, vendor: &str, kind: DocKind, reference: &str) -> bool {
         self.document(vendor, kind, reference).is_some()
     }
 
     /// The document of `kind` stored under `reference`, if any.
-    pub(crate) fn document(&self, vendor: &str, kind: DocKind, reference: &str) -> Option<&Value> {
+    pub fn document(&self, vendor: &str, kind: DocKind, reference: &str) -> Option<&Value> {
         self.documents.get(vendor).and_then(|d| match kind {
             DocKind::Sale => d.sales.get(reference),
             DocKind::Purchase => d.purchases.get(reference),
@@ -390,17 +403,18 @@ impl State {
     }
 
     /// The payment stored under `reference`, if any.
-    pub(crate) fn payment(&self, vendor: &str, reference: &str) -> Option<&Value> {
+    pub fn payment(&self, vendor: &str, reference: &str) -> Option<&Value> {
         self.documents.get(vendor).and_then(|d| d.payments.get(reference))
     }
 
-    /// A vendor's documents, to change them.
-    pub(crate) fn documents_mut(&mut self, vendor: &str) -> Option<&mut VendorDocuments> {
+    /// A vendor's documents, to change them (`None` for a vendor that has none: one
+    /// the sandbox does not imitate, and that stored nothing).
+    pub fn documents_mut(&mut self, vendor: &str) -> Option<&mut VendorDocuments> {
         self.documents.get_mut(vendor)
     }
 
     /// Stores (or replaces) the payment under `reference`.
-    pub(crate) fn store_payment(&mut self, vendor: &str, reference: &str, payment: Value) {
+    pub fn store_payment(&mut self, vendor: &str, reference: &str, payment: Value) {
         self.documents
             .entry(vendor.to_owned())
             .or_default()
@@ -409,7 +423,7 @@ impl State {
     }
 
     /// Stores (or replaces) the document of `kind` under `reference`.
-    pub(crate) fn store_document(&mut self, vendor: &str, kind: DocKind, reference: &str, document: Value) {
+    pub fn store_document(&mut self, vendor: &str, kind: DocKind, reference: &str, document: Value) {
         let docs = self.documents.entry(vendor.to_owned()).or_default();
         let map = match kind {
             DocKind::Sale => &mut docs.sales,
@@ -419,7 +433,7 @@ impl State {
     }
 
     /// The next id a vendor gives a document of `kind`: `first`, `first + 1`, …
-    pub(crate) fn next_id(&mut self, vendor: &str, kind: DocKind, first: u64) -> u64 {
+    pub fn next_id(&mut self, vendor: &str, kind: DocKind, first: u64) -> u64 {
         let next = self.ids.entry(format!("{vendor}/{}", kind.as_str())).or_insert(first);
         let id = *next;
         *next = next.saturating_add(1);
@@ -453,50 +467,35 @@ impl State {
     }
 }
 
-/// What every handler shares: the state, the vendors' settings and the shutdown
-/// signal.
+/// What every handler shares: the state behind its one lock, and the shutdown signal.
+/// Handlers get it as [`App`].
 #[derive(Debug)]
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// CloudMA's settings.
-    pub(crate) cloudma: crate::CloudmaConfig,
-    /// EAS Pro's settings, resolved against the catalogue.
-    pub(crate) easpro: vendors::easpro::Settings,
-    /// Codemax's settings, checked.
-    pub(crate) codemax: vendors::codemax::Settings,
-    /// SalesMania's settings, checked.
-    pub(crate) salesmania: vendors::salesmania::Settings,
-    /// Asalta's settings, checked.
-    pub(crate) asalta: vendors::asalta::Settings,
+pub struct Shared {
+    state: Mutex<SharedState>,
     /// Turns `true` when the sandbox shuts down (or its handle is dropped).
     shutdown: watch::Receiver<bool>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        state: State,
-        cloudma: crate::CloudmaConfig,
-        easpro: vendors::easpro::Settings,
-        codemax: vendors::codemax::Settings,
-        salesmania: vendors::salesmania::Settings,
-        asalta: vendors::asalta::Settings,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
+    pub(crate) fn new(state: SharedState, shutdown: watch::Receiver<bool>) -> Self {
         Self {
             state: Mutex::new(state),
-            cloudma,
-            easpro,
-            codemax,
-            salesmania,
-            asalta,
             shutdown,
         }
     }
 
     /// The state, locked. A poisoned lock (a panic while it was held, which no
     /// request can cause) is taken over rather than propagated.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub fn lock(&self) -> MutexGuard<'_, SharedState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state and a vendor's own `ledger`, both locked, always in that order (so two
+    /// requests never wait for each other crosswise): what a handler that needs both
+    /// validates and applies under.
+    pub fn lock_with<'a, L>(&'a self, ledger: &'a Mutex<L>) -> Locked<'a, L> {
+        let state = self.lock();
+        Locked::new(state, ledger.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Resolves when the sandbox is shutting down.
@@ -507,8 +506,47 @@ impl Shared {
     }
 }
 
-/// The axum state: a cheap handle on [`Shared`].
-pub(crate) type App = std::sync::Arc<Shared>;
+/// The axum state of every route: a cheap handle on [`Shared`].
+pub type App = std::sync::Arc<Shared>;
+
+/// The shared state and one vendor's ledger, both locked ([`Shared::lock_with`]): the
+/// state through `Deref` (`locked.adjust_stock(…)`), the ledger as `locked.ledger`.
+pub struct Locked<'a, L> {
+    state: MutexGuard<'a, SharedState>,
+    /// The vendor's own state.
+    pub ledger: MutexGuard<'a, L>,
+}
+
+impl<'a, L> Locked<'a, L> {
+    /// Both, already locked (the state first). [`Shared::lock_with`] is how a handler
+    /// gets one; a unit test may lock two mutexes of its own.
+    pub fn new(state: MutexGuard<'a, SharedState>, ledger: MutexGuard<'a, L>) -> Self {
+        Self { state, ledger }
+    }
+}
+
+impl<L> Deref for Locked<'_, L> {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.state
+    }
+}
+
+impl<L> DerefMut for Locked<'_, L> {
+    fn deref_mut(&mut self) -> &mut SharedState {
+        &mut self.state
+    }
+}
+
+impl<L: fmt::Debug> fmt::Debug for Locked<'_, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Locked")
+            .field("state", &*self.state)
+            .field("ledger", &*self.ledger)
+            .finish()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -537,7 +575,7 @@ mod tests {
 
     #[test]
     fn stock_moves_all_or_nothing() {
-        let mut s = State::new(Catalogue::sample(), 1, Vec::new());
+        let mut s = SharedState::new(Catalogue::sample(), 1, Vec::new());
         let one = Decimal::ONE;
         assert!(
             s.adjust_stock(&[("TEA-100", -one), ("TEA-100", -one), ("MUG-1", one)])
@@ -553,7 +591,7 @@ mod tests {
 
     #[test]
     fn the_log_keeps_arrival_order_and_forgets_requests_from_before_a_reset() {
-        let mut s = State::new(Catalogue::sample(), 1, Vec::new());
+        let mut s = SharedState::new(Catalogue::sample(), 1, Vec::new());
         let (first, _) = s.begin("cloudma", "a");
         let (second, _) = s.begin("cloudma", "b");
         s.finish(second, record("/b"));
@@ -574,7 +612,7 @@ mod tests {
 
     #[test]
     fn ids_count_per_vendor_and_kind() {
-        let mut s = State::new(Catalogue::sample(), 1, Vec::new());
+        let mut s = SharedState::new(Catalogue::sample(), 1, Vec::new());
         assert_eq!(s.next_id("cloudma", DocKind::Sale, 1001), 1001);
         assert_eq!(s.next_id("cloudma", DocKind::Sale, 1001), 1002);
         assert_eq!(s.next_id("cloudma", DocKind::Purchase, 1001), 1001);

@@ -1,5 +1,6 @@
 //! The admin API, fault injection (deterministic for a seed), dropped connections as a
-//! client sees them, start-up errors and graceful shutdown.
+//! client sees them, start-up errors and graceful shutdown, against the tests' own
+//! imitation ([`common::shop`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -7,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use posbridge_core::{ConnectorConfig, Decimal, ErrorKind, Sale};
+use posbridge_core::Decimal;
 use posbridge_sandbox::{
     Catalogue, Fault, FaultRule, RequestRecord, Sandbox, SandboxConfig, SandboxError, StateSnapshot,
 };
@@ -47,7 +48,8 @@ async fn admin_state_requests_and_reset() {
         assert_eq!(initial.products, Catalogue::sample().products);
         assert_eq!(
             initial.documents.keys().collect::<Vec<_>>(),
-            ["asalta", "cloudma", "codemax", "easpro", "salesmania"]
+            [SHOP],
+            "every vendor imitated has an entry"
         );
 
         read(post_form(&sandbox, "api/push-sale", &sale_form("INV-1001")).await).await;
@@ -55,8 +57,8 @@ async fn admin_state_requests_and_reset() {
         let state: StateSnapshot = admin_get(&sandbox, "state").await;
         assert_eq!(state, sandbox.state());
         assert_eq!(state.stock("TEA-100"), Some(dec("164")));
-        assert!(state.documents["cloudma"].sales.contains_key("INV-1001"));
-        assert!(state.documents["cloudma"].purchases.contains_key("GRN-1"));
+        assert!(state.documents[SHOP].sales.contains_key("INV-1001"));
+        assert!(state.documents[SHOP].purchases.contains_key("GRN-1"));
 
         let log: Vec<RequestRecord> = admin_get(&sandbox, "requests").await;
         assert_eq!(log, sandbox.requests());
@@ -89,14 +91,14 @@ async fn admin_faults_replace_and_list_rules() {
         let rules: Vec<FaultRule> = admin_get(&sandbox, "faults").await;
         assert!(rules.is_empty());
         let body = r#"[
-            {"vendor": "cloudma", "route": "api/push-sale", "fault": {"kind": "status", "status": 503}, "rate": 0.5},
+            {"vendor": "shop", "route": "api/push-sale", "fault": {"kind": "status", "status": 503}, "rate": 0.5},
             {"fault": {"kind": "latency", "ms": 5}, "rate": 1}
         ]"#;
         let (status, echoed) = admin_post(&sandbox, "faults", body).await;
         assert_eq!(status, 200, "{echoed}");
         let want = vec![
             FaultRule::new(Fault::Status { status: 503 }, 0.5)
-                .for_vendor("cloudma")
+                .for_vendor(SHOP)
                 .for_route("api/push-sale"),
             FaultRule::new(Fault::Latency { ms: 5 }, 1.0),
         ];
@@ -117,7 +119,7 @@ async fn admin_faults_replace_and_list_rules() {
             (r#"[{"fault": {"kind": "drop_after_apply"}, "rate": 2}]"#, "rate"),
             (r#"[{"fault": {"kind": "status", "status": 200}, "rate": 1}]"#, "status"),
             (
-                r#"[{"vendor": "cloudmaa", "fault": {"kind": "drop_after_apply"}, "rate": 1}]"#,
+                r#"[{"vendor": "shopp", "fault": {"kind": "drop_after_apply"}, "rate": 1}]"#,
                 "unknown vendor",
             ),
             (
@@ -154,7 +156,7 @@ async fn fault_pattern(
     for i in 0..n {
         // Drops make the client see an error; that is expected here.
         if let Ok(response) = client
-            .post(format!("{}api/push-sale", sandbox.vendor_url("cloudma")))
+            .post(format!("{}api/push-sale", sandbox.vendor_url(SHOP)))
             .form(&sale_form(&format!("INV-{i}")))
             .send()
             .await
@@ -218,11 +220,11 @@ async fn drop_after_apply_books_the_sale_but_the_client_sees_an_error() {
         let sandbox = start().await;
         sandbox.set_faults(vec![
             FaultRule::new(Fault::DropAfterApply, 1.0)
-                .for_vendor("cloudma")
+                .for_vendor(SHOP)
                 .for_route("api/push-sale"),
         ]);
         let outcome = match client()
-            .post(format!("{}api/push-sale", sandbox.vendor_url("cloudma")))
+            .post(format!("{}api/push-sale", sandbox.vendor_url(SHOP)))
             .form(&sale_form("INV-1001"))
             .send()
             .await
@@ -233,7 +235,7 @@ async fn drop_after_apply_books_the_sale_but_the_client_sees_an_error() {
         assert!(outcome.is_err(), "the client must not get an answer");
 
         let state = sandbox.state();
-        assert!(state.documents["cloudma"].sales.contains_key("INV-1001"));
+        assert!(state.documents[SHOP].sales.contains_key("INV-1001"));
         assert_eq!(state.stock("TEA-100"), Some(dec("116")));
         let log = sandbox.requests();
         assert_eq!(
@@ -263,7 +265,7 @@ async fn drop_before_apply_changes_nothing_and_the_client_sees_an_error() {
         sandbox.set_faults(vec![FaultRule::new(Fault::DropBeforeApply, 1.0)]);
         for route in ["api/push-sale", "api/sync-stock"] {
             let outcome = match client()
-                .post(format!("{}{route}", sandbox.vendor_url("cloudma")))
+                .post(format!("{}{route}", sandbox.vendor_url(SHOP)))
                 .form(&sale_form("INV-1001"))
                 .send()
                 .await
@@ -286,33 +288,6 @@ async fn drop_before_apply_changes_nothing_and_the_client_sees_an_error() {
 }
 
 #[tokio::test]
-async fn the_connector_reports_a_dropped_push_as_uncertain() {
-    bounded(async {
-        let sandbox = start().await;
-        sandbox.set_faults(vec![FaultRule::new(Fault::DropAfterApply, 1.0).for_route("api/push-sale")]);
-        let config: posbridge_cloudma::Config = serde_json::from_value(json!({
-            "token": TOKEN,
-            "base_url": sandbox.vendor_url("cloudma"),
-            "http": {"timeout_ms": 5000, "retry": {"max_retries": 2, "min_delay_ms": 1, "max_delay_ms": 5, "jitter": false}}
-        }))
-        .unwrap();
-        let connector = config.connect().unwrap();
-        let sale: Sale = serde_json::from_value(json!({
-            "reference": "INV-7", "issued_at": "2026-11-26T10:15:00+05:30",
-            "lines": [{"product_code": "TEA-100", "quantity": "2", "unit_price": "450.00"}]
-        }))
-        .unwrap();
-        let err = connector.sales().unwrap().push_sale(&sale).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Uncertain, "{err}");
-        // Sent once, never again, and booked.
-        assert_eq!(sandbox.requests().len(), 1);
-        assert!(sandbox.state().documents["cloudma"].sales.contains_key("INV-7"));
-        sandbox.shutdown().await;
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn rate_limit_carries_retry_after_and_changes_nothing() {
     bounded(async {
         let sandbox = start().await;
@@ -321,7 +296,7 @@ async fn rate_limit_carries_retry_after_and_changes_nothing() {
         assert_eq!(response.headers()["retry-after"], "7");
         let (status, body) = read(response).await;
         assert_eq!((status, message(&body)), (429, "Too Many Requests"));
-        assert!(sandbox.state().documents["cloudma"].sales.is_empty());
+        assert!(sandbox.state().documents[SHOP].sales.is_empty());
         let log = sandbox.requests();
         assert_eq!(
             (log[0].status, log[0].fault.as_deref(), log[0].applied),
@@ -351,7 +326,7 @@ async fn status_and_latency_faults() {
         assert_eq!(status, 201);
         let faults: Vec<_> = sandbox.requests().into_iter().map(|r| r.fault).collect();
         assert_eq!(faults, [Some("status_502".into()), Some("latency".into()), None]);
-        assert!(sandbox.state().documents["cloudma"].purchases.is_empty());
+        assert!(sandbox.state().documents[SHOP].purchases.is_empty());
         sandbox.shutdown().await;
     })
     .await;
@@ -367,7 +342,7 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_returns() {
         sandbox.set_faults(vec![
             FaultRule::new(Fault::Latency { ms: 60_000 }, 1.0).for_route("api/sync-stock"),
         ]);
-        let url = format!("{}api/sync-stock", sandbox.vendor_url("cloudma"));
+        let url = format!("{}api/sync-stock", sandbox.vendor_url(SHOP));
         let in_flight = tokio::spawn(async move {
             client()
                 .post(url)
@@ -381,7 +356,7 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_returns() {
         let quick = client();
         loop {
             quick
-                .post(format!("{}api/push-purchase", sandbox.vendor_url("cloudma")))
+                .post(format!("{}api/push-purchase", sandbox.vendor_url(SHOP)))
                 .send()
                 .await
                 .unwrap();
@@ -412,7 +387,7 @@ async fn shutdown_on_a_signal_and_on_drop() {
             let _ = stopped.await;
         }));
         let r = client()
-            .post(format!("http://{addr}/cloudma/api/sync-stock"))
+            .post(format!("http://{addr}/shop/api/sync-stock"))
             .form(&[("token", TOKEN)])
             .send()
             .await
@@ -446,16 +421,31 @@ async fn start_up_errors() {
             bind: running.addr(),
             ..SandboxConfig::default()
         };
-        assert!(matches!(Sandbox::start(taken).await, Err(SandboxError::Bind { .. })));
+        assert!(matches!(
+            Sandbox::start(taken, vec![shop::imitation()]).await,
+            Err(SandboxError::Bind { .. })
+        ));
 
         let bad_fault = SandboxConfig {
             faults: vec![FaultRule::new(Fault::Status { status: 503 }, 1.5)],
             ..SandboxConfig::default()
         };
         assert!(matches!(
-            Sandbox::start(bad_fault).await,
+            Sandbox::start(bad_fault, vec![shop::imitation()]).await,
             Err(SandboxError::InvalidFault(_))
         ));
+        // A rule for a vendor or a route the sandbox does not imitate.
+        for rule in [
+            FaultRule::new(Fault::DropAfterApply, 0.5).for_vendor("shopp"),
+            FaultRule::new(Fault::DropAfterApply, 0.5).for_route("api/push-sales"),
+        ] {
+            let config = SandboxConfig {
+                faults: vec![rule],
+                ..SandboxConfig::default()
+            };
+            let err = Sandbox::start(config, vec![shop::imitation()]).await.unwrap_err();
+            assert!(matches!(err, SandboxError::InvalidFault(_)), "{err}");
+        }
 
         let mut twice = Catalogue::sample();
         twice.products.push(twice.products[0].clone());
@@ -464,9 +454,38 @@ async fn start_up_errors() {
             ..SandboxConfig::default()
         };
         assert!(matches!(
-            Sandbox::start(dup).await,
+            Sandbox::start(dup, vec![shop::imitation()]).await,
             Err(SandboxError::InvalidCatalogue(_))
         ));
+
+        // A section naming no vendor imitated (a misspelt key of the config lands
+        // there too), a section its imitation refuses, two imitations of one vendor.
+        for (config, imitations, why) in [
+            (
+                serde_json::from_str::<SandboxConfig>(r#"{"sede": 1}"#).unwrap(),
+                vec![shop::imitation()],
+                "sede",
+            ),
+            (
+                SandboxConfig::default().with_section("shopp", json!({"token": "t"})),
+                vec![shop::imitation()],
+                "shopp",
+            ),
+            (
+                SandboxConfig::default().with_section(SHOP, json!({"tokn": "t"})),
+                vec![shop::imitation()],
+                "tokn",
+            ),
+            (
+                SandboxConfig::default(),
+                vec![shop::imitation(), shop::imitation()],
+                "two imitations",
+            ),
+        ] {
+            let err = Sandbox::start(config, imitations).await.unwrap_err();
+            assert!(matches!(err, SandboxError::InvalidConfig(_)), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
         running.shutdown().await;
     })
     .await;
@@ -513,19 +532,25 @@ fn catalogue_files_and_config_defaults() {
 
     let config: SandboxConfig = serde_json::from_str("{}").unwrap();
     assert_eq!(config.bind.to_string(), "127.0.0.1:0");
-    assert_eq!((config.seed, config.cloudma.token.as_str()), (42, TOKEN));
+    assert_eq!(
+        (config.seed, config.vendors.len()),
+        (42, 0),
+        "no section: every imitation's defaults"
+    );
     assert_eq!(config.catalogue, Catalogue::sample());
     assert!(config.faults.is_empty());
     let config: SandboxConfig = serde_json::from_value(json!({
-        "seed": 3, "cloudma": {"token": "t"},
+        "seed": 3, "shop": {"token": "t"},
         "faults": [{"fault": {"kind": "drop_before_apply"}, "rate": 0.1}]
     }))
     .unwrap();
     assert_eq!(
-        (config.seed, config.cloudma.token.as_str(), config.faults.len()),
-        (3, "t", 1)
+        (config.seed, config.vendors[SHOP]["token"].as_str(), config.faults.len()),
+        (3, Some("t"), 1)
     );
-    assert!(serde_json::from_str::<SandboxConfig>(r#"{"sede": 1}"#).is_err());
+    // A misspelt key is refused when the sandbox starts (see `start_up_errors`).
+    let misspelt: SandboxConfig = serde_json::from_str(r#"{"sede": 1}"#).unwrap();
+    assert_eq!(misspelt.vendors["sede"], json!(1));
 
     let sample = Catalogue::sample();
     assert!((25..=40).contains(&sample.products.len()));

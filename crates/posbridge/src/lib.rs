@@ -8,7 +8,9 @@
 //! and one connector per cargo feature, each a module named like the feature (the
 //! list is [`vendors()`], built from the registry in `src/registry.rs`); `full` turns
 //! them all on. No vendor is on by default, so a library user compiles only the
-//! vendors they need.
+//! vendors they need. The `sandbox` feature adds [`sandbox`] (a local server imitating
+//! the vendors) and `sandbox_imitations()`, the imitation of every vendor compiled in,
+//! from the same registry line.
 //!
 //! [`connect`] builds a connector from a [`VendorConfig`] chosen at run time (from a
 //! config file or the CLI), returning a `Box<dyn Connector>`; each vendor describes
@@ -41,6 +43,11 @@ pub use posbridge_core::*;
 /// despite faults and crashes. See `docs/outbox.md`.
 #[cfg(feature = "outbox")]
 pub use posbridge_outbox as outbox;
+
+/// The sandbox (feature `sandbox`): a local server imitating the vendors, with
+/// [`sandbox_imitations()`] for every vendor compiled in. See `docs/sandbox.md`.
+#[cfg(feature = "sandbox")]
+pub use posbridge_sandbox as sandbox;
 
 mod registry;
 pub use registry::*;
@@ -94,7 +101,10 @@ impl VendorConfig {
     /// for the vendor-only calls a `Box<dyn Connector>` does not offer.
     pub fn parse<C: serde::de::DeserializeOwned>(&self) -> Result<C> {
         serde_json::from_value(serde_json::Value::Object(self.section.clone())).map_err(|e| {
-            Error::config(format!("{}: the vendor section is not valid: {e}", error::quote(&self.vendor)))
+            Error::config(format!(
+                "{}: the vendor section is not valid: {e}",
+                error::quote(&self.vendor)
+            ))
         })
     }
 }
@@ -116,7 +126,11 @@ pub fn connect(config: VendorConfig) -> Result<Box<dyn Connector>> {
         Error::config(format!(
             "no vendor {} in this build (compiled in: {})",
             error::quote(&config.vendor),
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
         ))
     })?;
     descriptor.connect(serde_json::Value::Object(config.section))

@@ -1,32 +1,55 @@
-//! Scenario 3, batching: 10,000 sales to Codemax, whose connector sends them 20 per
-//! request, one request after the other: exactly 500 sync requests (asserted), and
-//! sales/s against a raw loop posting the same 500 bodies (recorded by the server).
+//! Scenario 3, batching: 10,000 sales to each vendor that takes sales in batches
+//! (`Capabilities::max_batch`, 20 per request for the one there is), sent one request
+//! after the other: exactly `n / max_batch` push requests (asserted), and sales/s
+//! against a raw loop posting the same bodies (recorded by the server).
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use posbridge_bench::fixture;
-use posbridge_core::Sales;
+use posbridge_bench::vendors::{self, Vendor};
 
-use super::{Ctx, baseline_first, client_headers, rate, raw_post, routes};
+use super::{Ctx, baseline_first, client_headers, rate, raw_post};
 use crate::report::{Row, Target};
 
 const SCENARIO: &str = "3 batching";
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for v in vendors::all() {
+        if let (Some(batch), Some(_)) = (v.descriptor.capabilities().max_batch, v.hook.push()) {
+            rows.push(vendor(ctx, &v, batch).await?);
+        }
+    }
+    if rows.is_empty() {
+        bail!("no vendor takes sales in batches (Capabilities::max_batch) with a push route in its bench hook");
+    }
+    Ok(rows)
+}
+
+async fn vendor(ctx: &Ctx<'_>, v: &Vendor, batch: usize) -> Result<Row> {
     let o = ctx.options;
     let n: usize = o.pick(10_000, 1_000);
-    let batch = posbridge_codemax::MAX_BATCH;
     let expected = n.div_ceil(batch);
-    let codemax = fixture::codemax(&ctx.mini.url("/codemax/"))?;
-    let sales = fixture::sales("CMX", n)?;
-    let sync = ctx.mini.seen(routes::CODEMAX_SYNC)?;
-    let login = ctx.mini.seen(routes::CODEMAX_LOGIN)?;
+    let client = v.client(&ctx.mini.url(&v.prefix()))?;
+    let connector = client.connector();
+    let sales_api = connector
+        .sales()
+        .with_context(|| format!("{} offers no sales", v.name()))?;
+    let sales = fixture::sales("BAT", n)?;
+    let push_path = v.hook.push().map(|r| v.route_path(r)).unwrap_or_default();
+    let sync = ctx.mini.seen(&push_path)?;
+    let logins = || {
+        v.hook
+            .login()
+            .and_then(|r| ctx.mini.seen(&v.route_path(r)).ok())
+            .map_or(0, |seen| seen.requests.load(Ordering::SeqCst))
+    };
 
     let push_all = || async {
         let before = sync.requests.load(Ordering::SeqCst);
-        let outcomes = codemax.push_sales(&sales).await;
+        let outcomes = sales_api.push_sales(&sales).await;
         let sent = sync.requests.load(Ordering::SeqCst) - before;
         if let Some(Err(e)) = outcomes.iter().find(|o| o.is_err()) {
             bail!("a sale was not synced: {e}");
@@ -34,12 +57,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
         ensure!(outcomes.len() == n, "{} outcomes for {n} sales", outcomes.len());
         ensure!(
             sent == expected as u64,
-            "{n} sales took {sent} sync requests, not {expected}"
+            "{n} sales took {sent} push requests, not {expected}"
         );
         Ok(sent)
     };
 
-    // Record the connector's 500 bodies (and its bearer) for the raw loop.
+    // Record the connector's bodies (and its credentials) for the raw loop.
     ctx.mini.capture(true);
     let sent = push_all().await?;
     ctx.mini.capture(false);
@@ -50,10 +73,11 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
         bodies.len()
     );
     let headers = client_headers(&sync.first().context("nothing recorded")?.headers)?;
-    let url = ctx.mini.url(routes::CODEMAX_SYNC);
+    let url = ctx.mini.url(&push_path);
     eprintln!(
-        "   {n} sales → {sent} sync requests (asserted = {n}/{batch}), {} login(s); bodies {}–{} B",
-        login.requests.load(Ordering::SeqCst),
+        "   {}: {n} sales → {sent} push requests (asserted = {n}/{batch}), {} login(s); bodies {}–{} B",
+        v.display_name(),
+        logins(),
         bodies.iter().map(|b| b.len()).min().unwrap_or(0),
         bodies.iter().map(|b| b.len()).max().unwrap_or(0)
     );
@@ -86,18 +110,16 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
         eprintln!("   round {}: {pb:.0} vs {raw:.0} sales/s", round + 1);
         rounds.push((pb, raw));
     }
-    let logins = login.requests.load(Ordering::SeqCst);
-    Ok(vec![
-        Row::paired(
-            SCENARIO,
-            &format!("Codemax push_sales of {n} sales"),
-            "sales/s",
-            &rounds,
-            Target::AtLeast(0.90),
-            o.smoke,
-        )
-        .note(format!(
-            "{expected} sync requests of {batch} per run, asserted each run; {logins} login request(s) in all"
-        )),
-    ])
+    let logins = logins();
+    Ok(Row::paired(
+        SCENARIO,
+        &format!("{} push_sales of {n} sales", v.display_name()),
+        "sales/s",
+        &rounds,
+        Target::AtLeast(0.90),
+        o.smoke,
+    )
+    .note(format!(
+        "{expected} push requests of {batch} per run, asserted each run; {logins} login request(s) in all"
+    )))
 }

@@ -1,8 +1,11 @@
 //! Scenario 7, footprint: the crates an application compiles for the facade with one
-//! vendor (CloudMA) against all five (`cargo tree -e normal`, distinct packages; and
-//! with `full`, which adds the outbox), and the release size of
+//! vendor against every vendor of the registry (`cargo tree -e normal`, distinct
+//! packages; and with `full`, which adds the outbox), and the release size of
 //! `examples/footprint.rs` built against each (`cargo xtask bench` builds both and
-//! passes their directory). No target: the ratio is reported.
+//! passes their directory). The one vendor is the lightest: the one whose facade
+//! feature alone compiles the fewest crates (the first in the registry on a tie);
+//! `posbridge-bench child footprint-vendors` prints it and the whole list, for
+//! `cargo xtask bench` to build with. No target: the ratio is reported.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,8 +17,50 @@ use super::Ctx;
 use crate::report::Row;
 
 const SCENARIO: &str = "7 footprint";
-const ONE: &str = "cloudma";
-const VENDORS: &str = "asalta,cloudma,codemax,easpro,salesmania";
+
+/// The facade features of every vendor in the registry (each named like its vendor).
+fn all_vendors() -> Vec<&'static str> {
+    posbridge::vendors().iter().map(|d| d.name()).collect()
+}
+
+/// The lightest vendor and its crate count: the fewest crates compiled for the facade
+/// with its feature alone (the first in the registry on a tie).
+fn lightest() -> Result<(&'static str, usize)> {
+    let mut best: Option<(&'static str, usize)> = None;
+    for name in all_vendors() {
+        let n = crates(name)?;
+        if best.is_none_or(|(_, b)| n < b) {
+            best = Some((name, n));
+        }
+    }
+    best.context("no vendor in the registry")
+}
+
+/// `one`, `two`, … for the table's labels.
+fn count_word(n: usize) -> String {
+    const WORDS: [&str; 11] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    WORDS.get(n).map_or_else(|| n.to_string(), |w| (*w).to_owned())
+}
+
+/// The display name of the vendor named `name`.
+fn display_name(name: &str) -> &str {
+    posbridge::vendors()
+        .iter()
+        .find(|d| d.name() == name)
+        .map_or(name, |d| d.display_name())
+}
+
+/// `child footprint-vendors`: prints `one=NAME` (the lightest vendor) and
+/// `all=A,B,…` (every vendor), the facade features `cargo xtask bench` builds
+/// `examples/footprint.rs` with.
+pub fn child() -> Result<()> {
+    let (one, _) = lightest()?;
+    println!("one={one}");
+    println!("all={}", all_vendors().join(","));
+    Ok(())
+}
 
 /// The workspace root.
 fn root() -> PathBuf {
@@ -60,14 +105,17 @@ fn crates(features: &str) -> Result<usize> {
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let smoke = ctx.options.smoke;
-    let one = crates(ONE)?;
-    let all = crates(VENDORS)?;
+    let (name, one) = lightest()?;
+    let vendors = all_vendors();
+    let all = crates(&vendors.join(","))?;
     let full = crates("full")?;
-    eprintln!("   crates: {one} (cloudma), {all} (five vendors), {full} (full: vendors and outbox)");
+    let many = format!("{} vendors", count_word(vendors.len()));
+    let single = format!("{} only", display_name(name));
+    eprintln!("   crates: {one} ({name}), {all} ({many}), {full} (full: vendors and outbox)");
     let mut rows = vec![
         Row::paired(
             SCENARIO,
-            "crates compiled: five vendors ÷ CloudMA only",
+            &format!("crates compiled: {many} ÷ {single}"),
             "crates",
             &[(all as f64, one as f64)],
             crate::report::Target::None,
@@ -84,10 +132,10 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     });
     rows.push(match sizes {
         Some((Ok(one), Ok(all))) => {
-            eprintln!("   release binary: {one} B (cloudma), {all} B (five vendors)");
+            eprintln!("   release binary: {one} B ({name}), {all} B ({many})");
             Row::paired(
                 SCENARIO,
-                "release binary: five vendors ÷ CloudMA only",
+                &format!("release binary: {many} ÷ {single}"),
                 "bytes",
                 &[(all as f64, one as f64)],
                 crate::report::Target::None,
@@ -104,7 +152,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
         }
         _ => Row::failed(
             SCENARIO,
-            "release binary: five vendors ÷ CloudMA only",
+            &format!("release binary: {many} ÷ {single}"),
             crate::report::Target::None,
             "the footprint binaries were not built: run `cargo xtask bench` (it builds them), or pass --footprint DIR",
         ),

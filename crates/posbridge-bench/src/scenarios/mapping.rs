@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use posbridge_bench::mapping::{Case, VENDORS, encoding};
+use posbridge_bench::mapping::{Case, vendors};
 
 use super::{Ctx, baseline_first};
 use crate::report::{Row, Target};
@@ -18,8 +18,9 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let o = ctx.options;
     let iterations = o.pick(3_000, 200);
     let mut rows = Vec::new();
-    for vendor in VENDORS {
-        let case = Case::new(vendor).await?;
+    for v in vendors() {
+        let case = Case::new(&v).await?;
+        let vendor = case.vendor;
         // Warm.
         for _ in 0..iterations / 4 {
             black_box(case.posbridge().await?);
@@ -38,7 +39,7 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
         }
         let mut row = Row::paired(
             SCENARIO,
-            &format!("{vendor} sale → {} bytes", encoding(vendor)),
+            &format!("{vendor} sale → {} bytes", case.encoding),
             "µs/sale",
             &rounds,
             Target::AtMost(2.0),

@@ -11,11 +11,13 @@ mod streaming;
 use std::cell::Cell;
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use posbridge_bench::vendors;
 use posbridge_core::reqwest;
 
 use crate::Options;
@@ -33,29 +35,6 @@ pub struct Ctx<'a> {
     /// A client built as the connectors build theirs, for the raw baselines.
     pub raw: reqwest::Client,
 }
-
-/// Paths of the minimal server's routes.
-pub mod routes {
-    /// CloudMA's push-sale.
-    pub const CLOUDMA_PUSH_SALE: &str = "/cloudma/api/push-sale";
-    /// EAS Pro's create-transaction.
-    pub const EASPRO_CREATE: &str = "/easpro/eas/api/external/transaction/create";
-    /// Codemax's login.
-    pub const CODEMAX_LOGIN: &str = "/codemax/api/v1/auth/login";
-    /// Codemax's sync.
-    pub const CODEMAX_SYNC: &str = "/codemax/api/v1/sync";
-    /// Asalta's items, 1,000 pages of 100 (full run).
-    pub const ASALTA_ITEMS: &str = "/asalta/pos/items";
-    /// Asalta's items, 10 pages of 100.
-    pub const ASALTA_ITEMS_SMALL: &str = "/asalta-small/pos/items";
-}
-
-/// CloudMA's success answer, from its document.
-pub const CLOUDMA_OK: &str = r#"{"message":"Sale pushed successfully","data":{"id":1501}}"#;
-/// EAS Pro's success answer, from its document.
-pub const EASPRO_OK: &str = r#"{"data":{"result":"Success","demo":false},"response":{"date":"2026/11/26 10:15:07","status":{"code":"0","httpMessage":"success processed"}}}"#;
-/// Codemax's login answer.
-pub const CODEMAX_LOGIN_OK: &str = r#"{"code":"00","message":"Login successful","access_token":"acc-bench","refresh_token":"ref-bench","expires_in":3600}"#;
 
 /// Runs every scenario asked for; a scenario that errors becomes a failed row.
 pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
@@ -104,32 +83,36 @@ pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
     rows
 }
 
+/// The minimal server's routes: for each vendor with a bench hook, its push and login
+/// routes under `/<name>/`, and its paged list under `/<name>/` (every page) and
+/// `/<name>-small/` (the first [`streaming::SMALL_PAGES`] pages).
+fn routes(options: &Options) -> Vec<(String, Answer)> {
+    let mut routes = Vec::new();
+    for v in vendors::all() {
+        for route in v.hook.login().into_iter().chain(v.hook.push()) {
+            routes.push((v.route_path(route), Answer::from_hook(&route.answer)));
+        }
+        if let Some(paged) = v.hook.paged() {
+            let pages = streaming::pages(paged, options.pick(1_000, 100));
+            let small = Arc::new(
+                pages
+                    .iter()
+                    .take(streaming::SMALL_PAGES)
+                    .cloned()
+                    .collect::<Vec<Bytes>>(),
+            );
+            routes.push((
+                format!("/{}/{}", v.name(), paged.path),
+                Answer::Pages(*paged, Arc::new(pages)),
+            ));
+            routes.push((streaming::small_path(&v, paged), Answer::Pages(*paged, small)));
+        }
+    }
+    routes
+}
+
 async fn setup<'a>(options: &'a Options, servers: &'a ServerThread) -> Result<Ctx<'a>> {
-    use axum::http::StatusCode;
-    let pages = streaming::pages(options.pick(1_000, 100));
-    let small = std::sync::Arc::new(pages.iter().take(10).cloned().collect::<Vec<Bytes>>());
-    let mini = MiniServer::start(
-        servers.handle(),
-        vec![
-            (
-                routes::CLOUDMA_PUSH_SALE,
-                Answer::Fixed(StatusCode::CREATED, Bytes::from_static(CLOUDMA_OK.as_bytes())),
-            ),
-            (
-                routes::EASPRO_CREATE,
-                Answer::Fixed(StatusCode::OK, Bytes::from_static(EASPRO_OK.as_bytes())),
-            ),
-            (
-                routes::CODEMAX_LOGIN,
-                Answer::Fixed(StatusCode::OK, Bytes::from_static(CODEMAX_LOGIN_OK.as_bytes())),
-            ),
-            (routes::CODEMAX_SYNC, Answer::CodemaxSync),
-            (routes::ASALTA_ITEMS, Answer::AsaltaPages(std::sync::Arc::new(pages))),
-            (routes::ASALTA_ITEMS_SMALL, Answer::AsaltaPages(small)),
-        ],
-        None,
-    )
-    .await?;
+    let mini = MiniServer::start(servers.handle(), routes(options), None).await?;
     let raw = posbridge_core::http::build_client(&posbridge_bench::fixture::http())?;
     Ok(Ctx {
         options,
@@ -139,7 +122,9 @@ async fn setup<'a>(options: &'a Options, servers: &'a ServerThread) -> Result<Ct
     })
 }
 
-/// The child processes: `child stream-rss URL ITEMS`, `child outbox-worker DB URL C`.
+/// The child processes: `child stream-rss VENDOR URL ITEMS`, `child outbox-worker
+/// VENDOR DB URL C`, and `child footprint-vendors` (for `cargo xtask bench`, which
+/// builds the footprint binaries for the vendors it prints).
 pub fn child(args: &[String]) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -148,6 +133,7 @@ pub fn child(args: &[String]) -> Result<ExitCode> {
     match args.first().map(String::as_str) {
         Some("stream-rss") => rt.block_on(streaming::child(&args[1..]))?,
         Some("outbox-worker") => rt.block_on(outbox::child(&args[1..]))?,
+        Some("footprint-vendors") => footprint::child()?,
         other => bail!("unknown child {other:?}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -1,8 +1,11 @@
-//! Scenario 5, the outbox.
+//! Scenario 5, the outbox, delivering to one vendor: the first whose push is one
+//! request with a fixed answer ([`Vendor::single_push`]), that takes one sale per
+//! request, and whose sale push is idempotent (a re-send is safe, so the outbox
+//! claims deliveries ahead) — EAS Pro's upsert.
 //!
 //! - SQLite: sustained deliveries/s of `Outbox::run` (concurrency 4, until idle) over
-//!   pre-enqueued sales to EAS Pro on the minimal server, against pushing the same
-//!   sales directly through the same connector, 4 at a time.
+//!   pre-enqueued sales to that vendor on the minimal server, against pushing the
+//!   same sales directly through the same connector, 4 at a time.
 //! - PostgreSQL: deliveries/s with 4 worker processes against 1, when the vendor
 //!   takes 10 ms per request. Each run gets a fresh database; the workers are this
 //!   binary's `child outbox-worker`, started, opened, and then released together.
@@ -13,15 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use axum::http::StatusCode;
-use bytes::Bytes;
 use futures_util::StreamExt;
 use posbridge_bench::fixture;
+use posbridge_bench::vendors::{self, Vendor};
 use posbridge_core::{Connector, Sale, Sales};
 use posbridge_outbox::{Outbox, OutboxConfig, RunOptions, Target};
 use sqlx::Connection;
 
-use super::{Ctx, EASPRO_OK, baseline_first, rate};
+use super::{Ctx, baseline_first, rate};
 use crate::report::{Row, Target as Goal};
 use crate::server::{Answer, MiniServer};
 
@@ -48,12 +50,29 @@ fn options() -> RunOptions {
     }
 }
 
-fn target() -> Target {
-    Target::new(posbridge_easpro::VENDOR)
+/// The vendor the outbox delivers to (see the module docs).
+fn vendor() -> Result<Vendor> {
+    vendors::all()
+        .into_iter()
+        .find(|v| {
+            let c = v.descriptor.capabilities();
+            v.single_push().is_some() && c.max_batch.is_none() && c.sale_duplicates.is_idempotent()
+        })
+        .context("no vendor's bench hook declares a one-request push to a vendor whose sale push is idempotent")
+}
+
+fn target(v: &Vendor) -> Target {
+    Target::new(v.name())
+}
+
+/// The vendor's connector for the server at `base_url`.
+fn connector(v: &Vendor, base_url: &str) -> Result<Arc<dyn Connector>> {
+    Ok(v.client(base_url)?.connector())
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
-    let mut rows = vec![sqlite(ctx).await?];
+    let v = vendor()?;
+    let mut rows = vec![sqlite(ctx, &v).await?];
     rows.push(match &ctx.options.postgres_url {
         None => {
             let why = "PostgreSQL part did not run: no PostgreSQL (no POSBRIDGE_TEST_POSTGRES_URL and no server \
@@ -66,16 +85,18 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
                 why,
             )
         }
-        Some(url) => postgres(ctx, url).await?,
+        Some(url) => postgres(ctx, &v, url).await?,
     });
     Ok(rows)
 }
 
-async fn sqlite(ctx: &Ctx<'_>) -> Result<Row> {
+async fn sqlite(ctx: &Ctx<'_>, v: &Vendor) -> Result<Row> {
     let o = ctx.options;
     let n = o.pick(2_000, 200);
-    let easpro = Arc::new(fixture::easpro(&ctx.mini.url("/easpro/"))?);
-    let connector: Arc<dyn Connector> = easpro.clone();
+    let connector = connector(v, &ctx.mini.url(&v.prefix()))?;
+    let direct_sales = connector
+        .sales()
+        .with_context(|| format!("{} offers no sales", v.name()))?;
     let sales = fixture::sales("OBX", n)?;
     let mut rounds = Vec::new();
     let mut enqueue_rates = Vec::new();
@@ -85,10 +106,10 @@ async fn sqlite(ctx: &Ctx<'_>) -> Result<Row> {
             let url = format!("sqlite://{}", dir.path().join("outbox.db").display());
             let outbox = Outbox::open(&url, config())
                 .await?
-                .with_target(target(), connector.clone());
+                .with_target(target(v), connector.clone());
             let t = Instant::now();
             for sale in &sales {
-                outbox.enqueue(sale, &[target()]).await?;
+                outbox.enqueue(sale, &[target(v)]).await?;
             }
             let enqueued = rate(n, t.elapsed());
             let t = Instant::now();
@@ -102,7 +123,7 @@ async fn sqlite(ctx: &Ctx<'_>) -> Result<Row> {
             outbox.close().await;
             Ok::<_, anyhow::Error>((delivered, enqueued))
         };
-        let direct = || push_directly(easpro.as_ref(), &sales);
+        let direct = || push_directly(direct_sales, &sales);
         let ((outbox, enqueued), direct) = if baseline_first(round) {
             let d = direct().await?;
             (through_outbox().await?, d)
@@ -127,7 +148,8 @@ async fn sqlite(ctx: &Ctx<'_>) -> Result<Row> {
         o.smoke,
     )
     .note(format!(
-        "{n} EAS Pro sales per side per round, pre-enqueued (enqueue alone: {enqueue:.0} sales/s)"
+        "{n} {} sales per side per round, pre-enqueued (enqueue alone: {enqueue:.0} sales/s)",
+        v.display_name()
     )))
 }
 
@@ -144,28 +166,26 @@ async fn push_directly(connector: &dyn Sales, sales: &[Sale]) -> Result<f64> {
     Ok(rate(sales.len(), t.elapsed()))
 }
 
-async fn postgres(ctx: &Ctx<'_>, admin: &str) -> Result<Row> {
+async fn postgres(ctx: &Ctx<'_>, v: &Vendor, admin: &str) -> Result<Row> {
     let o = ctx.options;
     let n = o.pick(1_200, 200);
+    let push = v.single_push().context("the outbox's vendor has no push route")?;
     let slow = MiniServer::start(
         ctx.servers.handle(),
-        vec![(
-            super::routes::EASPRO_CREATE,
-            Answer::Fixed(StatusCode::OK, Bytes::from_static(EASPRO_OK.as_bytes())),
-        )],
+        vec![(v.route_path(push), Answer::from_hook(&push.answer))],
         Some(VENDOR_DELAY),
     )
     .await?;
-    let vendor_url = slow.url("/easpro/");
+    let vendor_url = slow.url(&v.prefix());
     let sales = fixture::sales("PGX", n)?;
     let mut rounds = Vec::new();
     for round in 0..o.rounds.min(3) {
         let (four, one) = if baseline_first(round) {
-            let one = pg_run(admin, &vendor_url, &sales, 1, round).await?;
-            (pg_run(admin, &vendor_url, &sales, 4, round).await?, one)
+            let one = pg_run(v, admin, &vendor_url, &sales, 1, round).await?;
+            (pg_run(v, admin, &vendor_url, &sales, 4, round).await?, one)
         } else {
-            let four = pg_run(admin, &vendor_url, &sales, 4, round).await?;
-            (four, pg_run(admin, &vendor_url, &sales, 1, round).await?)
+            let four = pg_run(v, admin, &vendor_url, &sales, 4, round).await?;
+            (four, pg_run(v, admin, &vendor_url, &sales, 1, round).await?)
         };
         eprintln!(
             "   PostgreSQL round {}: 4 workers {four:.0}/s, 1 worker {one:.0}/s = {:.2}x",
@@ -183,8 +203,9 @@ async fn postgres(ctx: &Ctx<'_>, admin: &str) -> Result<Row> {
         o.smoke,
     )
     .note(format!(
-        "{n} EAS Pro sales per run, each run in a fresh database; {CONCURRENCY} in flight per worker process; \
+        "{n} {} sales per run, each run in a fresh database; {CONCURRENCY} in flight per worker process; \
          ideal: 1 worker {:.0}/s, 4 workers {:.0}/s",
+        v.display_name(),
         CONCURRENCY as f64 * 1000.0 / VENDOR_DELAY.as_millis() as f64,
         4.0 * CONCURRENCY as f64 * 1000.0 / VENDOR_DELAY.as_millis() as f64
     )))
@@ -205,7 +226,14 @@ fn database_url(admin: &str, name: &str) -> String {
 
 /// One run: a fresh database with `sales` enqueued, `workers` worker processes
 /// released together; deliveries/s from the release to the last worker's exit.
-async fn pg_run(admin: &str, vendor_url: &str, sales: &[Sale], workers: usize, round: usize) -> Result<f64> {
+async fn pg_run(
+    v: &Vendor,
+    admin: &str,
+    vendor_url: &str,
+    sales: &[Sale],
+    workers: usize,
+    round: usize,
+) -> Result<f64> {
     let name = format!("posbridge_bench_{}_{round}_{workers}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(admin)
         .await
@@ -219,15 +247,16 @@ async fn pg_run(admin: &str, vendor_url: &str, sales: &[Sale], workers: usize, r
     let url = database_url(admin, &name);
     let result = async {
         // Migrations and the queue, from this process.
-        let connector: Arc<dyn Connector> = Arc::new(fixture::easpro(vendor_url)?);
-        let outbox = Outbox::open(&url, config()).await?.with_target(target(), connector);
+        let outbox = Outbox::open(&url, config())
+            .await?
+            .with_target(target(v), connector(v, vendor_url)?);
         for sale in sales {
-            outbox.enqueue(sale, &[target()]).await?;
+            outbox.enqueue(sale, &[target(v)]).await?;
         }
         outbox.close().await;
         let mut children = Vec::new();
         for _ in 0..workers {
-            children.push(Worker::spawn(&url, vendor_url)?);
+            children.push(Worker::spawn(v, &url, vendor_url)?);
         }
         for c in &mut children {
             c.wait_ready()?;
@@ -266,10 +295,17 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(db: &str, vendor_url: &str) -> Result<Worker> {
+    fn spawn(v: &Vendor, db: &str, vendor_url: &str) -> Result<Worker> {
         let exe = std::env::current_exe().context("this binary's path")?;
         let mut child = Command::new(exe)
-            .args(["child", "outbox-worker", db, vendor_url, &CONCURRENCY.to_string()])
+            .args([
+                "child",
+                "outbox-worker",
+                v.name(),
+                db,
+                vendor_url,
+                &CONCURRENCY.to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -319,14 +355,16 @@ impl Drop for Worker {
     }
 }
 
-/// The child: opens the outbox at `DB`, says `ready`, waits for a line on stdin, runs
-/// until idle, prints `delivered=N`.
+/// The child: opens the outbox at `DB` with `VENDOR` at `VENDOR_URL`, says `ready`,
+/// waits for a line on stdin, runs until idle, prints `delivered=N`.
 pub async fn child(args: &[String]) -> Result<()> {
-    let [db, vendor_url, concurrency] = args else {
-        bail!("usage: posbridge-bench child outbox-worker DB_URL VENDOR_URL CONCURRENCY");
+    let [vendor, db, vendor_url, concurrency] = args else {
+        bail!("usage: posbridge-bench child outbox-worker VENDOR DB_URL VENDOR_URL CONCURRENCY");
     };
-    let connector: Arc<dyn Connector> = Arc::new(fixture::easpro(vendor_url)?);
-    let outbox = Outbox::open(db, config()).await?.with_target(target(), connector);
+    let v = vendors::named(vendor)?;
+    let outbox = Outbox::open(db, config())
+        .await?
+        .with_target(target(&v), connector(&v, vendor_url)?);
     println!("ready");
     std::io::stdout().flush()?;
     let mut go = String::new();

@@ -1,20 +1,23 @@
-//! Scenario 1, per-call overhead: `push_sale` of the 20-line sale through CloudMA and
-//! EAS Pro against a raw reqwest POST of the identical bytes (recorded by the server
-//! from the connector's own request, headers included) to the same minimal server.
-//! p50 and p99 latency at concurrency 1, throughput at concurrency 64.
+//! Scenario 1, per-call overhead: `push_sale` of the 20-line sale through every vendor
+//! whose push is one request with a fixed answer and no login first
+//! ([`Vendor::single_push`]) against a raw reqwest POST of the identical bytes
+//! (recorded by the server from the connector's own request, headers included) to the
+//! same minimal server. p50 and p99 latency at concurrency 1, throughput at
+//! concurrency 64.
 //!
 //! A third side isolates the transport: the connector's request, mapped and encoded
 //! once before the clock starts, sent each time by a bare `posbridge_core::Transport`
 //! (retries, span, error classification; no mapping, no receipt) with the same
 //! credentials headers.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use posbridge_bench::fixture;
+use posbridge_bench::vendors::{self, Vendor};
 use posbridge_core::Sales;
 use posbridge_core::http::{Request, Transport, default_parse_error};
 use posbridge_core::reqwest::header::CONTENT_TYPE;
 
-use super::{Ctx, baseline_first, client_headers, latencies, raw_post, routes, throughput};
+use super::{Ctx, baseline_first, client_headers, latencies, raw_post, throughput};
 use crate::report::{Row, Target, percentile};
 
 const SCENARIO: &str = "1 per-call";
@@ -22,29 +25,31 @@ const SCENARIO: &str = "1 per-call";
 pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let sale = fixture::sale("INV-PERCALL-1")?;
-    let cloudma = fixture::cloudma(&ctx.mini.url("/cloudma/"))?;
-    let prebuilt = cloudma.bench_sale_request(&sale)?;
-    rows.extend(
-        vendor(
-            ctx,
-            "CloudMA",
-            &cloudma,
-            "/cloudma/",
-            routes::CLOUDMA_PUSH_SALE,
-            prebuilt,
-        )
-        .await?,
-    );
-    let easpro = fixture::easpro(&ctx.mini.url("/easpro/"))?;
-    let prebuilt = easpro.bench_sale_request(&sale).await?.0;
-    rows.extend(vendor(ctx, "EAS Pro", &easpro, "/easpro/", routes::EASPRO_CREATE, prebuilt).await?);
+    let picked: Vec<Vendor> = vendors::all()
+        .into_iter()
+        .filter(|v| v.single_push().is_some())
+        .collect();
+    if picked.is_empty() {
+        bail!("no vendor's bench hook declares a push of one request with a fixed answer");
+    }
+    for v in picked {
+        let prefix = v.prefix();
+        let client = v.client(&ctx.mini.url(&prefix))?;
+        let prebuilt = client.sale_request(&sale).await?;
+        let connector = client.connector();
+        let sales = connector
+            .sales()
+            .with_context(|| format!("{} offers no sales", v.name()))?;
+        let route = v.single_push().map(|r| v.route_path(r)).unwrap_or_default();
+        rows.extend(vendor(ctx, v.display_name(), sales, &prefix, &route, prebuilt).await?);
+    }
     Ok(rows)
 }
 
-async fn vendor<S: Sales>(
+async fn vendor(
     ctx: &Ctx<'_>,
     name: &str,
-    connector: &S,
+    connector: &dyn Sales,
     prefix: &str,
     route: &str,
     prebuilt: Request,

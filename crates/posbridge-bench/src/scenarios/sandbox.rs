@@ -1,8 +1,12 @@
-//! Scenario 6, the sandbox: how many CloudMA push-sale requests per second the
-//! stateful sandbox sustains at concurrency 32 (a raw client posting the connector's
-//! form bodies, each with its own reference, since the sandbox refuses a repeated
-//! one). Every other scenario sends to the minimal server, so this is the only one
-//! that measures the sandbox. No baseline, no target.
+//! Scenario 6, the sandbox: how many push requests per second the stateful sandbox
+//! sustains at concurrency 32 on one vendor's push route (a raw client posting the
+//! connector's bodies, each with its own reference, since the sandbox refuses a
+//! repeated one). The vendor is the first whose push is one request with a fixed
+//! answer and carries its credentials in its body ([`Vendor::single_push`],
+//! `BenchHook::credentials_in_body`), so that the body alone is accepted: CloudMA,
+//! whose bench token is its document's, which the sandbox accepts. Every other
+//! scenario sends to the minimal server, so this is the only one that measures the
+//! sandbox. No baseline, no target.
 
 use std::time::Instant;
 
@@ -10,6 +14,7 @@ use anyhow::{Context, Result, ensure};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use posbridge_bench::fixture;
+use posbridge_bench::vendors::{self, Vendor};
 use posbridge_core::Decimal;
 use posbridge_core::http::Body;
 use posbridge_core::reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -42,26 +47,32 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let sandbox = ctx
         .servers
         .handle()
-        .spawn(Sandbox::start(config))
+        .spawn(Sandbox::start(config, imitations()))
         .await
         .context("the server runtime")??;
-    let url = format!("{}api/push-sale", sandbox.vendor_url("cloudma"));
+    let (v, push) = vendor()?;
+    let vendor_url = sandbox.vendor_url(v.name());
+    let url = format!("{vendor_url}{}", push.path);
 
     // Every request's body, built before the clock starts.
-    let cloudma = fixture::cloudma(&sandbox.vendor_url("cloudma"))?;
+    let client = v.client(&vendor_url)?;
     let mut bodies: Vec<Bytes> = Vec::with_capacity(n * rounds);
+    let mut content_type = None;
     for sale in fixture::sales("SBX", n * rounds)? {
-        let request = cloudma.bench_sale_request(&sale)?;
-        if let Body::Form(b) = request.body() {
-            bodies.push(b.clone());
-        }
+        let request = client.sale_request(&sale).await?;
+        let (body, kind) = match request.body() {
+            Body::Form(b) => (b, "application/x-www-form-urlencoded"),
+            Body::Json(b) => (b, "application/json"),
+            Body::Empty => continue,
+        };
+        bodies.push(body.clone());
+        content_type = Some(kind);
     }
-    ensure!(bodies.len() == n * rounds, "CloudMA bodies are not forms");
+    ensure!(bodies.len() == n * rounds, "{} push requests without a body", v.name());
     let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
+    if let Some(kind) = content_type {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+    }
 
     let mut rates = Vec::new();
     for (round, chunk) in bodies.chunks(n).enumerate() {
@@ -82,21 +93,47 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     }
     let booked = sandbox.state();
     drop(sandbox);
+    let route = push.path.rsplit('/').next().unwrap_or(push.path);
     Ok(vec![
         Row::single(
             SCENARIO,
-            &format!("CloudMA push-sale route, c={CONCURRENCY}"),
+            &format!("{} {route} route, c={CONCURRENCY}", v.display_name()),
             "req/s",
             &rates,
             o.smoke,
         )
         .note(format!(
-            "{n} requests (20-line sales, all 201) per round, {rounds} round(s); the sandbox holds {} CloudMA sales after",
-            documents(&booked)
+            "{n} requests (20-line sales, all accepted) per round, {rounds} round(s); the sandbox holds {} {} sales after",
+            documents(&booked, v.name()),
+            v.display_name()
         )),
     ])
 }
 
-fn documents(state: &posbridge_sandbox::StateSnapshot) -> usize {
-    state.documents.get("cloudma").map_or(0, |d| d.sales.len())
+/// The sandbox's imitation of every vendor in the facade's registry.
+#[cfg(feature = "vendors")]
+fn imitations() -> Vec<Box<dyn posbridge_sandbox::VendorImitation>> {
+    posbridge::sandbox_imitations()
+}
+
+/// No vendor, no imitation (the scenario then finds no vendor to measure).
+#[cfg(not(feature = "vendors"))]
+fn imitations() -> Vec<Box<dyn posbridge_sandbox::VendorImitation>> {
+    Vec::new()
+}
+
+/// The vendor measured, and its push route.
+fn vendor() -> Result<(Vendor, &'static posbridge_core::descriptor::BenchRoute)> {
+    vendors::all()
+        .into_iter()
+        .find_map(|v| {
+            v.single_push()
+                .filter(|_| v.hook.credentials_in_body())
+                .map(|push| (v, push))
+        })
+        .context("no vendor's bench hook declares a one-request push carrying its credentials in its body")
+}
+
+fn documents(state: &posbridge_sandbox::StateSnapshot, vendor: &str) -> usize {
+    state.documents.get(vendor).map_or(0, |d| d.sales.len())
 }

@@ -1,10 +1,9 @@
-//! Helpers shared by the integration tests: a started sandbox, a client, and the
-//! CloudMA requests the fixtures use (EAS Pro's are in [`easpro`], Codemax's in
-//! [`codemax`]).
+//! Helpers shared by the integration tests: a started sandbox imitating [`shop`] (an
+//! imitation of the tests' own: the sandbox names no vendor), a client, and the
+//! requests the tests send it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-pub mod codemax;
-pub mod easpro;
+pub mod shop;
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use posbridge_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Response};
 
-pub const TOKEN: &str = "38iGm3yI86Hw";
+pub use shop::{SHOP, TOKEN};
 
 /// Runs a test body with a time limit, so a hung server fails the test instead of the run.
 pub async fn bounded<F: Future>(f: F) -> F::Output {
@@ -26,7 +25,9 @@ pub async fn start() -> SandboxHandle {
 }
 
 pub async fn start_with(config: SandboxConfig) -> SandboxHandle {
-    Sandbox::start(config).await.expect("the sandbox starts")
+    Sandbox::start(config, vec![shop::imitation()])
+        .await
+        .expect("the sandbox starts")
 }
 
 pub fn client() -> Client {
@@ -39,7 +40,7 @@ pub fn client() -> Client {
 
 pub type Fields = Vec<(String, String)>;
 
-/// The sale of the `push_sale__happy_path` fixture, as form fields.
+/// A sale (2 × TEA-100, 1 × MUG-1), as form fields.
 pub fn sale_form(reference: &str) -> Fields {
     [
         ("token", TOKEN),
@@ -65,7 +66,7 @@ pub fn sale_form(reference: &str) -> Fields {
     .collect()
 }
 
-/// The purchase of the `push_purchase__happy_path` fixture, as form fields.
+/// A purchase (48 × TEA-100, 12 × MUG-1), as form fields.
 pub fn purchase_form(reference: &str) -> Fields {
     [
         ("token", TOKEN),
@@ -104,7 +105,7 @@ pub fn without(mut fields: Fields, key: &str) -> Fields {
 
 pub async fn post_form(sandbox: &SandboxHandle, route: &str, fields: &Fields) -> Response {
     client()
-        .post(format!("{}{route}", sandbox.vendor_url("cloudma")))
+        .post(format!("{}{route}", sandbox.vendor_url(SHOP)))
         .form(fields)
         .send()
         .await
@@ -113,7 +114,7 @@ pub async fn post_form(sandbox: &SandboxHandle, route: &str, fields: &Fields) ->
 
 pub async fn post_json(sandbox: &SandboxHandle, route: &str, body: &serde_json::Value) -> Response {
     client()
-        .post(format!("{}{route}", sandbox.vendor_url("cloudma")))
+        .post(format!("{}{route}", sandbox.vendor_url(SHOP)))
         .json(body)
         .send()
         .await
