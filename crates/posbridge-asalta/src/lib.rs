@@ -59,16 +59,16 @@
 #![deny(missing_docs)]
 
 mod auth;
+pub mod bench;
 mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod bench;
 mod ids;
 mod map;
+mod paged;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-mod paged;
 mod wire;
 
 pub use descriptor::DESCRIPTOR;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use anyhow::anyhow;
-use posbridge::asalta::{Asalta, DateRange, Month};
 use posbridge::Error;
+use posbridge::asalta::{Asalta, DateRange, Month};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

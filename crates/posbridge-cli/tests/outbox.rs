@@ -12,10 +12,17 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use posbridge_sandbox::{
-    CLOUDMA_DEFAULT_TOKEN, CODEMAX_DEFAULT_PASSWORD, CODEMAX_DEFAULT_USERNAME, Catalogue, EASPRO_DEFAULT_PARTNER,
-    EASPRO_DEFAULT_USER_ID, SALESMANIA_DEFAULT_PASSWORD, SALESMANIA_DEFAULT_USERNAME,
+use posbridge::cloudma::sandbox::DEFAULT_TOKEN as CLOUDMA_DEFAULT_TOKEN;
+use posbridge::codemax::sandbox::{
+    DEFAULT_PASSWORD as CODEMAX_DEFAULT_PASSWORD, DEFAULT_USERNAME as CODEMAX_DEFAULT_USERNAME,
 };
+use posbridge::easpro::sandbox::{
+    DEFAULT_PARTNER as EASPRO_DEFAULT_PARTNER, DEFAULT_USER_ID as EASPRO_DEFAULT_USER_ID,
+};
+use posbridge::salesmania::sandbox::{
+    DEFAULT_PASSWORD as SALESMANIA_DEFAULT_PASSWORD, DEFAULT_USERNAME as SALESMANIA_DEFAULT_USERNAME,
+};
+use posbridge_sandbox::Catalogue;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -231,7 +238,7 @@ impl Setup {
 
     /// [`Setup::new`] with another `[outbox]` section.
     fn with_outbox(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], outbox: &str, extra: &str) -> Self {
-        let ids: BTreeMap<String, String> = posbridge_sandbox::easpro_product_ids(&Catalogue::sample());
+        let ids: BTreeMap<String, String> = posbridge::easpro::sandbox::easpro_product_ids(&Catalogue::sample());
         std::fs::write(
             dir.path().join("easpro-products.json"),
             json!({ "product": ids }).to_string(),

@@ -37,11 +37,11 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod bench;
 mod map;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

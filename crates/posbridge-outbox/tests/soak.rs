@@ -66,27 +66,27 @@ fn connectors(handle: &SandboxHandle) -> Vec<(Target, Arc<dyn Connector>)> {
         products: handle.state().products,
     };
     let mut easpro = posbridge_easpro::Config::new(
-        SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_PARTNER),
-        SecretString::from(posbridge_sandbox::EASPRO_DEFAULT_USER_ID),
+        SecretString::from(posbridge_easpro::sandbox::DEFAULT_PARTNER),
+        SecretString::from(posbridge_easpro::sandbox::DEFAULT_USER_ID),
     )
     .with_base_url(handle.vendor_url("easpro"))
     .with_http(http());
-    for (code, id) in posbridge_sandbox::easpro_product_ids(&catalogue) {
+    for (code, id) in posbridge_easpro::sandbox::easpro_product_ids(&catalogue) {
         easpro = easpro.with_product(code, id);
     }
     let codemax = posbridge_codemax::Config::new(
-        posbridge_sandbox::CODEMAX_DEFAULT_USERNAME,
-        SecretString::from(posbridge_sandbox::CODEMAX_DEFAULT_PASSWORD),
-        posbridge_sandbox::CODEMAX_DEFAULT_BRANCH,
+        posbridge_codemax::sandbox::DEFAULT_USERNAME,
+        SecretString::from(posbridge_codemax::sandbox::DEFAULT_PASSWORD),
+        posbridge_codemax::sandbox::DEFAULT_BRANCH,
     )
     .with_base_url(handle.vendor_url("codemax"))
     .with_http(http());
     let salesmania = posbridge_salesmania::Config::new(
-        posbridge_sandbox::SALESMANIA_DEFAULT_USERNAME,
-        SecretString::from(posbridge_sandbox::SALESMANIA_DEFAULT_PASSWORD),
+        posbridge_salesmania::sandbox::DEFAULT_USERNAME,
+        SecretString::from(posbridge_salesmania::sandbox::DEFAULT_PASSWORD),
         "Toko Maju",
     )
-    .with_walk_in_customer_id(posbridge_sandbox::SALESMANIA_DEFAULT_WALK_IN_CUSTOMER_ID)
+    .with_walk_in_customer_id(posbridge_salesmania::sandbox::DEFAULT_WALK_IN_CUSTOMER_ID)
     .with_base_url(handle.vendor_url("salesmania"))
     .with_http(http());
     vec![
@@ -134,18 +134,19 @@ async fn ten_thousand_sales_three_vendors_one_request_in_five_faulted() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(SALES_DEFAULT);
-    let sandbox = Sandbox::start(SandboxConfig {
+    let config = SandboxConfig {
         faults: faults(),
         seed: 7,
-        // Everything sold by the piece (the default sells sugar by the kilogram at SalesMania).
-        salesmania: posbridge_sandbox::SalesmaniaConfig {
-            units: Default::default(),
-            ..Default::default()
-        },
         ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
+    }
+    // Everything sold by the piece (the default sells sugar by the kilogram at SalesMania).
+    .with_section("salesmania", serde_json::json!({"units": {}}));
+    let imitations = vec![
+        posbridge_easpro::sandbox::imitation(),
+        posbridge_codemax::sandbox::imitation(),
+        posbridge_salesmania::sandbox::imitation(),
+    ];
+    let sandbox = Sandbox::start(config, imitations).await.unwrap();
     let catalogue = Catalogue {
         products: sandbox.state().products,
     };

@@ -68,11 +68,11 @@
 #![deny(missing_docs)]
 
 mod auth;
+pub mod bench;
 mod descriptor;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod bench;
 mod ids;
 mod lookup;
 mod map;
