@@ -62,6 +62,9 @@ mod imitation;
 mod reply;
 mod serve;
 mod state;
+/// Helpers for tests against a started sandbox, shared by the sandbox's own tests and
+/// each vendor crate's (`bounded`: a test body with a time limit).
+pub mod testing;
 
 use std::any::Any;
 use std::collections::BTreeMap;

@@ -1,23 +1,16 @@
 //! Helpers shared by the tests of the imitation (`tests/sandbox*.rs`): a sandbox
 //! imitating EAS Pro (with defaults), a client, and EAS Pro requests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod other;
 
-use std::future::Future;
 use std::time::Duration;
 
 use posbridge_easpro::sandbox::{DEFAULT_PARTNER, DEFAULT_USER_ID, easpro_product_id};
+pub use posbridge_sandbox::testing::bounded;
 use posbridge_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
-
-/// Runs a test body with a time limit, so a hung server fails the test instead of the run.
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(15), f)
-        .await
-        .expect("the test took longer than 15 s")
-}
 
 pub async fn start() -> SandboxHandle {
     start_with(SandboxConfig::default()).await

@@ -1,19 +1,12 @@
 //! Helpers shared by the tests of the imitation (`tests/sandbox*.rs`): a sandbox
 //! imitating SalesMania, and a client.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::future::Future;
 use std::time::Duration;
 
+pub use posbridge_sandbox::testing::bounded;
 use posbridge_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Response};
-
-/// Runs a test body with a time limit, so a hung server fails the test instead of the run.
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(15), f)
-        .await
-        .expect("the test took longer than 15 s")
-}
 
 pub async fn start() -> SandboxHandle {
     start_with(SandboxConfig::default()).await
