@@ -12,10 +12,16 @@
 //!   package's licence satisfiable with permissive licences only.
 //! - `fuzz [--seconds N] [--target NAME]`: runs the libFuzzer targets in `fuzz/`
 //!   (see [`fuzz`]); it installs nothing.
+//! - `new-vendor NAME`: scaffolds a working vendor crate (JSON + bearer token, a push of
+//!   sales) from `xtask/templates/vendor/`, its fixtures, sandbox imitation, fuzz entry
+//!   and bench hook, and its registry line (see [`scaffold`]).
+//! - `scaffold-check`: `new-vendor kedai` in a temporary copy of the workspace, then
+//!   conformance, clippy, tests and the demo there.
 //! - `test`: the whole gate CI runs, in order: fmt, `deps`, clippy `-D warnings`,
 //!   `conformance --check`, every test (cargo-nextest when installed), doc tests, the
 //!   benchmark smoke run (`bench --smoke --dev`: one short round of every scenario,
-//!   so the benchmarks cannot rot), and `cargo doc` without warnings. For the tests it starts a throwaway PostgreSQL
+//!   so the benchmarks cannot rot), `cargo doc` without warnings, and the scaffold check
+//!   (`new-vendor kedai` in a temporary copy: conformance, clippy, tests, the demo). For the tests it starts a throwaway PostgreSQL
 //!   cluster (see [`postgres`]) and passes its URL in `POSBRIDGE_TEST_POSTGRES_URL`,
 //!   with `POSBRIDGE_REQUIRE_POSTGRES=1`. Without PostgreSQL server binaries the gate
 //!   fails when `CI` is `true`/`1` (or `POSBRIDGE_REQUIRE_POSTGRES=1`), and otherwise
@@ -39,6 +45,7 @@ mod bench;
 mod deps;
 mod fuzz;
 mod postgres;
+mod scaffold;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,7 +75,10 @@ commands:
                           executions and crashes (needs `cargo install cargo-fuzz`)
   test                    the whole gate: fmt, deps, clippy, conformance --check, tests (with a throwaway
                           PostgreSQL when its server binaries are installed), doc tests, docs
-  bench [--smoke] [--dev] the benchmarks against their baselines, one table (docs/benchmarks.md)";
+  bench [--smoke] [--dev] the benchmarks against their baselines, one table (docs/benchmarks.md)
+  new-vendor NAME         scaffold crates/posbridge-NAME (JSON + bearer, push sales), its fixtures, sandbox
+                          imitation, fuzz entry and bench hook, and its registry line
+  scaffold-check          new-vendor kedai in a temporary copy of the workspace: conformance, clippy, tests";
 
 /// Runs one command; texts pushed to `epilogue` are printed at the very end.
 fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
@@ -95,6 +105,29 @@ fn run(args: &[String], epilogue: &mut Vec<String>) -> Result<()> {
         Some("test") => test_gate(epilogue),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
         Some("bench") => bench::run(&root(), &args[1..]),
+        Some("new-vendor") => {
+            let Some(name) = args.get(1) else {
+                bail!("usage: cargo xtask new-vendor NAME\n\n{USAGE}");
+            };
+            let written = scaffold::new_vendor(&root(), name)?;
+            for path in &written {
+                say(&format!("wrote {}", path.display()));
+            }
+            say(&format!(
+                "\nposbridge-{name} is in the workspace and the registry. Next:\n  cargo xtask conformance\n  \
+                 cargo test -p posbridge-{name} --all-features\n  cargo run -p posbridge-cli -- demo\n\
+                 then follow docs/adding-a-connector.md from step 2."
+            ));
+            Ok(())
+        }
+        Some("scaffold-check") => {
+            let took = scaffold::check_in_copy(&root(), &cargo())?;
+            say(&format!(
+                "scaffold check: new-vendor kedai built and passed in {:.0}s",
+                took.as_secs_f32()
+            ));
+            Ok(())
+        }
         Some("help" | "--help" | "-h") | None => {
             say(USAGE);
             Ok(())
@@ -150,6 +183,9 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
         check,
         &mut problems,
     )?;
+    let readme = root.join("README.md");
+    let readme_text = std::fs::read_to_string(&readme).context("reading README.md")?;
+    sync_file(&readme, &with_vendor_table(&readme_text)?, check, &mut problems)?;
     let schema: serde_json::Value = serde_json::from_str(&schema_text)?;
     let validator = jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("the fixture schema: {e}"))?;
 
@@ -196,7 +232,8 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             if !stem.starts_with(&prefix) {
                 problems.push(format!(
                     "{}/{file}: a {} case's file name must start with {prefix}",
-                    info.crate_name(), fixture.operation
+                    info.crate_name(),
+                    fixture.operation
                 ));
             }
             if !stem
@@ -211,7 +248,8 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             if !info.capabilities().supports(fixture.operation) {
                 problems.push(format!(
                     "{}/{file}: {} is not in the connector's capabilities",
-                    info.crate_name(), fixture.operation
+                    info.crate_name(),
+                    fixture.operation
                 ));
             }
             fixtures.push((stem, fixture));
@@ -257,6 +295,33 @@ fn sync_file(path: &Path, content: &str, check: bool, problems: &mut Vec<String>
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The README's vendor table, between its `<!-- vendors … -->` and `<!-- /vendors -->`
+/// markers, written from the descriptors in registry order: a new vendor's row comes
+/// from its crate, not from an edit here.
+fn with_vendor_table(readme: &str) -> Result<String> {
+    const START: &str = "<!-- vendors:";
+    const END: &str = "<!-- /vendors -->";
+    let (Some(start), Some(end)) = (readme.find(START), readme.find(END)) else {
+        bail!("README.md has no `{START} … -->` … `{END}` markers for the vendor table");
+    };
+    let Some(body) = readme[start..].find('\n').map(|i| start + i + 1) else {
+        bail!("README.md: the vendor table marker has no line after it");
+    };
+    let mut table = String::from("| vendor | country | crate (feature) | offers |\n|---|---|---|---|\n");
+    for v in posbridge::vendors() {
+        let _ = writeln!(
+            table,
+            "| {} | {} | `{}` (`{}`) | {} |",
+            v.display_name(),
+            v.country(),
+            v.crate_name(),
+            v.name(),
+            v.summary()
+        );
+    }
+    Ok(format!("{}{table}{}", &readme[..body], &readme[end..]))
 }
 
 /// Formats generated code with the workspace's rustfmt settings, so that the
@@ -561,6 +626,11 @@ fn test_gate(epilogue: &mut Vec<String>) -> Result<()> {
         &[("RUSTDOCFLAGS", Some("-D warnings"))],
         &mut timings,
     )?;
+    // A sixth vendor from nothing stays one command away: `new-vendor kedai` in a copy
+    // of the workspace must build, pass conformance and appear in the demo.
+    say("\n== scaffold check: cargo xtask new-vendor kedai, in a temporary copy");
+    let took = scaffold::check_in_copy(&root, &cargo()).context("the scaffold check failed")?;
+    timings.push(("scaffold check".to_owned(), took.as_secs_f32()));
     let mut summary = String::from("\nxtask test: all steps passed\n");
     for (name, secs) in &timings {
         let _ = writeln!(summary, "  {name:<20} {secs:>7.1}s");
