@@ -386,6 +386,19 @@ pub enum CallClass {
     Read,
 }
 
+/// The row a 10 MB body gets under the *default* `max_response_bytes` (not the rows'
+/// 64 KiB cap) at `target`: stopped, with the error saying the cap
+/// ([`default_cap_text`]); `Uncertain` after a non-idempotent write, `Decode` otherwise.
+pub fn default_cap_row<V: Vendor>(name: &'static str, op: V, target: Target, class: CallClass) -> Row<V> {
+    let kind = match class {
+        CallClass::NonIdempotentWrite => ErrorKind::Uncertain,
+        CallClass::IdempotentWrite | CallClass::Read => ErrorKind::Decode,
+    };
+    Row::new(name, op, target, Serve::Raw(Raw::TenMegabytes), Expect::Err(kind))
+        .default_cap()
+        .contains(&default_cap_text())
+}
+
 /// The rows every vendor shares at `target`, whose outcome depends only on `class`:
 /// an HTML 502 from a proxy, an empty 500, 10 MB bodies (with and without a length,
 /// stopped by the rows' 64 KiB cap), headers then a stall (with a 300 ms timeout), a
