@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use jiff::tz::Offset;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, RefreshToken, TokenUrl};
-use posbridge_core::fuzzing::{check_decimal, check_error, split_input};
+use posbridge_core::fuzzing::{check, check_decimal, check_sale, split_input};
 use posbridge_core::http::Response;
 use posbridge_core::{Customer, Error, ExposeSecret, Result, Sale, SaleKind, StockLevel};
 use serde::de::DeserializeOwned;
@@ -182,24 +182,5 @@ pub fn fuzz(data: &[u8]) {
         _ => check(token_answer(&response), |token| {
             let _ = token.access_token.expose_secret();
         }),
-    }
-}
-
-/// Hands a value to `ok`, or checks the error keeps its promises.
-fn check<T>(r: Result<T>, ok: impl FnOnce(T)) {
-    match r {
-        Ok(v) => ok(v),
-        Err(e) => check_error(&e),
-    }
-}
-
-/// Checks every amount and quantity of a decoded sale.
-fn check_sale(sale: &Sale) {
-    for line in &sale.lines {
-        check_decimal(line.quantity);
-        check_decimal(line.unit_price);
-    }
-    if let Some(total) = sale.total {
-        check_decimal(total);
     }
 }

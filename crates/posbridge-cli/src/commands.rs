@@ -9,11 +9,9 @@ use futures_util::StreamExt as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use posbridge::{Connector, Customer, Error, Purchase, PushReceipt, Sale, StockLevel};
 
-/// A compiled-in vendor, as the registry describes it.
-pub type VendorInfo = &'static posbridge::VendorDescriptor;
 use serde_json::json;
 
-use crate::config::{Settings, did_you_mean};
+use crate::config::{Settings, VendorInfo, did_you_mean};
 use crate::exit::{CliError, Exit, hint_for};
 use crate::quote::{bound_text, quote, shorten};
 use crate::records::{self, Record};

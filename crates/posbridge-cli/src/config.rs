@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use posbridge::VendorConfig;
 
-use crate::commands::VendorInfo;
-
 use crate::exit::{CliError, Exit};
 use crate::quote::{quote, shorten, shorten_quoted};
 
 /// The top-level sections that are not vendors.
 const OTHER_SECTIONS: [&str; 2] = ["outbox", "tenants"];
+
+/// A compiled-in vendor, as the registry describes it.
+pub type VendorInfo = &'static posbridge::VendorDescriptor;
 
 /// The loaded configuration file (possibly empty).
 #[derive(Debug, Clone)]

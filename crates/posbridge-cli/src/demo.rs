@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::commands::VendorInfo;
 use crate::commands::{Output, table, was_sent};
+use crate::config::VendorInfo;
 use crate::exit::{CliError, Exit};
 use crate::quote::bound_text;
 

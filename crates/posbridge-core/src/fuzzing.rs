@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::error::EXCERPT_LEN;
 use crate::http::Response;
-use crate::{Decimal, Error};
+use crate::{Decimal, Error, Result, Sale};
 
 /// Splits fuzz input into a selector byte and the response it describes (see the
 /// module docs). The status is folded into `100..=599`; a `Retry-After` value that a
@@ -92,4 +92,24 @@ pub fn check_decimal(d: Decimal) {
         Some(d),
         "{json} does not read back"
     );
+}
+
+/// Hands a decoded value to `ok`, or checks that the error keeps its promises
+/// ([`check_error`]).
+pub fn check<T>(r: Result<T>, ok: impl FnOnce(T)) {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Checks every amount and quantity of a decoded sale ([`check_decimal`]).
+pub fn check_sale(sale: &Sale) {
+    for line in &sale.lines {
+        check_decimal(line.quantity);
+        check_decimal(line.unit_price);
+    }
+    if let Some(total) = sale.total {
+        check_decimal(total);
+    }
 }

@@ -6,7 +6,7 @@
 //! Each answer goes the way the client reads it: the error parser first, then the
 //! decoding of a successful body.
 
-use posbridge_core::fuzzing::{check_decimal, check_error, split_input};
+use posbridge_core::fuzzing::{check, check_decimal, check_sale, split_input};
 use posbridge_core::http::Response;
 use posbridge_core::jiff::tz::Offset;
 use posbridge_core::{Customer, Decimal, Error, ExposeSecret, Result, Sale, SecretString, StockLevel};
@@ -212,23 +212,4 @@ pub fn discount(text: &str) {
         formatted,
         "{text:?}: the formatted form is not canonical"
     );
-}
-
-/// Hands a value to `ok`, or checks the error keeps its promises.
-fn check<T>(r: Result<T>, ok: impl FnOnce(T)) {
-    match r {
-        Ok(v) => ok(v),
-        Err(e) => check_error(&e),
-    }
-}
-
-/// Checks every amount and quantity of a decoded sale.
-fn check_sale(sale: &Sale) {
-    for line in &sale.lines {
-        check_decimal(line.quantity);
-        check_decimal(line.unit_price);
-    }
-    if let Some(total) = sale.total {
-        check_decimal(total);
-    }
 }

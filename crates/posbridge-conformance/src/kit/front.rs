@@ -10,7 +10,32 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::hostile::{Raw, TEN_MB, Target};
+/// The size of the [`Raw::TenMegabytes`] bodies.
+pub const TEN_MB: usize = 10 * 1024 * 1024;
+
+/// The endpoint that misbehaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Its method, as httpmock spells it (`"POST"`).
+    pub method: &'static str,
+    /// Its path, without the query.
+    pub path: &'static str,
+}
+
+/// The misbehaviours of the raw front.
+#[derive(Debug, Clone, Copy)]
+pub enum Raw {
+    /// 200 with `Content-Length: 10485760`, then the 10 MB.
+    TenMegabytes,
+    /// 200 without a length (the body ends when the connection does), 10 MB streamed.
+    TenMegabytesStreamed,
+    /// 200 with `Content-Length: 100`, then nothing for 10 s.
+    HeadersThenStall,
+    /// `Content-Length: 1000`, 38 bytes, then the connection closes.
+    ShortBody,
+    /// A chunked body whose connection closes after the first chunk.
+    ClosedMidChunk,
+}
 
 /// A running front; its threads live as long as the test binary.
 pub(crate) struct Front {

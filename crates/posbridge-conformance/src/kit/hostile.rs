@@ -65,6 +65,7 @@ use posbridge_core::error::EXCERPT_LEN;
 use posbridge_core::{Error, ErrorKind, HttpConfig, RetryConfig};
 
 use super::front::Front;
+pub use super::front::{Raw, TEN_MB, Target};
 
 // ------------------------------------------------------------------ the vendor
 
@@ -120,8 +121,6 @@ pub const BAD_GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</titl
 pub const INVALID_UTF8: &[u8] = b"\xff\xfe{\"data\": {\"id\": \"\xc3\x28\xa0\xa1\"}}";
 /// A `Retry-After` date in the past.
 pub const PAST_DATE: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
-/// The size of the [`Raw::TenMegabytes`] bodies.
-pub const TEN_MB: usize = 10 * 1024 * 1024;
 /// The `max_response_bytes` of every row but a [`Row::default_cap`] one: 64 KiB.
 const ROW_CAP: usize = 64 * 1024;
 
@@ -151,15 +150,6 @@ pub fn default_cap_text() -> String {
 
 // ------------------------------------------------------------------ the rows
 
-/// The endpoint that misbehaves.
-#[derive(Debug, Clone, Copy)]
-pub struct Target {
-    /// Its method, as httpmock spells it (`"POST"`).
-    pub method: &'static str,
-    /// Its path, without the query.
-    pub path: &'static str,
-}
-
 /// What the server does at the target.
 #[derive(Debug)]
 pub enum Serve {
@@ -184,21 +174,6 @@ pub enum Serve {
     Redirect(u16),
     /// What httpmock cannot do, done by the raw front.
     Raw(Raw),
-}
-
-/// The misbehaviours of the raw front.
-#[derive(Debug, Clone, Copy)]
-pub enum Raw {
-    /// 200 with `Content-Length: 10485760`, then the 10 MB.
-    TenMegabytes,
-    /// 200 without a length (the body ends when the connection does), 10 MB streamed.
-    TenMegabytesStreamed,
-    /// 200 with `Content-Length: 100`, then nothing for 10 s.
-    HeadersThenStall,
-    /// `Content-Length: 1000`, 38 bytes, then the connection closes.
-    ShortBody,
-    /// A chunked body whose connection closes after the first chunk.
-    ClosedMidChunk,
 }
 
 /// How a row must end.
