@@ -86,7 +86,7 @@ use posbridge_core::reqwest::Method;
 use posbridge_core::{
     BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, Error, FieldPath,
     HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale, SaleKind, Sales,
-    SecretString, Stock, StockLevel, Transport, Vendor,
+    SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -1162,17 +1162,23 @@ impl Sales for Asalta {
             .chain(self.sale_stream(wire::ORDERS, SaleKind::Order))
             .boxed()
     }
+}
 
-    /// Voids an order (`GET /pos/void_order?id=`): `54` or `order:54`. Asalta voids
-    /// orders only. Voiding twice changes nothing, so it is retried like a read.
-    async fn void_sale(&self, vendor_id: &str) -> Result<()> {
-        let id = match vendor_id.trim().split_once(':') {
-            None => parse_id(vendor_id, "id")?,
+#[async_trait]
+impl Voids for Asalta {
+    /// Voids an order (`GET /pos/void_order?id=`): vendor id `54` or `order:54`.
+    /// Asalta voids orders only, and finds them by its own id only. Voiding twice
+    /// changes nothing, so it is retried like a read.
+    async fn void_sale(&self, void: &Void) -> Result<PushReceipt> {
+        void.check()?;
+        let vendor_id = void.sale.require_vendor_id(VENDOR, "sale")?;
+        let id = match vendor_id.split_once(':') {
+            None => parse_id(vendor_id, "sale.vendor_id")?,
             Some(_) => match SaleRef::parse(vendor_id)? {
                 SaleRef::Order(n) => n,
                 SaleRef::Invoice(_) => {
                     return Err(Error::invalid(
-                        "id",
+                        "sale.vendor_id",
                         "Asalta voids orders only; return an invoice with Asalta::create_return_invoice",
                     ));
                 }
@@ -1181,7 +1187,12 @@ impl Sales for Asalta {
         let request = Request::get("void_sale", wire::VOID_ORDER)
             .query(wire::ID, id.to_string())
             .idempotent(true);
-        self.api.write(request).await.map(|_| ())
+        self.api.write(request).await?;
+        Ok(PushReceipt {
+            reference: void.sale.reference().unwrap_or(vendor_id).to_owned(),
+            vendor_id: Some(format!("order:{id}")),
+            disposition: Disposition::Updated,
+        })
     }
 }
 
@@ -1267,6 +1278,10 @@ impl Connector for Asalta {
     }
 
     fn customers(&self) -> Option<&dyn Customers> {
+        Some(self)
+    }
+
+    fn voids(&self) -> Option<&dyn Voids> {
         Some(self)
     }
 }

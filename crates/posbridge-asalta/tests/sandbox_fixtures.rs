@@ -29,7 +29,7 @@ use futures_util::TryStreamExt;
 use posbridge_asalta::sandbox::{ImitationConfig as AsaltaConfig, asalta_item_ids};
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Expect, ResponseBody};
-use posbridge_core::{Connector, ConnectorConfig, Customer, Error, Operation, Sale};
+use posbridge_core::{Connector, ConnectorConfig, Customer, Error, Operation, Sale, SaleRef, Void};
 use posbridge_sandbox::{Catalogue, Fault, FaultRule, Product, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, expire_tokens, mint_token, mint_tokens, start_with};
 use serde_json::{Value, json};
@@ -185,7 +185,17 @@ async fn run(c: &dyn Connector, f: &Fixture) -> Result<Option<String>, Error> {
             ))
         }
         Operation::GetSale => c.sales().unwrap().get_sale(&id()).await.map(|_| None),
-        Operation::VoidSale => c.sales().unwrap().void_sale(&id()).await.map(|()| None),
+        Operation::VoidSale => {
+            let void: Void = serde_json::from_value(f.input.clone()).unwrap();
+            let receipt = c.voids().unwrap().void_sale(&void).await?;
+            Ok(Some(
+                serde_json::to_value(receipt.disposition)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ))
+        }
         Operation::ListSales => c
             .sales()
             .unwrap()
@@ -259,7 +269,8 @@ async fn prepare(name: &str, f: &Fixture, s: &SandboxHandle, config: &Value) {
             sales.push_sale(&one_sale("PRE-1", "order")).await.unwrap();
             sales.push_sale(&one_sale("PRE-2", "order")).await.unwrap();
             if name.contains("already_void") {
-                sales.void_sale("order:54").await.unwrap();
+                let void = Void::of(SaleRef::vendor("order:54"));
+                helper.voids().unwrap().void_sale(&void).await.unwrap();
             }
         }
         Operation::GetCustomer | Operation::UpdateCustomer | Operation::ListCustomers => {

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
-use posbridge_core::{Connector, ConnectorConfig, Customer, Error, Operation, Purchase, PushReceipt, Sale, StockLevel};
+use posbridge_core::{
+    Connector, ConnectorConfig, Customer, Error, Operation, Purchase, PushReceipt, Return, Sale, SalePayment,
+    StockLevel, Void,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -229,7 +232,7 @@ fn input<T: DeserializeOwned>(input: &Value) -> Result<T, Error> {
 }
 
 fn missing(connector: &dyn Connector, op: Operation) -> Error {
-    connector.unsupported(op)
+    connector.unsupported_here(op)
 }
 
 async fn run_operation(c: &dyn Connector, op: Operation, raw: &Value) -> Result<Outcome, Error> {
@@ -251,8 +254,22 @@ async fn run_operation(c: &dyn Connector, op: Operation, raw: &Value) -> Result<
             Ok(Outcome::Sales(sales.list_sales().try_collect().await?))
         }
         Operation::VoidSale => {
-            let sales = c.sales().ok_or_else(|| missing(c, op))?;
-            sales.void_sale(&input::<ById>(raw)?.id).await?;
+            let voids = c.voids().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Receipt(voids.void_sale(&input::<Void>(raw)?).await?))
+        }
+        Operation::PushReturn => {
+            let returns = c.returns().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Receipt(returns.push_return(&input::<Return>(raw)?).await?))
+        }
+        Operation::AddPayment => {
+            let payments = c.payments().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Receipt(
+                payments.add_payment(&input::<SalePayment>(raw)?).await?,
+            ))
+        }
+        Operation::DeletePayment => {
+            let payments = c.payments().ok_or_else(|| missing(c, op))?;
+            payments.delete_payment(&input::<ById>(raw)?.id).await?;
             Ok(Outcome::Unit)
         }
         Operation::PushPurchase => {

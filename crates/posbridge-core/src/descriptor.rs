@@ -287,6 +287,7 @@ pub trait BenchClient: Send + Sync {
             Err(Error::Unsupported {
                 vendor,
                 operation: "count_paged",
+                offers: Vec::new(),
             })
         })
     }

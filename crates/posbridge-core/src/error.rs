@@ -154,13 +154,25 @@ pub enum Error {
     },
 
     /// The connector does not offer this operation.
-    #[error("{vendor}: {operation} is not supported")]
+    #[error("{vendor}: {operation} is not supported{}", offers_text(offers))]
     Unsupported {
         /// The vendor.
         vendor: &'static str,
         /// The operation asked for.
         operation: &'static str,
+        /// What the vendor does offer (the operations of its
+        /// [`Capabilities`](crate::Capabilities)), where the caller knew them; empty
+        /// otherwise.
+        offers: Vec<&'static str>,
     },
+}
+
+fn offers_text(offers: &[&'static str]) -> String {
+    if offers.is_empty() {
+        String::new()
+    } else {
+        format!(" (it offers {})", offers.join(", "))
+    }
 }
 
 fn fmt_code(status: &Option<u16>, code: &Option<String>) -> String {

@@ -46,6 +46,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod http;
 pub mod idmap;
+pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod paging;
@@ -57,14 +58,15 @@ pub use descriptor::VendorDescriptor;
 pub use error::{Error, ErrorKind, Result};
 pub use http::{HttpConfig, RateLimitConfig, Request, Response, RetryConfig, Transport};
 pub use idmap::{IdKind, IdLister, IdMap, InMemoryIdMap, ListingIdMap};
+pub use lifecycle::{ReconciledReturn, Return, SalePayment, SaleRef, Void};
 pub use model::{
     Customer, Disposition, Payment, PaymentMethod, Purchase, PurchaseLine, PushReceipt, ReconciledPurchase,
     ReconciledSale, Sale, SaleKind, SaleLine, SaleStatus, StockLevel,
 };
 pub use money::{Discount, FieldPath, Tax};
 pub use traits::{
-    BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Purchases,
-    Sales, Stock, Vendor,
+    BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customers, DuplicatePolicy, Operation, Payments,
+    Purchases, Returns, Sales, Stock, Vendor, Voids,
 };
 
 pub use jiff;

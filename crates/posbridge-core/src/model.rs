@@ -127,7 +127,8 @@ pub struct SaleLine {
     /// Product name as printed on the receipt.
     #[serde(default)]
     pub name: Option<String>,
-    /// Quantity sold; negative for a returned item.
+    /// Quantity sold; on a [`Return`](crate::Return), the quantity returned. Either
+    /// way positive: a return is its own document, not a negative line.
     pub quantity: Decimal,
     /// Unit of measure, e.g. `PCS`.
     #[serde(default)]
@@ -325,7 +326,7 @@ impl<'a> ReconciledPurchase<'a> {
     }
 }
 
-fn check_reference(reference: &str) -> Result<()> {
+pub(crate) fn check_reference(reference: &str) -> Result<()> {
     if reference.trim().is_empty() {
         return Err(Error::invalid("reference", "reference is empty"));
     }
@@ -336,19 +337,19 @@ fn check_reference(reference: &str) -> Result<()> {
 }
 
 /// What the totals check needs of a line, sale or purchase alike.
-struct Priced<'a> {
-    product_code: &'a str,
-    quantity: Decimal,
-    unit_price: Decimal,
-    discount: Option<&'a Discount>,
-    tax: Option<&'a Tax>,
-    total: Option<Decimal>,
+pub(crate) struct Priced<'a> {
+    pub(crate) product_code: &'a str,
+    pub(crate) quantity: Decimal,
+    pub(crate) unit_price: Decimal,
+    pub(crate) discount: Option<&'a Discount>,
+    pub(crate) tax: Option<&'a Tax>,
+    pub(crate) total: Option<Decimal>,
 }
 
 /// The shared check of [`Sale::reconcile`] and [`Purchase::reconcile`]: a reference,
 /// at least one line, product codes, each line's amounts and stated total, then the
 /// document's amounts and stated total.
-fn reconcile_document<'a>(
+pub(crate) fn reconcile_document<'a>(
     what: &str,
     reference: &str,
     lines: impl ExactSizeIterator<Item = Priced<'a>>,

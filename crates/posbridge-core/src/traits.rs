@@ -15,6 +15,7 @@ use futures_util::{Stream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::lifecycle::{Return, SalePayment, Void};
 use crate::model::{Customer, Purchase, PushReceipt, Sale, StockLevel};
 
 /// A boxed, sendable stream, as the traits return for lists.
@@ -30,6 +31,7 @@ pub trait Vendor: Send + Sync {
         Error::Unsupported {
             vendor: self.vendor(),
             operation: operation.as_str(),
+            offers: Vec::new(),
         }
     }
 }
@@ -64,11 +66,41 @@ pub trait Sales: Vendor {
             self.unsupported(Operation::ListSales)
         ))))
     }
+}
 
-    /// Voids (cancels) a sale by the vendor's id.
-    async fn void_sale(&self, vendor_id: &str) -> Result<()> {
+/// Taking goods back: a [`Return`] against a sale already pushed.
+#[async_trait]
+pub trait Returns: Vendor {
+    /// Sends one return. The return is checked with [`Return::reconcile`] first (and
+    /// against the vendor's own rules); one that fails is refused with
+    /// [`Error::Invalid`] and nothing is sent. A return of a sale the vendor does not
+    /// hold is [`Error::NotFound`] or the vendor's rejection, never a silent success.
+    async fn push_return(&self, ret: &Return) -> Result<PushReceipt>;
+}
+
+/// Voiding (cancelling) a sale already pushed.
+#[async_trait]
+pub trait Voids: Vendor {
+    /// Voids the sale `void` names, by its POS reference or its vendor id (a vendor
+    /// that cannot look a sale up by the POS reference needs the vendor id and says
+    /// so with [`Error::Invalid`]). The receipt's `reference` is the sale's POS
+    /// reference when known, else its vendor id. Voiding a sale the vendor does not
+    /// hold is an error, never a silent success.
+    async fn void_sale(&self, void: &Void) -> Result<PushReceipt>;
+}
+
+/// Payments made after the sale.
+#[async_trait]
+pub trait Payments: Vendor {
+    /// Books a payment against a sale already pushed. The receipt's `reference` is
+    /// the payment's POS reference (or, without one, the sale's) and its
+    /// `vendor_id` the vendor's id for the payment when it gives one.
+    async fn add_payment(&self, payment: &SalePayment) -> Result<PushReceipt>;
+
+    /// Deletes a payment by the vendor's id for it, where the vendor allows it.
+    async fn delete_payment(&self, vendor_id: &str) -> Result<()> {
         let _ = vendor_id;
-        Err(self.unsupported(Operation::VoidSale))
+        Err(self.unsupported(Operation::DeletePayment))
     }
 }
 
@@ -143,8 +175,14 @@ pub enum Operation {
     GetSale,
     /// [`Sales::list_sales`].
     ListSales,
-    /// [`Sales::void_sale`].
+    /// [`Voids::void_sale`].
     VoidSale,
+    /// [`Returns::push_return`].
+    PushReturn,
+    /// [`Payments::add_payment`].
+    AddPayment,
+    /// [`Payments::delete_payment`].
+    DeletePayment,
     /// [`Purchases::push_purchase`].
     PushPurchase,
     /// [`Stock::stock_levels`].
@@ -163,12 +201,15 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 15] = [
         Self::PushSale,
         Self::PushSales,
         Self::GetSale,
         Self::ListSales,
         Self::VoidSale,
+        Self::PushReturn,
+        Self::AddPayment,
+        Self::DeletePayment,
         Self::PushPurchase,
         Self::StockLevels,
         Self::ListCustomers,
@@ -186,6 +227,9 @@ impl Operation {
             Self::GetSale => "get_sale",
             Self::ListSales => "list_sales",
             Self::VoidSale => "void_sale",
+            Self::PushReturn => "push_return",
+            Self::AddPayment => "add_payment",
+            Self::DeletePayment => "delete_payment",
             Self::PushPurchase => "push_purchase",
             Self::StockLevels => "stock_levels",
             Self::ListCustomers => "list_customers",
@@ -203,6 +247,9 @@ impl Operation {
             Self::PushSale
                 | Self::PushSales
                 | Self::VoidSale
+                | Self::PushReturn
+                | Self::AddPayment
+                | Self::DeletePayment
                 | Self::PushPurchase
                 | Self::CreateCustomer
                 | Self::UpdateCustomer
@@ -254,6 +301,12 @@ pub struct Capabilities {
     pub sale_duplicates: DuplicatePolicy,
     /// What a repeated purchase reference does.
     pub purchase_duplicates: DuplicatePolicy,
+    /// What a repeated return reference does.
+    pub return_duplicates: DuplicatePolicy,
+    /// What voiding the same sale again does.
+    pub void_duplicates: DuplicatePolicy,
+    /// What a repeated payment reference does.
+    pub payment_duplicates: DuplicatePolicy,
 }
 
 impl Capabilities {
@@ -264,12 +317,33 @@ impl Capabilities {
             max_batch: None,
             sale_duplicates: DuplicatePolicy::Unknown,
             purchase_duplicates: DuplicatePolicy::Unknown,
+            return_duplicates: DuplicatePolicy::Unknown,
+            void_duplicates: DuplicatePolicy::Unknown,
+            payment_duplicates: DuplicatePolicy::Unknown,
         }
     }
 
     /// Whether `op` is offered.
     pub fn supports(&self, op: Operation) -> bool {
         self.operations.contains(&op)
+    }
+
+    /// What repeating the write `op` does: the policy of the document it writes
+    /// ([`DuplicatePolicy::Unknown`] for writes without one).
+    pub fn duplicates(&self, op: Operation) -> DuplicatePolicy {
+        match op {
+            Operation::PushSale | Operation::PushSales => self.sale_duplicates,
+            Operation::PushPurchase => self.purchase_duplicates,
+            Operation::PushReturn => self.return_duplicates,
+            Operation::VoidSale => self.void_duplicates,
+            Operation::AddPayment => self.payment_duplicates,
+            _ => DuplicatePolicy::Unknown,
+        }
+    }
+
+    /// The names of the offered operations, in declaration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.operations.iter().map(|o| o.as_str()).collect()
     }
 }
 
@@ -313,6 +387,40 @@ pub trait Connector: Vendor + fmt::Debug {
     /// The customers capability, if offered.
     fn customers(&self) -> Option<&dyn Customers> {
         None
+    }
+
+    /// The returns capability, if offered.
+    fn returns(&self) -> Option<&dyn Returns> {
+        None
+    }
+
+    /// The voids capability, if offered.
+    fn voids(&self) -> Option<&dyn Voids> {
+        None
+    }
+
+    /// The payments capability, if offered.
+    fn payments(&self) -> Option<&dyn Payments> {
+        None
+    }
+
+    /// The [`Error::Unsupported`] for `op`, naming what this connector does offer.
+    /// What a caller returns when one of the accessors above answers `None`:
+    ///
+    /// ```
+    /// use posbridge_core::{Connector, Operation, Result, Void};
+    ///
+    /// async fn void(c: &dyn Connector, v: &Void) -> Result<()> {
+    ///     let voids = c.voids().ok_or_else(|| c.unsupported_here(Operation::VoidSale))?;
+    ///     voids.void_sale(v).await.map(|_| ())
+    /// }
+    /// ```
+    fn unsupported_here(&self, op: Operation) -> Error {
+        Error::Unsupported {
+            vendor: self.vendor(),
+            operation: op.as_str(),
+            offers: self.capabilities().names(),
+        }
     }
 
     /// Checks that the vendor accepts this connector's credentials with the cheapest

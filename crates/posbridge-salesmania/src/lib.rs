@@ -98,7 +98,7 @@ use posbridge_core::reqwest::Method;
 use posbridge_core::{
     BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Disposition, DuplicatePolicy,
     Error, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale,
-    SaleStatus, Sales, SecretString, Stock, StockLevel, Transport, Vendor,
+    SaleStatus, Sales, SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -734,6 +734,7 @@ impl SalesMania {
             Looked::Absent(_) => Err(Error::Unsupported {
                 vendor: VENDOR,
                 operation: "find_order",
+                offers: Vec::new(),
             }),
         }
     }
@@ -1171,10 +1172,29 @@ impl Sales for SalesMania {
             .map_err(|e| Error::decode(VENDOR, e.to_string(), &response.body))?;
         map::sale_from_order(&order, self.config.utc_offset).map_err(|why| Error::decode(VENDOR, why, &response.body))
     }
+}
 
-    /// Sets the order's status to Batal.
-    async fn void_sale(&self, vendor_id: &str) -> Result<()> {
-        self.set_order_status(vendor_id, SaleStatus::Void).await
+#[async_trait]
+impl Voids for SalesMania {
+    /// Sets the order's status to Batal (`PATCH /extapi/v1.0/orders/{id}`). The order
+    /// is the vendor id when given, else the one booked under the POS reference
+    /// ([`SalesMania::find_order`]); a reference SalesMania does not hold is
+    /// [`Error::NotFound`].
+    async fn void_sale(&self, void: &Void) -> Result<PushReceipt> {
+        void.check()?;
+        let id = match (void.sale.vendor_id(), void.sale.reference()) {
+            (None, Some(reference)) => self.find_order(reference).await?.ok_or_else(|| Error::NotFound {
+                vendor: VENDOR,
+                what: format!("an order with ext_order_no {}", posbridge_core::error::quote(reference)),
+            })?,
+            _ => void.sale.require_vendor_id(VENDOR, "sale")?.to_owned(),
+        };
+        self.set_order_status(&id, SaleStatus::Void).await?;
+        Ok(PushReceipt {
+            reference: void.sale.reference().unwrap_or(&id).to_owned(),
+            vendor_id: Some(id),
+            disposition: Disposition::Updated,
+        })
     }
 }
 
@@ -1285,6 +1305,10 @@ impl Connector for SalesMania {
     }
 
     fn customers(&self) -> Option<&dyn Customers> {
+        Some(self)
+    }
+
+    fn voids(&self) -> Option<&dyn Voids> {
         Some(self)
     }
 }

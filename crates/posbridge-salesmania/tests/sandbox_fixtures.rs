@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::TryStreamExt;
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Expect, ResponseBody};
-use posbridge_core::{Connector, ConnectorConfig, Customer, Error, Operation, Sale};
+use posbridge_core::{Connector, ConnectorConfig, Customer, Error, Operation, Sale, Void};
 use posbridge_sandbox::{Fault, FaultRule, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, client, start_with};
 use serde_json::{Value, json};
@@ -156,7 +156,17 @@ async fn run(c: &dyn Connector, f: &Fixture) -> Result<Option<String>, Error> {
             ))
         }
         Operation::GetSale => c.sales().unwrap().get_sale(&id()).await.map(|_| None),
-        Operation::VoidSale => c.sales().unwrap().void_sale(&id()).await.map(|()| None),
+        Operation::VoidSale => {
+            let void: Void = serde_json::from_value(f.input.clone()).unwrap();
+            let receipt = c.voids().unwrap().void_sale(&void).await?;
+            Ok(Some(
+                serde_json::to_value(receipt.disposition)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ))
+        }
         Operation::StockLevels => c
             .stock()
             .unwrap()
@@ -231,7 +241,11 @@ async fn book_until(s: &SandboxHandle, id: u64, status: &str, customer: u64) {
 
 /// Puts the sandbox in the state the fixture's mock implies (see the module doc).
 async fn prepare(name: &str, f: &Fixture, s: &SandboxHandle, c: &dyn Connector) {
-    let id: u64 = f.input["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
+    let id: u64 = f.input["id"]
+        .as_str()
+        .or_else(|| f.input["sale"]["vendor_id"].as_str())
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(0);
     if name.ends_with("invalid_credentials") {
         return; // nothing to prepare: the login is refused
     }
