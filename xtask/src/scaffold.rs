@@ -198,7 +198,7 @@ fn add_to_facade(text: &str, name: &str) -> Result<String> {
 /// `new-vendor kedai` in it, then in the copy `cargo xtask conformance` (which
 /// generates kedai's conformance tests and runs every vendor's) and clippy and the
 /// tests of the new crate, and `posbridge --json demo`, which must show it. The copy
-/// builds in `target/scaffold-check` (kept between runs). Returns how long it took.
+/// builds in the workspace's own target directory. Returns how long it took.
 pub(crate) fn check_in_copy(root: &Path, cargo: &str) -> Result<std::time::Duration> {
     let started = std::time::Instant::now();
     let copy = std::env::temp_dir().join(format!("posbridge-scaffold-{}", std::process::id()));
@@ -213,13 +213,16 @@ pub(crate) fn check_in_copy(root: &Path, cargo: &str) -> Result<std::time::Durat
             written.len(),
             copy.display()
         ));
-        // A target directory of its own: the copy's crates have the same names and
-        // hashes as the workspace's, so sharing one would overwrite the workspace's
-        // test binaries with the copy's (which read their fixtures from the copy).
+        // The workspace's own target directory: the copy's crates have the same names
+        // and hashes as the workspace's, so every dependency is reused as built (a
+        // target of its own rebuilt them all: minutes, and gigabytes a CI machine
+        // ran out of). The copy's builds of the workspace crates replace the
+        // workspace's in place; their fingerprints name the copy's sources, which are
+        // gone afterwards, so the next build in the workspace rebuilds its own
+        // crates (not the dependencies) before using them.
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"))
-            .join("scaffold-check");
+            .unwrap_or_else(|| root.join("target"));
         let run = |args: &[&str]| -> Result<()> {
             crate::say(&format!("\n== scaffold check: cargo {}", args.join(" ")));
             let status = std::process::Command::new(cargo)

@@ -92,7 +92,7 @@ impl Ctx {
     }
 }
 
-fn unsupported(vendor: &str, what: &str) -> CliError {
+pub(crate) fn unsupported(vendor: &str, what: &str) -> CliError {
     CliError::new(Exit::Usage, anyhow!("{vendor} does not offer {what}"))
 }
 
@@ -236,28 +236,55 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
             let purchases = connector
                 .purchases()
                 .ok_or_else(|| unsupported(info.name(), "purchases"))?;
-            let pb = progress(records.len(), ctx.out);
-            let mut tally = Tally::default();
-            let mut exit = Exit::Ok;
-            for r in &records {
-                let outcome = purchases.push_purchase(&r.value).await;
-                exit = exit.worst(record(
-                    ctx.out,
-                    &pb,
-                    info.name(),
-                    &r.value.reference,
-                    &outcome,
-                    &mut tally,
-                ));
-                if let Err(e @ Error::Auth { .. }) = outcome {
-                    pb.finish_and_clear();
-                    return Err(stopped_on_auth(ctx, &info, records.len() - tally.done(), e));
-                }
-            }
-            pb.finish_and_clear();
-            (tally, exit)
+            push_each(
+                ctx,
+                &info,
+                &records,
+                |p| p.reference.as_str(),
+                async |p| purchases.push_purchase(p).await,
+            )
+            .await?
         }
     };
+    summarise(ctx, &info, tally);
+    Ok(exit)
+}
+
+/// Sends `records` one by one through `send`, printing each outcome (with a progress
+/// bar on a terminal) and tallying them; stops at the first authentication failure,
+/// since every later record would be refused the same way.
+pub(crate) async fn push_each<T>(
+    ctx: &Ctx,
+    info: &VendorInfo,
+    records: &[Record<T>],
+    reference: impl Fn(&T) -> &str,
+    send: impl AsyncFn(&T) -> posbridge::Result<PushReceipt>,
+) -> Result<(Tally, Exit), CliError> {
+    let pb = progress(records.len(), ctx.out);
+    let mut tally = Tally::default();
+    let mut exit = Exit::Ok;
+    for r in records {
+        let outcome = send(&r.value).await;
+        exit = exit.worst(record(
+            ctx.out,
+            &pb,
+            info.name(),
+            reference(&r.value),
+            &outcome,
+            &mut tally,
+        ));
+        if let Err(e @ Error::Auth { .. }) = outcome {
+            pb.finish_and_clear();
+            return Err(stopped_on_auth(ctx, info, records.len() - tally.done(), e));
+        }
+    }
+    pb.finish_and_clear();
+    Ok((tally, exit))
+}
+
+/// The closing summary of a bulk push: counts (JSON and human), and the warning
+/// about uncertain records.
+pub(crate) fn summarise(ctx: &Ctx, info: &VendorInfo, tally: Tally) {
     ctx.out
         .json(&json!({"summary": {"vendor": info.name(), "counts": tally}}));
     ctx.out.human(format!(
@@ -274,7 +301,6 @@ pub async fn push(ctx: &Ctx, kind: PushKind, vendor: Option<&str>, file: &Path) 
         ctx.out
             .human("uncertain records may have been applied: check at the vendor before sending them again");
     }
-    Ok(exit)
 }
 
 /// Every later record would be refused the same way: stop, and say how to fix it.
@@ -299,7 +325,7 @@ pub(crate) fn check_all<T>(
                     .hint(format!("fix the record at {}; nothing was sent", r.location)),
             );
         }
-        if !seen.insert(reference.to_owned()) {
+        if !reference.is_empty() && !seen.insert(reference.to_owned()) {
             return Err(CliError::new(
                 Exit::Usage,
                 anyhow!(

@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::commands::{Output, table, was_sent};
 use crate::config::VendorInfo;
+use crate::demo_lifecycle::{self, AfterSale};
 use crate::exit::{CliError, Exit};
 use crate::quote::bound_text;
 
@@ -70,6 +71,8 @@ pub struct VendorReport {
     rejections: Vec<String>,
     /// Why each `invalid` sale was refused before sending.
     not_sent: Vec<String>,
+    /// Returns, voids and later payments, where the vendor offers them.
+    after_sale: AfterSale,
     stock: Vec<StockRow>,
     checks: Vec<Check>,
 }
@@ -79,6 +82,8 @@ struct StockRow {
     code: String,
     before: Decimal,
     sold: Decimal,
+    returned: Decimal,
+    voided: Decimal,
     received: Decimal,
     after: Decimal,
     expected: Decimal,
@@ -398,7 +403,7 @@ async fn read_stock(
 }
 
 /// How an uncertain push ended after re-sending.
-enum Settled {
+pub(crate) enum Settled {
     AlreadyBooked,
     BookedOnResend,
     NotBooked(Error),
@@ -408,7 +413,7 @@ enum Settled {
 /// Re-sends a document whose outcome was uncertain. Safe here because the vendor (and
 /// the sandbox imitating it) refuses a repeated reference with a recognisable code:
 /// a duplicate rejection means the first push landed.
-async fn settle<F, Fut>(mut resend: F) -> Settled
+pub(crate) async fn settle<F, Fut>(mut resend: F) -> Settled
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<PushReceipt, Error>>,
@@ -461,10 +466,14 @@ async fn run_vendor(
         stock_source,
         rejections: Vec::new(),
         not_sent: Vec::new(),
+        after_sale: AfterSale::default(),
         stock: Vec::new(),
         checks: Vec::new(),
     };
     let mut booked: BTreeSet<String> = BTreeSet::new();
+    // The receipts of sales accepted at once: their vendor ids are what returns, voids
+    // and payments refer to.
+    let mut receipts: BTreeMap<String, PushReceipt> = BTreeMap::new();
     // Re-sending an uncertain push is safe only where a repeat is recognised: the
     // vendor upserts, ignores or refuses it. A connector may declare `Unknown` for the
     // real server while its imitation refuses a repeated reference recognisably (the
@@ -478,9 +487,10 @@ async fn run_vendor(
             report.sent += 1;
         }
         match outcome {
-            Ok(_) => {
+            Ok(receipt) => {
                 report.accepted += 1;
                 booked.insert(sale.reference.clone());
+                receipts.insert(sale.reference.clone(), receipt);
             }
             Err(e) if e.kind() == ErrorKind::Uncertain && !can_resend => {
                 report.uncertain += 1;
@@ -554,11 +564,20 @@ async fn run_vendor(
         }
     }
 
+    let with_receipts: Vec<(&Sale, &PushReceipt)> = sales
+        .iter()
+        .filter_map(|s| receipts.get(&s.reference).map(|r| (s, r)))
+        .collect();
+    report.after_sale = demo_lifecycle::after_sale(connector, &with_receipts, profile.voids_only).await;
+
     let mut sold: BTreeMap<String, Decimal> = BTreeMap::new();
     for sale in sales.iter().filter(|s| booked.contains(&s.reference)) {
         for l in &sale.lines {
             *sold.entry(l.product_code.clone()).or_default() += l.quantity;
         }
+    }
+    for (code, q) in &report.after_sale.sold {
+        *sold.entry(code.clone()).or_default() += *q;
     }
     let (after, _) = read_stock(connector, handle)
         .await
@@ -567,7 +586,9 @@ async fn run_vendor(
     for (code, b) in &before {
         let s = sold.get(code).copied().unwrap_or_default();
         let r = received.get(code).copied().unwrap_or_default();
-        let expected = *b - s + r;
+        let ret = report.after_sale.returned.get(code).copied().unwrap_or_default();
+        let v = report.after_sale.voided.get(code).copied().unwrap_or_default();
+        let expected = *b - s + ret + v + r;
         let a = after.get(code).copied().unwrap_or_default();
         if a != expected {
             mismatches.push(format!("{code}: after {a}, expected {expected}"));
@@ -577,6 +598,8 @@ async fn run_vendor(
                 code: code.clone(),
                 before: *b,
                 sold: s,
+                returned: ret,
+                voided: v,
                 received: r,
                 after: a,
                 expected,
@@ -584,7 +607,7 @@ async fn run_vendor(
         }
     }
     report.checks.push(Check {
-        name: "stock after = before - sold + received".to_owned(),
+        name: "stock after = before - sold + returned + voided + received".to_owned(),
         ok: mismatches.is_empty() && !before.is_empty(),
         detail: if mismatches.is_empty() {
             format!("{} products", before.len())
@@ -650,6 +673,14 @@ async fn run_vendor(
         name: "no document applied twice".to_owned(),
         ok: report.duplicated == 0,
         detail: format!("{} duplicated", report.duplicated),
+    });
+    report.checks.push(Check {
+        name: "every return, void and payment accounted for".to_owned(),
+        ok: report.after_sale.accounted(),
+        detail: format!(
+            "{} returns, {} voids, {} payments",
+            report.after_sale.returns.tried, report.after_sale.voids.tried, report.after_sale.payments.tried
+        ),
     });
     report.checks.push(Check {
         name: "every sale accounted for".to_owned(),
@@ -723,13 +754,28 @@ fn print_report(r: &VendorReport, faults: bool) {
         ["duplicated".to_owned(), r.duplicated.to_string(), String::new()],
         ["purchase".to_owned(), String::new(), r.purchase.clone()],
     ];
+    for (name, c) in [
+        ("returns", &r.after_sale.returns),
+        ("voids", &r.after_sale.voids),
+        ("later payments", &r.after_sale.payments),
+    ] {
+        rows.push(if c.offered {
+            [
+                name.to_owned(),
+                c.accepted.to_string(),
+                format!("accepted of {}; {}", c.tried, c.notes.join("; ")),
+            ]
+        } else {
+            [name.to_owned(), String::new(), "not offered by this vendor".to_owned()]
+        });
+    }
     for row in &mut rows {
         row[2] = row[2].chars().take(110).collect();
     }
     outln!("{}", table(&["", "count", "detail"], &rows, &[false, true, false]));
     outln!();
     outln!("stock read from {}", r.stock_source);
-    let stock_rows: Vec<[String; 6]> = r
+    let stock_rows: Vec<[String; 8]> = r
         .stock
         .iter()
         .map(|s| {
@@ -737,6 +783,8 @@ fn print_report(r: &VendorReport, faults: bool) {
                 s.code.clone(),
                 s.before.to_string(),
                 s.sold.to_string(),
+                s.returned.to_string(),
+                s.voided.to_string(),
                 s.received.to_string(),
                 s.after.to_string(),
                 if s.after == s.expected {
@@ -750,9 +798,18 @@ fn print_report(r: &VendorReport, faults: bool) {
     outln!(
         "{}",
         table(
-            &["stock (changed)", "before", "sold", "received", "after", "check"],
+            &[
+                "stock (changed)",
+                "before",
+                "sold",
+                "returned",
+                "voided",
+                "received",
+                "after",
+                "check"
+            ],
             &stock_rows,
-            &[false, true, true, true, true, false]
+            &[false, true, true, true, true, true, true, false]
         )
     );
     outln!();

@@ -23,7 +23,9 @@ mod asalta;
 mod commands;
 mod config;
 mod demo;
+mod demo_lifecycle;
 mod exit;
+mod lifecycle;
 mod outbox;
 mod quote;
 mod records;
@@ -87,6 +89,26 @@ enum Command {
     Push {
         #[command(subcommand)]
         what: PushWhat,
+    },
+    /// Read sales back, or void them
+    #[command(after_help = "Example:\n  posbridge sales list --vendor asalta\n  \
+        posbridge sales void --reference INV-1001 --vendor salesmania")]
+    Sales {
+        /// The vendor [default: the only one configured]
+        #[arg(long, global = true)]
+        vendor: Option<String>,
+        #[command(subcommand)]
+        action: lifecycle::SalesAction,
+    },
+    /// Book payments made after the sale, or delete one
+    #[command(after_help = "Example:\n  posbridge payments add pay-2001.json --vendor easpro\n  \
+        posbridge payments delete 1043 --vendor asalta")]
+    Payments {
+        /// The vendor [default: the only one configured]
+        #[arg(long, global = true)]
+        vendor: Option<String>,
+        #[command(subcommand)]
+        action: lifecycle::PaymentsAction,
     },
     /// Read stock levels
     #[command(after_help = "Example:\n  posbridge stock --vendor cloudma --format csv > stock.csv")]
@@ -191,6 +213,15 @@ enum PushWhat {
     #[command(after_help = "Example:\n  posbridge push purchase grn-2001.json --vendor cloudma")]
     Purchase {
         /// The file, or `-`
+        file: PathBuf,
+        /// The vendor [default: the only one configured]
+        #[arg(long)]
+        vendor: Option<String>,
+    },
+    /// Push returns (goods brought back from a sale already pushed)
+    #[command(after_help = "Example:\n  posbridge push return ret-1001.json --vendor asalta --json")]
+    Return {
+        /// The file (JSON, a JSON array or NDJSON), or `-`
         file: PathBuf,
         /// The vendor [default: the only one configured]
         #[arg(long)]
@@ -313,7 +344,10 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
             PushWhat::Purchase { file, vendor } => {
                 commands::push(&ctx()?, PushKind::Purchase, vendor.as_deref(), file).await
             }
+            PushWhat::Return { file, vendor } => lifecycle::push_returns(&ctx()?, vendor.as_deref(), file).await,
         },
+        Command::Sales { vendor, action } => lifecycle::sales(&ctx()?, vendor.as_deref(), action).await,
+        Command::Payments { vendor, action } => lifecycle::payments(&ctx()?, vendor.as_deref(), action).await,
         Command::Stock { vendor, format } => commands::stock(&ctx()?, vendor.as_deref(), *format).await,
         Command::Customers { vendor, action } => commands::customers(&ctx()?, vendor.as_deref(), action).await,
         Command::Check { vendor } => commands::check(&ctx()?, vendor.as_deref()).await,

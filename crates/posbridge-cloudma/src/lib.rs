@@ -15,6 +15,10 @@
 //! (the document has no field for them): a purchase's `received_at`, `supplier`,
 //! `location` and `note` are not sent, and each push logs which, by name; money
 //! without a field (shipping, a document discount, added tax) is refused instead.
+//! Nor returns, voids or payments after the sale (the document has none of the three:
+//! `Connector::returns`, `voids` and `payments` are `None`), and a sale whose status is
+//! `void` is refused locally ([`Error::Invalid`] on `status`): CloudMA would book it as
+//! a live sale.
 //! Tests: unit tests in `map.rs`, conformance cases in `fixtures/` run by the
 //! generated `tests/conformance.rs`, `tests/purchase_fields.rs` and
 //! `tests/secrets.rs`.
@@ -346,5 +350,59 @@ impl CloudMa {
             grand_total: self.config.grand_total,
         };
         Ok(map::sale_to_wire(&checked, self.token(), &options)?.form_fields())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn cloudma() -> CloudMa {
+        CloudMa::new(Config::new(SecretString::from("38iGm3yI86Hw")).with_base_url("http://127.0.0.1:9/")).unwrap()
+    }
+
+    #[test]
+    fn returns_voids_and_payments_are_unsupported_naming_what_cloudma_offers() {
+        let c = cloudma();
+        assert!(c.voids().is_none() && c.returns().is_none() && c.payments().is_none());
+        for op in [
+            Operation::PushReturn,
+            Operation::VoidSale,
+            Operation::AddPayment,
+            Operation::DeletePayment,
+        ] {
+            assert!(!c.capabilities().supports(op), "{op}");
+            match c.unsupported_here(op) {
+                Error::Unsupported {
+                    vendor,
+                    operation,
+                    offers,
+                } => {
+                    assert_eq!((vendor, operation), (VENDOR, op.as_str()));
+                    assert_eq!(offers, ["push_sale", "push_purchase", "stock_levels"]);
+                }
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_void_sale_is_refused_before_a_request_is_built() {
+        let sale = |status: &str| -> Sale {
+            serde_json::from_value(serde_json::json!({
+                "reference": "INV-1", "issued_at": "2026-11-26T10:15:00+05:30", "status": status,
+                "lines": [{"product_code": "TEA-100", "quantity": "2", "unit_price": "450"}]
+            }))
+            .unwrap()
+        };
+        let c = cloudma();
+        let e = c.sale_request(&sale("void")).unwrap_err();
+        assert!(matches!(&e, Error::Invalid { field, .. } if field == "status"), "{e}");
+        assert!(e.to_string().contains("live"), "{e}");
+        for live in ["open", "paid", "delivered"] {
+            c.sale_request(&sale(live)).unwrap();
+        }
     }
 }

@@ -5,7 +5,7 @@
 use posbridge_core::money::{LineAmounts, Tax};
 use posbridge_core::{
     Decimal, Disposition, Error, FieldPath, Purchase, PushReceipt, ReconciledPurchase, ReconciledSale, Result,
-    StockLevel,
+    SaleStatus, StockLevel,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -91,6 +91,13 @@ pub(crate) fn sale_to_wire<'t>(
     options: &SaleOptions<'_>,
 ) -> Result<wire::PushSale<'t>> {
     let s = sale.sale();
+    if s.status == SaleStatus::Void {
+        return Err(Error::invalid(
+            "status",
+            "the sale is void: CloudMA's push-sale has no status field and CloudMA has no voids, so it would book \
+             it as a live sale and move stock; a void sale is not pushed to CloudMA",
+        ));
+    }
     let amounts = sale.amounts();
     let mut items = Vec::with_capacity(s.lines.len());
     for (i, (line, a)) in s.lines.iter().zip(&amounts.lines).enumerate() {

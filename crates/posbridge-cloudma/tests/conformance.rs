@@ -94,6 +94,11 @@ async fn push_sale__refused_totals_mismatch() {
 }
 
 #[tokio::test]
+async fn push_sale__refused_void_sale() {
+    run::<Config>(FIXTURES, "push_sale__refused_void_sale.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__rejected_by_failure_flag_in_200() {
     run::<Config>(FIXTURES, "push_sale__rejected_by_failure_flag_in_200.json").await;
 }

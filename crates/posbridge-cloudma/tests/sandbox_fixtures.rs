@@ -58,6 +58,7 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("push_sale__rate_limited_then_accepted", SCRIPTED_RETRY),
     ("push_sale__refused_fractional_quantity", NOTHING_SENT),
     ("push_sale__refused_totals_mismatch", NOTHING_SENT),
+    ("push_sale__refused_void_sale", NOTHING_SENT),
     ("push_sale__rejected_by_failure_flag_in_200", FAILURE_FLAG),
     (
         "push_sale__server_error_is_uncertain_not_retried",

@@ -26,7 +26,12 @@
 //!   **not** re-sent after it may have been applied: such a failure is
 //!   [`Error::Uncertain`] for each sale of that request.
 //!
-//! It does not read stock, purchases or customers: the API has none. Tests: unit
+//! - [`Voids::void_sale`] voids an invoice already synced by re-syncing its number with
+//!   `is_void` set and no items (Codemax reverses what it recorded); a void of a number
+//!   Codemax never synced is its rejection (code `34`), a second void a duplicate.
+//!
+//! It does not read stock, purchases or customers, and takes no returns or payments:
+//! the API has none. Tests: unit
 //! tests in `map.rs`, `error.rs` and `auth.rs`, conformance cases in `fixtures/` run
 //! by the generated `tests/conformance.rs`, `tests/secrets.rs` and `tests/tokens.rs`.
 //!
@@ -75,7 +80,7 @@ use jiff::tz::Offset;
 use posbridge_core::http::Request;
 use posbridge_core::{
     Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ErrorKind, HttpConfig, Operation, PushReceipt,
-    RefreshableBearer, Result, Sale, Sales, SecretString, Transport, Vendor,
+    RefreshableBearer, Result, Sale, Sales, SecretString, Transport, Vendor, Void, Voids,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -241,12 +246,15 @@ impl ConnectorConfig for Config {
     }
 }
 
-/// What the Codemax connector offers: pushing sales, natively in batches of up to 20;
-/// a repeated invoice number is assumed to be refused per invoice.
+/// What the Codemax connector offers: pushing sales, natively in batches of up to 20,
+/// and voiding a sale already synced; a repeated invoice number (or a repeated void of
+/// one) is assumed to be refused per invoice. No returns and no payments: Codemax
+/// tracks stock, not money, and its sync has no return document.
 pub fn capabilities() -> Capabilities {
-    let mut c = Capabilities::new([Operation::PushSale, Operation::PushSales]);
+    let mut c = Capabilities::new([Operation::PushSale, Operation::PushSales, Operation::VoidSale]);
     c.max_batch = Some(MAX_BATCH);
     c.sale_duplicates = DuplicatePolicy::Rejected;
+    c.void_duplicates = DuplicatePolicy::Rejected;
     c
 }
 
@@ -490,6 +498,28 @@ impl Sales for Codemax {
     }
 }
 
+#[async_trait]
+impl Voids for Codemax {
+    /// Re-syncs the invoice with the void flag set: a void record of the invoice
+    /// number (the sale's POS reference; Codemax gives no id of its own), dated when
+    /// it was voided, with no items (Codemax reverses what it recorded for the
+    /// number). Codemax answers per invoice: a number it never synced is a rejection
+    /// (code `34`), a second void a rejection with code `duplicate_reference`. Like a
+    /// sale, the sync is not re-sent once it may have been applied: a 5xx or an
+    /// unreadable answer is [`Error::Uncertain`].
+    async fn void_sale(&self, void: &Void) -> Result<PushReceipt> {
+        let invoice = map::void_invoice(void, &self.invoice_options(), jiff::Timestamp::now())?;
+        self.sync(&[(0, invoice)], "void_sale").await.pop().unwrap_or_else(|| {
+            Err(Error::Uncertain {
+                vendor: VENDOR,
+                operation: "void_sale",
+                message: "no outcome was recorded for this void (a posbridge bug)".into(),
+                source: None,
+            })
+        })
+    }
+}
+
 impl Connector for Codemax {
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
@@ -504,6 +534,10 @@ impl Connector for Codemax {
     }
 
     fn sales(&self) -> Option<&dyn Sales> {
+        Some(self)
+    }
+
+    fn voids(&self) -> Option<&dyn Voids> {
         Some(self)
     }
 }

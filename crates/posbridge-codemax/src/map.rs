@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use posbridge_core::error::{DUPLICATE_REFERENCE, excerpt};
-use posbridge_core::{Decimal, Disposition, Error, FieldPath, PushReceipt, Result, Sale, SaleKind, SaleStatus};
+use posbridge_core::{Decimal, Disposition, Error, FieldPath, PushReceipt, Result, Sale, SaleKind, SaleStatus, Void};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -53,6 +53,35 @@ pub(crate) fn invoice(sale: &Sale, options: &InvoiceOptions<'_>) -> Result<wire:
         username: options.username.to_owned(),
         is_void: s.status == SaleStatus::Void,
         items,
+    })
+}
+
+/// Builds the void record of a sale already synced: its invoice number (the sale's POS
+/// reference: Codemax knows invoices by number only, and gives no id of its own),
+/// `timestamp` = when it was voided (`voided_at`, else `now`), `is_void: true` and no
+/// items (Codemax reverses what it recorded for that number; the void carries no
+/// lines). The void is checked before anything is sent.
+pub(crate) fn void_invoice(void: &Void, options: &InvoiceOptions<'_>, now: Timestamp) -> Result<wire::Invoice> {
+    void.check()?;
+    let invoice_no = void.sale.reference().ok_or_else(|| {
+        Error::invalid(
+            "sale.reference",
+            format!(
+                "Codemax knows an invoice by its number (the sale's POS reference) only{}: give the sale's reference",
+                void.sale
+                    .vendor_id()
+                    .map(|v| format!(", not by the id {}", posbridge_core::error::quote(v)))
+                    .unwrap_or_default()
+            ),
+        )
+    })?;
+    Ok(wire::Invoice {
+        invoice_no: invoice_no.to_owned(),
+        timestamp: timestamp(void.voided_at.unwrap_or(now), options.utc_offset),
+        branch_code: options.branch_code.to_owned(),
+        username: options.username.to_owned(),
+        is_void: true,
+        items: Vec::new(),
     })
 }
 
@@ -246,7 +275,13 @@ fn invoice_outcome(reference: &str, r: &wire::InvoiceResult) -> std::result::Res
         .as_deref()
         .map(str::trim)
         .filter(|m| !m.is_empty())
-        .map_or_else(|| "Codemax refused the invoice".to_owned(), |m| excerpt(m.as_bytes()));
+        .map_or_else(
+            || match r.code.as_deref() {
+                Some(wire::code::UNKNOWN_INVOICE) => format!("Codemax holds no invoice {reference} to void"),
+                _ => "Codemax refused the invoice".to_owned(),
+            },
+            |m| excerpt(m.as_bytes()),
+        );
     let duplicate =
         r.code.as_deref() == Some(wire::code::DUPLICATE_INVOICE) || message.to_ascii_lowercase().contains("duplicate");
     Ok(Err(Error::Rejected {
@@ -325,6 +360,55 @@ mod tests {
         q["total"] = "1.01".into();
         let e = invoice(&sale(q), &options()).unwrap_err();
         assert!(matches!(&e, Error::Invalid { field, .. } if field == "total"), "{e}");
+    }
+
+    #[test]
+    fn a_void_record_names_the_invoice_and_lists_no_items() {
+        let void: Void = serde_json::from_value(serde_json::json!({
+            "sale": {"reference": " INV-1 ", "vendor_id": "x"}, "voided_at": "2026-11-27T01:00:00Z"
+        }))
+        .unwrap();
+        let now: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+        let w = void_invoice(&void, &options(), now).unwrap();
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            serde_json::json!({"invoice_no": "INV-1", "timestamp": "2026-11-27T09:00:00+08:00", "branch_code": "KL01",
+                "username": "pos-kl01", "is_void": true, "items": []})
+        );
+        let undated = Void::of(posbridge_core::SaleRef::pos("INV-2"));
+        assert_eq!(
+            void_invoice(&undated, &options(), now).unwrap().timestamp,
+            "2030-01-01T08:00:00+08:00"
+        );
+        let by_id = Void::of(posbridge_core::SaleRef::vendor("77"));
+        let e = void_invoice(&by_id, &options(), now).unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, reason } if field == "sale.reference" && reason.contains("77")),
+            "{e}"
+        );
+        let nothing = Void::of(posbridge_core::SaleRef::default());
+        assert!(matches!(
+            void_invoice(&nothing, &options(), now),
+            Err(Error::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn an_unknown_invoice_without_a_message_says_so() {
+        let out = sync_outcomes(
+            &["A"],
+            br#"{"code":"01","results":[{"invoice_no":"A","status":"failed","code":"34"}]}"#,
+        )
+        .unwrap();
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(
+            (e.kind(), e.vendor_code(), e.vendor_message()),
+            (
+                ErrorKind::Rejected,
+                Some("34"),
+                Some("Codemax holds no invoice A to void")
+            )
+        );
     }
 
     #[test]

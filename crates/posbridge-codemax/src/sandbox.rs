@@ -34,18 +34,20 @@
 //!
 //! | code | message | when |
 //! |---|---|---|
-//! | `33` | `Invalid invoice: <what>` | `timestamp` not RFC 3339 with an offset; `branch_code` missing; `username` missing or not the configured one; `is_void` not a boolean; `items` missing or empty; an item without `item_code`, or a `quantity` that is not a number > 0 |
+//! | `33` | `Invalid invoice: <what>` | `timestamp` not RFC 3339 with an offset; `branch_code` missing; `username` missing or not the configured one; `is_void` not a boolean; `items` missing, or empty on a sale (a void may list none); an item without `item_code`, or a `quantity` that is not a number > 0 |
 //! | `32` | `Branch code <code> not found` | `branch_code` not among the configured branches |
 //! | `31` | `Item code <code> not found` | the first `item_code` not in the catalogue |
 //! | `30` | `Duplicate invoice number <no>` | the same `invoice_no` with the same `is_void` was synced before |
+//! | `34` | `Invoice number <no> not found` | a void of an `invoice_no` never synced as a sale |
 //! | `00` | `Synced` | applied |
 //!
 //! Applying: a sale (`is_void` false or absent) lowers the stock of each item by its
 //! `quantity` and is stored under its `invoice_no`. A void of a synced sale gives
-//! back what that sale took (once: a second void is a duplicate) and replaces the
-//! stored invoice; a void of a number never synced is stored and moves nothing, and a
-//! sale that arrives after its void is recorded but moves nothing either (the invoice
-//! is void), so the stock always reflects the invoices that stand.
+//! back what that sale took, whatever items the void lists (none, from
+//! `Voids::void_sale`; the sale's, from a sale pushed with status void), once: a
+//! second void is a duplicate. It replaces the stored invoice, so the stock always
+//! reflects the invoices that stand. A void of a number never synced is refused
+//! (`34`): there is nothing to void.
 //!
 //! Its admin routes (`/_sandbox/codemax/…`, [`expire_access_tokens`] and
 //! [`revoke_tokens`] on a handle): `POST expire-access-tokens` expires every access
@@ -165,6 +167,7 @@ mod code {
     pub(super) const ITEM_NOT_FOUND: &str = "31";
     pub(super) const BRANCH_NOT_FOUND: &str = "32";
     pub(super) const INVALID_INVOICE: &str = "33";
+    pub(super) const UNKNOWN_INVOICE: &str = "34";
     pub(super) const INTERNAL: &str = "99";
 }
 
@@ -721,7 +724,7 @@ fn read_invoice(settings: &Settings, fields: &Map<String, Value>) -> Result<Invo
     };
     let raw = match fields.get("items") {
         None | Some(Value::Null) => return Err(invalid("items is required")),
-        Some(Value::Array(a)) if a.is_empty() => return Err(invalid("items must not be empty")),
+        Some(Value::Array(a)) if a.is_empty() && !is_void => return Err(invalid("items must not be empty")),
         Some(Value::Array(a)) => a,
         Some(_) => return Err(invalid("items must be a list")),
     };
@@ -774,6 +777,12 @@ fn sync_one(
         return Err(Failure {
             code: code::DUPLICATE,
             message: format!("Duplicate invoice number {invoice_no}"),
+        });
+    }
+    if invoice.is_void && sale.is_none() {
+        return Err(Failure {
+            code: code::UNKNOWN_INVOICE,
+            message: format!("Invoice number {invoice_no} not found"),
         });
     }
     // What moves: a void gives back what the sale took; a sale takes its quantities
@@ -1083,12 +1092,40 @@ mod tests {
         );
         assert_eq!(st.snapshot().documents["codemax"].sales["A"]["is_void"], json!(true));
 
-        // A void first: recorded, nothing moves, and the late sale moves nothing.
+        // A void of a number never synced is refused and moves nothing; the sale
+        // can still come, and then its void (with no items) gives it back once.
         let mug = json!([{"item_code": "MUG-1", "quantity": 3}]);
-        assert!(sync_one(&mut st, &s, "B", invoice("B", true, mug.clone())).is_ok());
+        let before = st.snapshot();
+        assert_eq!(
+            sync_one(&mut st, &s, "B", invoice("B", true, json!([]))).unwrap_err(),
+            Failure {
+                code: "34",
+                message: "Invoice number B not found".into()
+            }
+        );
+        assert_eq!(st.snapshot(), before);
         assert!(sync_one(&mut st, &s, "B", invoice("B", false, mug)).is_ok());
+        assert_eq!(stock(&st, "MUG-1"), Decimal::from(20));
+        assert_eq!(
+            sync_one(&mut st, &s, "B", invoice("B", true, json!([]))),
+            Ok("B#void".into())
+        );
+        assert_eq!(stock(&st, "MUG-1"), Decimal::from(23));
+        assert_eq!(
+            sync_one(&mut st, &s, "B", invoice("B", true, json!([])))
+                .unwrap_err()
+                .code,
+            "30"
+        );
         assert_eq!(stock(&st, "MUG-1"), Decimal::from(23));
         assert_eq!(st.snapshot().documents["codemax"].sales["B"]["is_void"], json!(true));
+        // A sale still needs items.
+        assert_eq!(
+            sync_one(&mut st, &s, "C", invoice("C", false, json!([])))
+                .unwrap_err()
+                .code,
+            "33"
+        );
     }
 
     #[test]

@@ -45,8 +45,12 @@ pub(crate) mod code {
     pub(crate) const TOO_MANY_INVOICES: &str = "20";
     /// The request is malformed: not JSON, a required field missing (HTTP 400).
     pub(crate) const MALFORMED_REQUEST: &str = "21";
-    /// Per invoice: the invoice number was synced before.
+    /// Per invoice: the invoice number was synced before (with the same void status:
+    /// a sale twice, or a void twice).
     pub(crate) const DUPLICATE_INVOICE: &str = "30";
+    /// Per invoice: a void of an invoice number Codemax never synced as a sale. Read
+    /// like any other per-invoice failure (a rejection keeping this code).
+    pub(crate) const UNKNOWN_INVOICE: &str = "34";
 
     /// Codes that mean "your credentials are no good", whatever the HTTP status.
     pub(crate) const AUTH: &[&str] = &[INVALID_CREDENTIALS, TOKEN_EXPIRED, REFRESH_REFUSED];
@@ -105,6 +109,11 @@ pub(crate) struct SyncInvoices<'a> {
 /// One invoice, with what the collection's prose lists: invoice number, timestamp,
 /// branch code, POS Live Sync username, items (item code, quantity deducted) and void
 /// status. No money: the integration is for inventory tracking.
+///
+/// A **void record** (`Voids::void_sale`) is the same shape: the invoice number of the
+/// invoice already synced, `timestamp` = when it was voided, the branch and username,
+/// `is_void: true` and `items: []` — Codemax reverses what it recorded for that number,
+/// so the void lists no items of its own (the POS's void carries none).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Invoice {
     pub invoice_no: String,

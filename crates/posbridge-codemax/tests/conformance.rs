@@ -202,3 +202,43 @@ async fn push_sales__uncertain_request_does_not_stop_the_next() {
 async fn push_sales__wrong_password_sends_one_login_for_21_sales() {
     run::<Config>(FIXTURES, "push_sales__wrong_password_sends_one_login_for_21_sales.json").await;
 }
+
+#[tokio::test]
+async fn void_sale__happy_path() {
+    run::<Config>(FIXTURES, "void_sale__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__invalid_credentials() {
+    run::<Config>(FIXTURES, "void_sale__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__malformed_response() {
+    run::<Config>(FIXTURES, "void_sale__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__rate_limited() {
+    run::<Config>(FIXTURES, "void_sale__rate_limited.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__refused_vendor_id_only() {
+    run::<Config>(FIXTURES, "void_sale__refused_vendor_id_only.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__rejected_repeated_void_is_a_duplicate() {
+    run::<Config>(FIXTURES, "void_sale__rejected_repeated_void_is_a_duplicate.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__server_error() {
+    run::<Config>(FIXTURES, "void_sale__server_error.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__unknown_sale() {
+    run::<Config>(FIXTURES, "void_sale__unknown_sale.json").await;
+}

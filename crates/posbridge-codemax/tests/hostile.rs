@@ -19,7 +19,7 @@ use httpmock::HttpMockRequest;
 use httpmock::prelude::*;
 use posbridge_codemax::{Codemax, Config};
 use posbridge_conformance::kit::hostile::*;
-use posbridge_core::{Error, ErrorKind, HttpConfig, Sale, Sales, SecretString};
+use posbridge_core::{Error, ErrorKind, HttpConfig, Sale, SaleRef, Sales, SecretString, Void, Voids};
 use serde_json::{Value, json};
 
 // ------------------------------------------------------------------ the vendor
@@ -45,6 +45,8 @@ const REFRESH_PATH: &str = "/api/v1/auth/refresh";
 #[derive(Debug, Clone, Copy)]
 enum Op {
     PushSale,
+    /// `Voids::void_sale` of INV-1: the same sync, with the void record.
+    VoidSale,
 }
 
 fn sale() -> Sale {
@@ -71,6 +73,10 @@ impl Vendor for Op {
     async fn call(self, client: &Codemax) -> Result<String, Error> {
         match self {
             Op::PushSale => client.push_sale(&sale()).await.map(|r| format!("{r:?}")),
+            Op::VoidSale => client
+                .void_sale(&Void::of(SaleRef::pos("INV-1")))
+                .await
+                .map(|r| format!("{r:?}")),
         }
     }
 
@@ -257,6 +263,37 @@ fn login_rows() -> Vec<Row<Op>> {
 #[tokio::test]
 async fn hostile_answers_to_a_sync() {
     run_all(sync_rows()).await;
+}
+
+/// A void is the same sync (decision 8 and "Returns, voids and payments"): not
+/// idempotent, so the same transport rows, and an unreadable answer is `Uncertain`.
+fn void_rows() -> Vec<Row<Op>> {
+    use ErrorKind::*;
+    let p = |name, serve, expect| Row::new(name, Op::VoidSale, SYNC, serve, expect);
+    let mut rows = transport_rows(Op::VoidSale, SYNC, CallClass::NonIdempotentWrite);
+    rows.extend([
+        p(
+            "void_truncated_json",
+            json(200, r#"{"code": "00", "results": [{"invoice_no": "INV-1"#),
+            Expect::Err(Uncertain),
+        )
+        .hits(1),
+        p(
+            "void_of_an_unknown_invoice",
+            json(
+                200,
+                r#"{"code": "01", "results": [{"invoice_no": "INV-1", "status": "failed", "code": "34"}]}"#,
+            ),
+            Expect::Err(Rejected),
+        )
+        .hits(1),
+    ]);
+    rows
+}
+
+#[tokio::test]
+async fn hostile_answers_to_a_void() {
+    run_all(void_rows()).await;
 }
 
 #[tokio::test]

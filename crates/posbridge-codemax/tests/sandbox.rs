@@ -435,12 +435,19 @@ async fn a_void_puts_the_stock_back_once() {
         }
         assert_eq!(sandbox.state().stock("TEA-100"), Some(dec("118")));
 
-        // A void of a number never synced is recorded and moves nothing; its sale,
-        // arriving late, is recorded but moves nothing either.
+        // A void of a number never synced is refused (code 34) and moves nothing; its
+        // sale can still come, and then a void that lists no items (as
+        // `Voids::void_sale` sends it) gives the sale's stock back.
         let (_, answer) = sync(&sandbox, &access, vec![invoice("INV-2", true, &items)]).await;
-        assert_eq!(answer["code"], "00");
+        assert_eq!(answer["code"], "01");
+        assert_eq!(answer["results"][0]["code"], "34", "{answer}");
+        assert_eq!(answer["results"][0]["message"], "Invoice number INV-2 not found");
+        assert_eq!(sandbox.state().stock("TEA-100"), Some(dec("118")));
         let (_, answer) = sync(&sandbox, &access, vec![invoice("INV-2", false, &items)]).await;
         assert_eq!(answer["code"], "00");
+        assert_eq!(sandbox.state().stock("TEA-100"), Some(dec("115")));
+        let (_, answer) = sync(&sandbox, &access, vec![invoice("INV-2", true, &[])]).await;
+        assert_eq!(answer["code"], "00", "{answer}");
         let state = sandbox.state();
         assert_eq!(state.stock("TEA-100"), Some(dec("118")));
         assert_eq!(state.documents["codemax"].sales["INV-2"]["is_void"], json!(true));
@@ -452,7 +459,7 @@ async fn a_void_puts_the_stock_back_once() {
             .collect();
         assert_eq!(
             applied,
-            [vec!["INV-1"], vec!["INV-1#void"], vec!["INV-2#void"], vec!["INV-2"]]
+            [vec!["INV-1"], vec!["INV-1#void"], vec!["INV-2"], vec!["INV-2#void"]]
         );
         sandbox.shutdown().await;
     })

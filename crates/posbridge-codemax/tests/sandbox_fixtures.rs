@@ -17,14 +17,16 @@
 //!   are expired; a 401 code `12` to a refresh → the tokens are revoked; a 429 or 5xx
 //!   → a fault rule for that route only (the injected answer is in Codemax's shape);
 //!   a 400 code `20` to fewer than 21 invoices → the request is padded to 21. A mocked
-//!   per-invoice duplicate (`30`) is synced once before the fixture starts. The
+//!   per-invoice duplicate (`30`) is synced once before the fixture starts, and so is
+//!   the sale of every void the mock accepts or refuses as a duplicate (a void of a
+//!   number never synced is refused with `34`) ([`prerequisites`]). The
 //!   answer must then be of the same class: the same HTTP status, the same `code`
 //!   (compared as numbers: `"01"` = `1`), a `Retry-After` if the mock has one, tokens
 //!   if the mock issued some, and for a sync the same verdict per invoice (success, or
 //!   failure with the same code and message).
 //! - **connector → sandbox**: the real `posbridge-codemax` connector, built from the
 //!   fixture's config with `base_url` pointing at a fresh sandbox, runs the fixture's
-//!   operation on its input; the outcome must be the one the fixture expects (kind,
+//!   operation on its input (a push, or a `Voids::void_sale`); the outcome must be the one the fixture expects (kind,
 //!   status, vendor code and message, retry-after, as the conformance runner checks),
 //!   and the requests it made must be the fixture's, in order (path and status). A
 //!   mocked 429/5xx becomes a fault rule on that route from the start; a mocked 401
@@ -53,7 +55,7 @@ use std::time::Duration;
 use posbridge_codemax::sandbox::ImitationConfig as CodemaxConfig;
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Exchange, Expect, ExpectedError, ExpectedRequest, RequestBody, ResponseBody};
-use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, PushReceipt, Sale};
+use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, PushReceipt, Sale, Void};
 use posbridge_sandbox::{Catalogue, Fault, FaultRule, Product, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, client, start_with};
 use serde_json::{Value, json};
@@ -66,6 +68,8 @@ const BASE_PATH: &str = "/api/v1";
 /// Fixtures checked in neither direction, each with its reason (derived by
 /// [`classify`], asserted to be exactly these).
 const EXCLUDED: &[(&str, &str)] = &[
+    ("void_sale__malformed_response", NOT_JSON),
+    ("void_sale__refused_vendor_id_only", NOTHING_SENT),
     ("push_sale__malformed_response_is_uncertain", NOT_JSON),
     ("push_sale__refused_quotation", NOTHING_SENT),
     ("push_sale__refused_return_quantity", NOTHING_SENT),
@@ -266,17 +270,38 @@ fn not_found(f: &Fixture) -> BTreeSet<String> {
     out
 }
 
-/// The invoices a mocked sync refuses as duplicates (`30`): they must exist first.
-fn duplicates(f: &Fixture) -> Vec<Value> {
+/// The sale a void needs synced before it: the void's number, not void, with the
+/// void's items, or one `TEA-100` (a sample catalogue item) when the void lists none
+/// (as `Voids::void_sale` sends it).
+fn sale_before(void: &Value) -> Value {
+    let mut sale = void.clone();
+    sale["is_void"] = json!(false);
+    if sale["items"].as_array().is_none_or(Vec::is_empty) {
+        sale["items"] = json!([{"item_code": "TEA-100", "quantity": 1}]);
+    }
+    sale
+}
+
+/// What must be synced before the fixture starts, in order: each invoice a mocked
+/// sync refuses as a duplicate (`30`; for a void, its sale first), and the sale of
+/// each void the mock accepts (a void of a number never synced is refused, `34`).
+fn prerequisites(f: &Fixture) -> Vec<Value> {
     let mut out = Vec::new();
-    for e in f.exchanges.iter().filter(|e| is_sync(f, e)) {
+    for e in f.exchanges.iter().filter(|e| is_sync(f, e) && e.response.status == 200) {
         let Some(answer) = json_body(e) else { continue };
         let sent = invoices(&e.request);
-        for (number, v) in verdicts(&sent, answer).unwrap_or_default() {
-            if matches!(&v, Verdict::Failed(Some(code), _) if code == "30")
-                && let Some(invoice) = sent.iter().find(|i| invoice_no(i) == number)
-            {
-                out.push(invoice.clone());
+        let verdicts = verdicts(&sent, answer).unwrap_or_default();
+        for invoice in &sent {
+            let is_void = invoice["is_void"] == json!(true);
+            match verdicts.get(&invoice_no(invoice)) {
+                Some(Verdict::Failed(Some(code), _)) if code == "30" => {
+                    if is_void {
+                        out.push(sale_before(invoice));
+                    }
+                    out.push(invoice.clone());
+                }
+                Some(Verdict::Synced) if is_void => out.push(sale_before(invoice)),
+                _ => {}
             }
         }
     }
@@ -409,11 +434,12 @@ fn sandbox_config(f: &Fixture, all: &BTreeMap<String, Fixture>) -> SandboxConfig
     )
 }
 
-/// A fresh sandbox for `f`, with its duplicates synced already; the invoices synced.
+/// A fresh sandbox for `f`, with its [`prerequisites`] synced already; the invoices
+/// synced.
 async fn sandbox_for(name: &str, f: &Fixture, all: &BTreeMap<String, Fixture>) -> (SandboxHandle, Vec<Value>) {
     let sandbox = start_with(sandbox_config(f, all)).await;
     assert_eq!(sandbox.faults(), vec![]);
-    let first = duplicates(f);
+    let first = prerequisites(f);
     if !first.is_empty() {
         let password = settings(&sandbox_config(f, all)).password;
         let login = json!({"username": f.config["username"], "password": password});
@@ -818,7 +844,8 @@ fn inputs(f: &Fixture) -> (Vec<Sale>, Vec<Expect>) {
             };
             (sales, expects)
         }
-        other => panic!("Codemax fixtures push sales, not {other}"),
+        Operation::VoidSale => (Vec::new(), vec![f.expect.clone()]),
+        other => panic!("Codemax fixtures push or void sales, not {other}"),
     }
 }
 
@@ -842,6 +869,13 @@ async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
             let connector = connector_config(&f, &sandbox).connect().unwrap();
             let sales = connector.sales().unwrap();
             let (input, expects) = inputs(&f);
+            // The invoice number of each outcome.
+            let void: Option<Void> =
+                (f.operation == Operation::VoidSale).then(|| serde_json::from_value(f.input.clone()).unwrap());
+            let numbers: Vec<String> = match &void {
+                Some(v) => vec![v.sale.reference().unwrap().to_owned()],
+                None => input.iter().map(|s| s.reference.clone()).collect(),
+            };
             // The invoices the connector sends, as the fixture lists them.
             let listed: HashMap<String, Value> = f
                 .exchanges
@@ -877,9 +911,10 @@ async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
             sandbox.set_faults(rules.into_values().collect());
             let before = sandbox.requests().len();
 
-            let outcomes = match f.operation {
-                Operation::PushSale => vec![sales.push_sale(&input[0]).await],
-                _ => sales.push_sales(&input).await,
+            let outcomes = match (&void, f.operation) {
+                (Some(v), _) => vec![connector.voids().unwrap().void_sale(v).await],
+                (None, Operation::PushSale) => vec![sales.push_sale(&input[0]).await],
+                (None, _) => sales.push_sales(&input).await,
             };
             let mut p = Vec::new();
             for (i, (want, got)) in expects.iter().zip(&outcomes).enumerate() {
@@ -907,9 +942,9 @@ async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
                 sandbox.shutdown().await;
                 continue;
             }
-            for (sale, outcome) in input.iter().zip(&outcomes) {
+            for (number, outcome) in numbers.iter().zip(&outcomes) {
                 if outcome.is_ok() {
-                    accepted.push(listed[&sale.reference].clone());
+                    accepted.push(listed[number].clone());
                 }
             }
             sandbox.set_faults(Vec::new());

@@ -66,6 +66,13 @@ pub enum Case {
     MalformedResponse,
     /// Amounts that exercise the rounding rule.
     Rounding,
+    /// A 5xx answer to a write after the sale: retried to success where repeating
+    /// it is safe (the vendor upserts or refuses a repeat), else reported
+    /// `uncertain` and not re-sent.
+    ServerError,
+    /// The document refers to a sale (or payment) the vendor does not hold: a typed
+    /// error (`not_found` or the vendor's rejection), never a silent success.
+    UnknownSale,
 }
 
 impl Case {
@@ -80,7 +87,26 @@ impl Case {
                 Case::MalformedResponse,
                 Case::Rounding,
             ],
-            Operation::CreateCustomer | Operation::UpdateCustomer | Operation::VoidSale | Operation::DeleteCustomer => {
+            Operation::PushReturn | Operation::AddPayment => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::Rejected,
+                Case::RateLimited,
+                Case::ServerError,
+                Case::MalformedResponse,
+                Case::Rounding,
+                Case::UnknownSale,
+            ],
+            Operation::VoidSale | Operation::DeletePayment => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::Rejected,
+                Case::RateLimited,
+                Case::ServerError,
+                Case::MalformedResponse,
+                Case::UnknownSale,
+            ],
+            Operation::CreateCustomer | Operation::UpdateCustomer | Operation::DeleteCustomer => {
                 &[
                     Case::HappyPath,
                     Case::InvalidCredentials,
@@ -109,6 +135,8 @@ impl Case {
             Case::ServerErrorThenSuccess => "server_error_then_success",
             Case::MalformedResponse => "malformed_response",
             Case::Rounding => "rounding",
+            Case::ServerError => "server_error",
+            Case::UnknownSale => "unknown_sale",
         }
     }
 }

@@ -14,9 +14,12 @@
 //! reference. EAS Pro answers every request with HTTP 200 and a status code in the
 //! body, which [`Error`] kinds are read from.
 //!
-//! It does not do stock, customers, returns, voids, or a discount on the whole sale
-//! (EAS Pro's API has none of them; such sales are refused locally with
-//! [`Error::Invalid`], and nothing is sent). Tests: unit tests in `map.rs` and
+//! A payment made after the sale ([`Payments::add_payment`]) goes to the same payment
+//! endpoint, keyed by the payment's own reference (an upsert, so retried safely).
+//!
+//! It does not do stock, customers, returns, voids, payment deletions, or a discount
+//! on the whole sale (EAS Pro's API has none of them; such sales are refused locally
+//! with [`Error::Invalid`], and nothing is sent; the operations are not offered). Tests: unit tests in `map.rs` and
 //! `error.rs`, conformance cases in `fixtures/` run by the generated
 //! `tests/conformance.rs`, and `tests/secrets.rs`.
 //!
@@ -60,7 +63,8 @@ use posbridge_core::idmap::not_mapped;
 use posbridge_core::reqwest::header::HeaderName;
 use posbridge_core::{
     Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, FieldPath, HttpConfig, IdKind,
-    InMemoryIdMap, Operation, PushReceipt, Result, Sale, Sales, SecretString, StaticAuth, Transport, Vendor,
+    InMemoryIdMap, Operation, Payments, PushReceipt, Result, Sale, SalePayment, Sales, SecretString, StaticAuth,
+    Transport, Vendor,
 };
 use serde::Deserialize;
 
@@ -183,10 +187,12 @@ impl ConnectorConfig for Config {
 }
 
 /// What the EAS Pro connector offers: pushing sales, which EAS Pro upserts by
-/// reference.
+/// reference, and adding payments to them later, which EAS Pro upserts by the
+/// payment's reference. No returns, voids or payment deletions: the API has none.
 pub fn capabilities() -> Capabilities {
-    let mut c = Capabilities::new([Operation::PushSale]);
+    let mut c = Capabilities::new([Operation::PushSale, Operation::AddPayment]);
     c.sale_duplicates = DuplicatePolicy::Upsert;
+    c.payment_duplicates = DuplicatePolicy::Upsert;
     c
 }
 
@@ -353,12 +359,33 @@ impl Sales for EasPro {
     }
 }
 
+#[async_trait]
+impl Payments for EasPro {
+    /// Upserts a payment made after the sale: `billReferenceId` is the sale's POS
+    /// reference, `reference` the payment's (required; sending the same payment
+    /// again updates it, so the request is retried after a 5xx or a timeout).
+    /// Everything is checked before anything is sent; a bill EAS Pro does not hold
+    /// is EAS Pro's rejection (a non-`"0"` code).
+    async fn add_payment(&self, payment: &SalePayment) -> Result<PushReceipt> {
+        let data = map::sale_payment_to_wire(payment, self.config.utc_offset, jiff::Timestamp::now())?;
+        let request = Request::post("add_payment", wire::CREATE_PAYMENT)
+            .json(&wire::Body { data: &data })?
+            .idempotent(true);
+        let accepted = self.upsert(&request).await?;
+        Ok(map::receipt(&data.reference, &accepted))
+    }
+}
+
 impl Connector for EasPro {
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
     }
 
     fn sales(&self) -> Option<&dyn Sales> {
+        Some(self)
+    }
+
+    fn payments(&self) -> Option<&dyn Payments> {
         Some(self)
     }
 }

@@ -329,6 +329,16 @@ pub(crate) fn transaction_method(method: &PaymentMethod, field: &str) -> Result<
             field,
             format!("EAS Pro takes cash, cheque and bank transfer payments only; {name:?} is none of them"),
         )),
+        PaymentMethod::GiftCard => Err(Error::invalid(
+            field,
+            "EAS Pro takes cash, cheque and bank transfer payments only; a gift card is none of them (its money was \
+             taken when the card was sold)",
+        )),
+        PaymentMethod::LoyaltyPoints => Err(Error::invalid(
+            field,
+            "EAS Pro takes cash, cheque and bank transfer payments only; loyalty points are none of them (no money \
+             changes hands)",
+        )),
         other => Err(Error::invalid(
             field,
             format!("EAS Pro takes cash, cheque and bank transfer payments only; {other:?} is none of them"),
@@ -373,6 +383,52 @@ pub(crate) fn payments_to_wire(sale: &ReconciledSale<'_>, offset: Offset) -> Res
         });
     }
     Ok(out)
+}
+
+/// Builds the payment request of a payment made after the sale
+/// ([`SalePayment`](posbridge_core::SalePayment)): `billReferenceId` is the sale's POS
+/// reference (EAS Pro keys bills on it; a vendor id alone cannot name one),
+/// `reference` the payment's own (required: it is EAS Pro's upsert key, and a derived
+/// one could not be told from the sale's own payments), `paymentDate` the payment's
+/// `paid_at`, else `now`. Everything is checked before anything is sent.
+pub(crate) fn sale_payment_to_wire(
+    payment: &posbridge_core::SalePayment,
+    offset: Offset,
+    now: Timestamp,
+) -> Result<wire::Payment> {
+    payment.check()?;
+    let bill_reference_id = payment.sale.reference().ok_or_else(|| {
+        Error::invalid(
+            "sale.reference",
+            format!(
+                "EAS Pro finds a bill by its POS reference (billReferenceId) only: give the sale's reference{}",
+                payment
+                    .sale
+                    .vendor_id()
+                    .map(|v| format!(", not only its vendor id {}", posbridge_core::error::quote(v)))
+                    .unwrap_or_default()
+            ),
+        )
+    })?;
+    let reference = payment.require_reference("EAS Pro")?;
+    let p = &payment.payment;
+    if money(p.amount) != p.amount {
+        return Err(Error::invalid(
+            "payment.amount",
+            format!(
+                "payment amount {} has more than two decimals; EAS Pro books cents, and rounding would book another amount",
+                p.amount
+            ),
+        ));
+    }
+    let transaction_method = transaction_method(&p.method, "payment.method")?;
+    Ok(wire::Payment {
+        amount: money(p.amount),
+        payment_date: transaction_date(p.paid_at.unwrap_or(now), offset),
+        reference: reference.to_owned(),
+        bill_reference_id: bill_reference_id.to_owned(),
+        transaction_method,
+    })
 }
 
 /// What a successful answer says beyond its status.
@@ -745,5 +801,55 @@ mod tests {
             }
         );
         assert_eq!(receipt("S1", &a).disposition, Disposition::Accepted);
+    }
+
+    fn sale_payment(v: serde_json::Value) -> posbridge_core::SalePayment {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_later_payment_is_keyed_on_both_references_and_checked_first() {
+        let now: Timestamp = "2026-12-01T02:30:59Z".parse().unwrap();
+        let p = sale_payment(serde_json::json!({
+            "sale": {"reference": "INV-1001", "vendor_id": "77"},
+            "payment": {"reference": "PAY-1", "amount": "40.5", "method": "card"}
+        }));
+        let w = sale_payment_to_wire(&p, Offset::constant(8), now).unwrap();
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            serde_json::json!({"amount": 40.50, "paymentDate": "2026-12-01T10:30", "reference": "PAY-1",
+                "billReferenceId": "INV-1001", "transactionMethod": "BANK_TRANSFER"})
+        );
+        assert_eq!(w.amount.to_string(), "40.50");
+        let refused = |v: serde_json::Value| match sale_payment_to_wire(&sale_payment(v), Offset::constant(8), now)
+            .unwrap_err()
+        {
+            Error::Invalid { field, reason } => (field, reason),
+            other => panic!("{other}"),
+        };
+        let (field, reason) = refused(serde_json::json!({
+            "sale": {"vendor_id": "77"}, "payment": {"reference": "PAY-1", "amount": "1", "method": "cash"}
+        }));
+        assert_eq!(field, "sale.reference");
+        assert!(reason.contains("77"), "{reason}");
+        let (field, _) = refused(serde_json::json!({
+            "sale": {"reference": "INV-1"}, "payment": {"amount": "1", "method": "cash"}
+        }));
+        assert_eq!(field, "payment.reference");
+        let (field, _) = refused(serde_json::json!({
+            "sale": {"reference": "INV-1"}, "payment": {"reference": "P", "amount": "1.005", "method": "cash"}
+        }));
+        assert_eq!(field, "payment.amount");
+        for method in [
+            serde_json::json!("gift_card"),
+            serde_json::json!("loyalty_points"),
+            serde_json::json!({"other": "voucher"}),
+        ] {
+            let (field, reason) = refused(serde_json::json!({
+                "sale": {"reference": "INV-1"}, "payment": {"reference": "P", "amount": "1", "method": method}
+            }));
+            assert_eq!(field, "payment.method");
+            assert!(reason.contains("cash, cheque and bank transfer"), "{reason}");
+        }
     }
 }

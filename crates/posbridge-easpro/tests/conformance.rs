@@ -10,6 +10,70 @@ use posbridge_easpro::Config;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
 #[tokio::test]
+async fn add_payment__card_is_a_bank_transfer_and_cents_are_written() {
+    run::<Config>(
+        FIXTURES,
+        "add_payment__card_is_a_bank_transfer_and_cents_are_written.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn add_payment__happy_path() {
+    run::<Config>(FIXTURES, "add_payment__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__invalid_credentials() {
+    run::<Config>(FIXTURES, "add_payment__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__malformed_response() {
+    run::<Config>(FIXTURES, "add_payment__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__rate_limited() {
+    run::<Config>(FIXTURES, "add_payment__rate_limited.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__refused_gift_card() {
+    run::<Config>(FIXTURES, "add_payment__refused_gift_card.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__refused_vendor_id_only() {
+    run::<Config>(FIXTURES, "add_payment__refused_vendor_id_only.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__refused_without_payment_reference() {
+    run::<Config>(FIXTURES, "add_payment__refused_without_payment_reference.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__rejected() {
+    run::<Config>(FIXTURES, "add_payment__rejected.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__rounding() {
+    run::<Config>(FIXTURES, "add_payment__rounding.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__server_error() {
+    run::<Config>(FIXTURES, "add_payment__server_error.json").await;
+}
+
+#[tokio::test]
+async fn add_payment__unknown_sale() {
+    run::<Config>(FIXTURES, "add_payment__unknown_sale.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__configured_utc_offset() {
     run::<Config>(FIXTURES, "push_sale__configured_utc_offset.json").await;
 }

@@ -16,7 +16,7 @@
 use httpmock::HttpMockRequest;
 use httpmock::prelude::*;
 use posbridge_conformance::kit::hostile::*;
-use posbridge_core::{Error, ErrorKind, HttpConfig, Sale, Sales, SecretString};
+use posbridge_core::{Error, ErrorKind, HttpConfig, Payments, Sale, SalePayment, Sales, SecretString};
 use posbridge_easpro::{Config, EasPro};
 use serde_json::json;
 
@@ -40,6 +40,8 @@ const PAYMENT: Target = Target {
 enum Op {
     PushSale,
     PushSaleWithPayment,
+    /// A payment after the sale (`Payments::add_payment`).
+    AddPayment,
 }
 
 fn sale(with_payment: bool) -> Sale {
@@ -68,6 +70,15 @@ impl Vendor for Op {
     }
 
     async fn call(self, client: &EasPro) -> Result<String, Error> {
+        if matches!(self, Op::AddPayment) {
+            let payment: SalePayment = serde_json::from_value(json!({
+                "sale": {"reference": "INV-1001"},
+                "payment": {"reference": "PAY-2", "amount": "40.00", "method": "cash",
+                            "paid_at": "2026-12-01T10:30:00+08:00"}
+            }))
+            .unwrap();
+            return client.add_payment(&payment).await.map(|r| format!("{r:?}"));
+        }
         let with_payment = matches!(self, Op::PushSaleWithPayment);
         client.push_sale(&sale(with_payment)).await.map(|r| format!("{r:?}"))
     }
@@ -228,9 +239,40 @@ async fn hostile_answers_to_a_sale() {
     run_all(sale_rows()).await;
 }
 
+/// A payment after the sale is an upsert by its reference like the sale: the same
+/// transport rows as an idempotent write, and an unreadable 200 is `Decode`.
+fn later_payment_rows() -> Vec<Row<Op>> {
+    use ErrorKind::*;
+    let p = |name, serve, expect| Row::new(name, Op::AddPayment, PAYMENT, serve, expect);
+    let mut rows = transport_rows(Op::AddPayment, PAYMENT, CallClass::IdempotentWrite);
+    rows.extend([
+        p(
+            "later_payment_truncated_json",
+            json(200, r#"{"response": {"status": {"code": "0"#),
+            Expect::Err(Decode),
+        )
+        .hits(1),
+        p(
+            "later_payment_unknown_bill_in_a_200",
+            json(
+                200,
+                r#"{"data": {"result": "Failed"}, "response": {"status": {"code": "4", "httpMessage": "Bill reference not found"}}}"#,
+            ),
+            Expect::Err(Rejected),
+        )
+        .hits(1),
+    ]);
+    rows
+}
+
 #[tokio::test]
 async fn hostile_answers_to_a_payment() {
     run_all(payment_rows()).await;
+}
+
+#[tokio::test]
+async fn hostile_answers_to_a_payment_after_the_sale() {
+    run_all(later_payment_rows()).await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@
 //!   `response.status` (code compared as text), all but `response.date`.
 //! - **connector → sandbox**: the real `posbridge-easpro` connector, built from the
 //!   fixture's config with `base_url` pointing at a fresh sandbox, pushes the fixture's
-//!   sale; the outcome must be what the fixture expects (the receipt's fields, or the
+//!   sale (or adds its payment); the outcome must be what the fixture expects (the receipt's fields, or the
 //!   error's kind, status, vendor code and message), with exactly as many requests as
 //!   the fixture lists.
 //!
@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Exchange, Expect, ExpectedRequest, RequestBody, ResponseBody};
-use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Sale};
+use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Sale, SalePayment};
 use posbridge_easpro::sandbox::ImitationConfig;
 use posbridge_sandbox::{Catalogue, Product, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, client, start_with};
@@ -49,6 +49,13 @@ const PAYMENT_PATH: &str = "/eas/api/external/transaction/payment/create";
 
 /// Fixtures that are not semantic, each with its reason.
 const EXCLUDED: &[(&str, &str)] = &[
+    ("add_payment__malformed_response", NOT_ENVELOPE),
+    ("add_payment__rate_limited", MOCKED_429),
+    ("add_payment__refused_gift_card", NOTHING_SENT),
+    ("add_payment__refused_vendor_id_only", NOTHING_SENT),
+    ("add_payment__refused_without_payment_reference", NOTHING_SENT),
+    ("add_payment__rounding", NOTHING_SENT),
+    ("add_payment__server_error", MOCKED_500),
     ("push_sale__envelope_missing_is_a_decode_error", NOT_ENVELOPE),
     ("push_sale__malformed_response", NOT_ENVELOPE),
     ("push_sale__rate_limited_long_retry_after", MOCKED_429),
@@ -74,6 +81,11 @@ const DELAYED: &str = "a delayed answer: a transport fault (retries after a lost
 /// Semantic fixtures checked raw only, each with its reason.
 const CONNECTOR_EXCLUDED: &[(&str, &str)] = &[
     (
+        "add_payment__rejected",
+        "the mock refuses a valid paymentDate; the connector only sends valid ones (the refusal itself is checked \
+         raw, with the date broken)",
+    ),
+    (
         "push_sale__payment_rejected_after_sale_accepted",
         "the mock refuses the payment of the bill it has just accepted; the sandbox keeps the bill, so the connector's \
          push succeeds (the refusal itself is checked raw: the payment alone, to a sandbox without the bill)",
@@ -98,6 +110,8 @@ enum Setup {
     PaymentAlone,
     /// Raw: the request's `transactionDate` is broken before it is sent.
     BrokenTransactionDate,
+    /// Raw: the payment's `paymentDate` is broken before it is sent.
+    BrokenPaymentDate,
 }
 
 const SETUPS: &[(&str, Setup)] = &[
@@ -108,12 +122,19 @@ const SETUPS: &[(&str, Setup)] = &[
     ("push_sale__rejected_unknown_product", Setup::ProductUnknown("CASE-2")),
     ("push_sale__payment_rejected_after_sale_accepted", Setup::PaymentAlone),
     ("push_sale__rejected_numeric_code_in_200", Setup::BrokenTransactionDate),
+    // A payment after the sale needs its bill (INV-1001) in EAS Pro first.
+    ("add_payment__happy_path", Setup::PushFirst("push_sale__happy_path")),
+    (
+        "add_payment__card_is_a_bank_transfer_and_cents_are_written",
+        Setup::PushFirst("push_sale__happy_path"),
+    ),
+    ("add_payment__rejected", Setup::BrokenPaymentDate),
 ];
 
 /// The fixture whose request carries the credentials the sandbox accepts.
 const CREDENTIALS_FROM: &str = "push_sale__happy_path";
-/// The fixture that sends other credentials.
-const WRONG_CREDENTIALS: &str = "push_sale__invalid_credentials";
+/// The fixtures that send other credentials.
+const WRONG_CREDENTIALS: &[&str] = &["add_payment__invalid_credentials", "push_sale__invalid_credentials"];
 
 /// Stock of each fixture product when the sandbox starts.
 const FIXTURE_STOCK: i64 = 100;
@@ -336,15 +357,18 @@ fn every_fixture_is_either_checked_or_excluded_with_its_reason() {
         .iter()
         .map(|(n, _)| *n)
         .chain(CONNECTOR_EXCLUDED.iter().map(|(n, _)| *n))
-        .chain([CREDENTIALS_FROM, WRONG_CREDENTIALS]);
+        .chain([CREDENTIALS_FROM])
+        .chain(WRONG_CREDENTIALS.iter().copied());
     for name in listed {
         assert!(
             semantic.contains_key(name),
             "{name} is listed but is not a semantic fixture"
         );
     }
-    if let Some(Setup::PushFirst(first)) = setup("push_sale__repush_same_reference_is_an_upsert") {
-        assert!(semantic.contains_key(first));
+    for (name, s) in SETUPS {
+        if let Setup::PushFirst(first) = s {
+            assert!(semantic.contains_key(*first), "{name}: {first}");
+        }
     }
 
     // The credentials: every semantic fixture sends the same ones (those in its
@@ -355,7 +379,7 @@ fn every_fixture_is_either_checked_or_excluded_with_its_reason() {
             let sent = (header(&e.request, "partner"), header(&e.request, "user-id"));
             let configured = (f.config["partner"].as_str(), f.config["user_id"].as_str());
             assert_eq!(sent, configured, "{name}");
-            if name == WRONG_CREDENTIALS {
+            if WRONG_CREDENTIALS.contains(&name.as_str()) {
                 assert_ne!(sent, (Some(partner.as_str()), Some(user_id.as_str())), "{name}");
             } else {
                 assert_eq!(sent, (Some(partner.as_str()), Some(user_id.as_str())), "{name}");
@@ -388,10 +412,14 @@ async fn fixture_requests_get_the_fixture_answers_from_the_sandbox() {
             assert!(!exchanges.is_empty(), "{name}");
             for (i, e) in exchanges.iter().enumerate() {
                 let mut request = e.request.clone();
-                if let (Some(Setup::BrokenTransactionDate), Some(RequestBody::Json(body))) =
-                    (setup(&name), request.body.as_mut())
-                {
-                    body["data"]["transactionDate"] = json!("26/11/2026 10:15");
+                match (setup(&name), request.body.as_mut()) {
+                    (Some(Setup::BrokenTransactionDate), Some(RequestBody::Json(body))) => {
+                        body["data"]["transactionDate"] = json!("26/11/2026 10:15");
+                    }
+                    (Some(Setup::BrokenPaymentDate), Some(RequestBody::Json(body))) => {
+                        body["data"]["paymentDate"] = json!("01/12/2026 10:30");
+                    }
+                    _ => {}
                 }
                 let (status, answer) = send(&sandbox, &request).await;
                 let want = mocked_json(e).map(comparable);
@@ -496,12 +524,20 @@ async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
         let mut problems = Vec::new();
         let mut disagreeing = BTreeSet::new();
         for (name, f) in semantic(&all) {
-            assert_eq!(f.operation, Operation::PushSale, "{name}");
             let sandbox = sandbox_for(&name, &f, &all).await;
             let setup_requests = sandbox.requests().len();
             let connector = connector_config(&f, &sandbox).connect().unwrap();
-            let sale: Sale = serde_json::from_value(f.input.clone()).unwrap();
-            let outcome = connector.sales().unwrap().push_sale(&sale).await;
+            let outcome = match f.operation {
+                Operation::PushSale => {
+                    let sale: Sale = serde_json::from_value(f.input.clone()).unwrap();
+                    connector.sales().unwrap().push_sale(&sale).await
+                }
+                Operation::AddPayment => {
+                    let payment: SalePayment = serde_json::from_value(f.input.clone()).unwrap();
+                    connector.payments().unwrap().add_payment(&payment).await
+                }
+                other => panic!("{name}: no EAS Pro fixture should be about {other:?}"),
+            };
             let ok = outcome.is_ok();
             if let Some(p) = disagreement(&f.expect, outcome) {
                 disagreeing.insert(name.clone());

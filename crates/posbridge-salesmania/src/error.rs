@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 2xx | success (`{}` for a new order) |
 //! | 400, 409, 422 naming the team token | [`Error::Auth`], so the transport redoes the chain once |
-//! | 400, 409, 422 and other 4xx | [`Error::Rejected`] with the status and message; a message saying the reference or code already exists gets code `duplicate_reference` |
+//! | 400, 409, 422 and other 4xx | [`Error::Rejected`] with the status and message; a message saying the reference or code already exists (or the order is already cancelled) gets code `duplicate_reference` |
 //! | 401, 403 | [`Error::Auth`] (the chain is redone once, single-flight) |
 //! | 404 | [`Error::NotFound`] (on a look-up's first page: the look-up does not exist, see `lookup.rs`) |
 //! | 405 | [`Error::Rejected`] with the status (on a look-up's first page: the look-up does not exist) |
@@ -28,6 +28,9 @@ const DUPLICATE_MARKERS: &[&str] = &[
     "sudah ada",
     "sudah digunakan",
     "sudah terdaftar",
+    // An order already Batal, voided again (the sandbox's wording, and English).
+    "sudah dibatalkan",
+    "already cancel",
 ];
 
 /// Words of a refusal that is about the team token.
@@ -165,5 +168,13 @@ mod tests {
         );
         let e = parse(422, r#"{"message":"ext_order_no INV-1 sudah digunakan"}"#).unwrap();
         assert_eq!(e.vendor_code(), Some(DUPLICATE_REFERENCE));
+        // A repeated void, in the sandbox's words and in English.
+        for message in ["Order sudah dibatalkan", "Order is already cancelled"] {
+            let e = parse(422, &format!(r#"{{"message":"{message}"}}"#)).unwrap();
+            assert_eq!(e.vendor_code(), Some(DUPLICATE_REFERENCE), "{message}");
+        }
+        // Any other refusal of a status change is not a duplicate.
+        let e = parse(422, r#"{"message":"Order yang sudah Lunas tidak dapat dibatalkan"}"#).unwrap();
+        assert_eq!(e.vendor_code(), None);
     }
 }

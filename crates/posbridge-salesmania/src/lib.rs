@@ -1,7 +1,8 @@
 //! # posbridge-salesmania
 //!
 //! The posbridge connector for **SalesMania**, the Indonesian sales-force app: POS
-//! sales become SalesMania orders ([`Sales`]: push, read back, void), customers are
+//! sales become SalesMania orders ([`Sales`]: push, read back; [`Voids`]: void by
+//! status Batal, by vendor id or POS reference), customers are
 //! managed ([`Customers`]: list, get, create, update, delete), stock is read from the
 //! products' `qty_on_hand` ([`Stock`]), and products, visits and teams have typed
 //! methods of their own ([`SalesMania::create_product`], [`SalesMania::add_visit`],
@@ -40,7 +41,12 @@
 //!   (by `ext_cust_no`); without that look-up, a customer code the config does not map
 //!   is refused rather than created for every sale.
 //!
-//! It has no purchases, no list of sales and no native batch (the API has none).
+//! It has no purchases, no list of sales and no native batch (the API has none), no
+//! returns (SalesMania has no return document) and no payments after the sale (an
+//! order's `total_paid` is a running total, not a payment record: overwriting it is
+//! neither idempotent nor deletable); a sale with status `void` is booked as a `Batal`
+//! order, a cancelled one. See "Returns, voids and payments" in
+//! `docs/vendors/salesmania.md`.
 //! Tests: unit and property tests in `map.rs` (the discount parser), `wire.rs`,
 //! `error.rs` and `auth.rs`; conformance cases in `fixtures/` run by
 //! `tests/conformance.rs`; `tests/secrets.rs`; `tests/client.rs` (the chain under
@@ -407,6 +413,10 @@ impl ConnectorConfig for Config {
 /// look-up by `ext_order_no`. A client whose server turns out to have no such look-up
 /// (HTTP 404 or 405) says [`DuplicatePolicy::Unknown`] from then on
 /// ([`Connector::capabilities`]).
+///
+/// Voiding an order already Batal answers [`Disposition::Duplicate`] (the refusal is
+/// read back), so a repeated void is [`DuplicatePolicy::Ignored`]. No returns and no
+/// payments: SalesMania has neither document.
 pub fn capabilities() -> Capabilities {
     let mut c = Capabilities::new([
         Operation::PushSale,
@@ -420,6 +430,7 @@ pub fn capabilities() -> Capabilities {
         Operation::DeleteCustomer,
     ]);
     c.sale_duplicates = DuplicatePolicy::Ignored;
+    c.void_duplicates = DuplicatePolicy::Ignored;
     c
 }
 
@@ -768,7 +779,11 @@ impl SalesMania {
     /// # Ok(()) }
     /// ```
     pub async fn set_order_status(&self, order_id: &str, status: SaleStatus) -> Result<()> {
-        let id = parse_id(order_id, "id")?;
+        self.patch_status(parse_id(order_id, "id")?, status).await
+    }
+
+    /// `PATCH /extapi/v1.0/orders/{id}` with the status; retried like a read.
+    async fn patch_status(&self, id: u64, status: SaleStatus) -> Result<()> {
         let body = wire::OrderStatusUpdate {
             status: map::status_to_vendor(status)?,
             ext_order_status_name: map::status_name(status),
@@ -782,6 +797,50 @@ impl SalesMania {
             .json(&body)?
             .idempotent(true);
         self.api.write(&request).await.map(|_| ())
+    }
+
+    /// An order's status as SalesMania has it (`GET /extapi/v1.0/orders/{id}`); `None`
+    /// when the order says none that posbridge knows.
+    async fn order_status(&self, id: u64) -> Result<Option<SaleStatus>> {
+        let (value, response) = self.api.get("void_sale", wire::by_id(wire::ORDERS, id)).await?;
+        let order: wire::ExtOrder = serde_json::from_value(map::record(value))
+            .map_err(|e| Error::decode(VENDOR, e.to_string(), &response.body))?;
+        Ok(order
+            .sm_status
+            .as_deref()
+            .or(order.status.as_deref())
+            .and_then(map::status_from_vendor))
+    }
+
+    /// The id of the order booked under the POS `reference`, for a void: an order
+    /// the look-up does not find is [`Error::NotFound`]; one listed without its id,
+    /// or a server without the look-up, is [`Error::Invalid`] asking for the vendor id.
+    async fn order_by_reference(&self, reference: &str) -> Result<u64> {
+        let quoted = posbridge_core::error::quote(reference);
+        match self.look_up_order(reference).await? {
+            Looked::Found(Some(id)) => Ok(id),
+            Looked::Found(None) => Err(Error::invalid(
+                "sale.vendor_id",
+                format!(
+                    "SalesMania lists an order with {} {quoted} but not its id: give the vendor id from the \
+                     sale's push receipt",
+                    wire::EXT_ORDER_NO_PARAM
+                ),
+            )),
+            Looked::NoMatch => Err(Error::NotFound {
+                vendor: VENDOR,
+                what: format!("an order with {} {quoted} to void", wire::EXT_ORDER_NO_PARAM),
+            }),
+            Looked::Absent(status) => Err(Error::invalid(
+                "sale.vendor_id",
+                format!(
+                    "this SalesMania server has no order look-up by {} (HTTP {status}), so sale {quoted} cannot \
+                     be found by its POS reference: give the vendor id from the sale's push receipt (the outbox \
+                     fills it in for sales it delivered)",
+                    wire::EXT_ORDER_NO_PARAM
+                ),
+            )),
+        }
     }
 
     /// The customer a prepared order is for, creating it when allowed.
@@ -1176,25 +1235,47 @@ impl Sales for SalesMania {
 
 #[async_trait]
 impl Voids for SalesMania {
-    /// Sets the order's status to Batal (`PATCH /extapi/v1.0/orders/{id}`). The order
-    /// is the vendor id when given, else the one booked under the POS reference
-    /// ([`SalesMania::find_order`]); a reference SalesMania does not hold is
-    /// [`Error::NotFound`].
+    /// Sets the order's status to Batal (`PATCH /extapi/v1.0/orders/{id}`), which
+    /// SalesMania's stock follows. The order is the vendor id when given, else the one
+    /// booked under the POS reference ([`SalesMania::find_order`]).
+    ///
+    /// - An order SalesMania does not hold (a 404 to the `PATCH`, or a POS reference
+    ///   the look-up does not find) is [`Error::NotFound`] naming it; on a server
+    ///   without the look-up by `ext_order_no`, a void by POS reference is
+    ///   [`Error::Invalid`] asking for the vendor id.
+    /// - Setting a status is idempotent, so the `PATCH` is retried like a read (5xx
+    ///   included).
+    /// - A refusal is read back (`GET /extapi/v1.0/orders/{id}`): an order that is
+    ///   Batal already was voided before (by an earlier void, or by a retry of this
+    ///   one whose first answer was lost), and the void answers
+    ///   [`Disposition::Duplicate`]; any other refusal stays [`Error::Rejected`].
     async fn void_sale(&self, void: &Void) -> Result<PushReceipt> {
         void.check()?;
         let id = match (void.sale.vendor_id(), void.sale.reference()) {
-            (None, Some(reference)) => self.find_order(reference).await?.ok_or_else(|| Error::NotFound {
-                vendor: VENDOR,
-                what: format!("an order with ext_order_no {}", posbridge_core::error::quote(reference)),
-            })?,
-            _ => void.sale.require_vendor_id(VENDOR, "sale")?.to_owned(),
+            (None, Some(reference)) => self.order_by_reference(reference).await?,
+            _ => parse_id(void.sale.require_vendor_id(VENDOR, "sale")?, "sale.vendor_id")?,
         };
-        self.set_order_status(&id, SaleStatus::Void).await?;
-        Ok(PushReceipt {
-            reference: void.sale.reference().unwrap_or(&id).to_owned(),
-            vendor_id: Some(id),
-            disposition: Disposition::Updated,
-        })
+        let receipt = |disposition| PushReceipt {
+            reference: void.sale.reference().map_or_else(|| id.to_string(), str::to_owned),
+            vendor_id: Some(id.to_string()),
+            disposition,
+        };
+        match self.patch_status(id, SaleStatus::Void).await {
+            Ok(()) => Ok(receipt(Disposition::Updated)),
+            Err(Error::NotFound { vendor, what }) => Err(Error::NotFound {
+                vendor,
+                what: format!("order {id} to void ({what})"),
+            }),
+            Err(e @ Error::Rejected { .. }) => match self.order_status(id).await {
+                Ok(Some(SaleStatus::Void)) => Ok(receipt(Disposition::Duplicate)),
+                Ok(_) => Err(e),
+                Err(read) => {
+                    tracing::debug!(vendor = VENDOR, error = %read, "reading the refused void's order back failed");
+                    Err(e)
+                }
+            },
+            Err(e) => Err(e),
+        }
     }
 }
 

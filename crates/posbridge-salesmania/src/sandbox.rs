@@ -36,8 +36,11 @@
 //! 55.05 %, then 3 % of the rest, exact) or its `item_disc_amount`, rounded once to
 //! 2 dp half away from zero; the order total is the sum of lines less `disc_percent`
 //! (the same way, rounded once) or `disc_amount`. An order lowers each catalogue
-//! product's stock by `qty × unit ratio`; `Batal` (on `POST` or by `PATCH`) gives it
-//! back once. An `ext_order_no` already booked is refused (422 "has already been
+//! product's stock by `qty × unit ratio`; an order booked `Batal` moves nothing, and
+//! `PATCH` to `Batal` gives the stock back once: a second `PATCH` to `Batal` is
+//! refused (422 `Order sudah dibatalkan`, a duplicate) and moves nothing, any other
+//! change of a `Batal` order is 422 too, and an unknown order is 404 `Order tidak
+//! ditemukan`. An `ext_order_no` already booked is refused (422 "has already been
 //! taken") unless `refuse_repeated_ext_order_no` is off, in which case a second
 //! order is booked (which is what a vendor that does not check would do).
 //!
@@ -192,6 +195,8 @@ const FIRST_VISIT_ID: u64 = 7001;
 /// The order statuses SalesMania allows.
 const STATUSES: &[&str] = &["Baru", "Diproses", "Terkirim", "Lunas", "Batal"];
 const BATAL: &str = "Batal";
+/// The refusal of a `PATCH` to `Batal` of an order already `Batal`.
+const ALREADY_VOID: &str = "Order sudah dibatalkan";
 const LUNAS: &str = "Lunas";
 
 /// Every catalogue product's SalesMania id, by code: `501` for the first product,
@@ -1360,6 +1365,10 @@ async fn patch_order(
         },
         None => return invalid("status", "The status field is required.").into_response(),
     };
+    if wanted == BATAL && current == BATAL {
+        // A repeated void: refused (nothing moves), as a duplicate.
+        return Reply::message(StatusCode::UNPROCESSABLE_ENTITY, ALREADY_VOID).into_response();
+    }
     if wanted == current {
         return ok(json!({})).into_response();
     }

@@ -404,6 +404,11 @@ async fn push_sale__vendor_refusing_a_repeat_is_a_duplicate() {
 }
 
 #[tokio::test]
+async fn push_sale__void_sale_is_booked_as_batal() {
+    run::<Config>(FIXTURES, "push_sale__void_sale_is_booked_as_batal.json").await;
+}
+
+#[tokio::test]
 async fn stock_levels__happy_path() {
     run::<Config>(FIXTURES, "stock_levels__happy_path.json").await;
 }
@@ -469,6 +474,20 @@ async fn update_customer__rejected() {
 }
 
 #[tokio::test]
+async fn void_sale__by_pos_reference() {
+    run::<Config>(FIXTURES, "void_sale__by_pos_reference.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__by_pos_reference_without_the_lookup_is_refused() {
+    run::<Config>(
+        FIXTURES,
+        "void_sale__by_pos_reference_without_the_lookup_is_refused.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn void_sale__happy_path() {
     run::<Config>(FIXTURES, "void_sale__happy_path.json").await;
 }
@@ -489,11 +508,31 @@ async fn void_sale__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn void_sale__refused_non_numeric_vendor_id() {
+    run::<Config>(FIXTURES, "void_sale__refused_non_numeric_vendor_id.json").await;
+}
+
+#[tokio::test]
 async fn void_sale__rejected_paid_order() {
     run::<Config>(FIXTURES, "void_sale__rejected_paid_order.json").await;
 }
 
 #[tokio::test]
+async fn void_sale__repeated_void_is_a_duplicate() {
+    run::<Config>(FIXTURES, "void_sale__repeated_void_is_a_duplicate.json").await;
+}
+
+#[tokio::test]
 async fn void_sale__server_error_then_success() {
     run::<Config>(FIXTURES, "void_sale__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__unknown_sale_by_pos_reference_is_not_found() {
+    run::<Config>(FIXTURES, "void_sale__unknown_sale_by_pos_reference_is_not_found.json").await;
+}
+
+#[tokio::test]
+async fn void_sale__unknown_sale_by_vendor_id_is_not_found() {
+    run::<Config>(FIXTURES, "void_sale__unknown_sale_by_vendor_id_is_not_found.json").await;
 }

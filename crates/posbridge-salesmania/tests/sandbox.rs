@@ -237,13 +237,19 @@ async fn a_cascade_order_gets_the_vendors_totals_moves_stock_and_voids_once() {
         assert_eq!(status, 422);
         assert!(body["errors"]["status"].is_array() && body["errors"]["ordered_products.0.qty"].is_array());
 
-        // Void gives the stock back once.
+        // Void gives the stock back once; a repeated void is refused as a duplicate
+        // and moves nothing.
         let void = json!({"status": "Batal", "ext_order_status_name": "void"});
-        for _ in 0..2 {
-            let (status, body) = call(&s, &auth, Method::PATCH, "orders/9001", Some(void.clone())).await;
-            assert_eq!((status, body), (200, json!({})));
-            assert_eq!((stock(&s, "TEA-100"), stock(&s, "MUG-1")), (tea, mug));
-        }
+        let (status, body) = call(&s, &auth, Method::PATCH, "orders/9001", Some(void.clone())).await;
+        assert_eq!((status, body), (200, json!({})));
+        assert_eq!((stock(&s, "TEA-100"), stock(&s, "MUG-1")), (tea, mug));
+        let (status, body) = call(&s, &auth, Method::PATCH, "orders/9001", Some(void.clone())).await;
+        assert_eq!((status, body), (422, json!({"message": "Order sudah dibatalkan"})));
+        assert_eq!((stock(&s, "TEA-100"), stock(&s, "MUG-1")), (tea, mug));
+        assert_eq!(
+            call(&s, &auth, Method::PATCH, "orders/9999", Some(void.clone())).await,
+            (404, json!({"message": "Order tidak ditemukan"}))
+        );
         let (_, order) = call(&s, &auth, Method::GET, "orders/9001", None).await;
         assert_eq!(order["sm_status"], "Batal");
         assert_eq!(

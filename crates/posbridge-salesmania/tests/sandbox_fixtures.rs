@@ -7,8 +7,9 @@
 //! The sandbox is first put in the state the fixture's mock implies ([`prepare`]): a
 //! mocked 429 or a 500 that is never retried becomes a fault rule on that route; an
 //! expected duplicate (a re-pushed sale, a customer code taken) is created once
-//! before; an order the fixture reads or voids is booked first (as `Lunas` when the
-//! mock refuses a void of a paid order); a customer whose deletion the mock refuses is
+//! before; an order the fixture reads or voids is booked first (under the void's POS
+//! reference when it names one; as `Lunas` when the mock refuses a void of a paid
+//! order, as `Batal` for a repeated void; none for an unknown sale); a customer whose deletion the mock refuses is
 //! given an order; a mocked expired team token means a first call, then
 //! [`posbridge_salesmania::sandbox::expire_tokens`].
 //!
@@ -83,6 +84,7 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("stock_levels__server_error_then_success", ONCE),
     ("update_customer__malformed_response_is_uncertain", BROKEN),
     ("update_customer__rejected", VALID_PHONE),
+    ("void_sale__by_pos_reference_without_the_lookup_is_refused", NO_LOOKUP),
     ("void_sale__malformed_response_is_uncertain", BROKEN),
     ("void_sale__server_error_then_success", ONCE),
 ];
@@ -200,8 +202,8 @@ async fn run(c: &dyn Connector, f: &Fixture) -> Result<Option<String>, Error> {
 }
 
 /// Books orders (through raw HTTP) until order `id` exists; the last with `status`,
-/// for customer `customer`.
-async fn book_until(s: &SandboxHandle, id: u64, status: &str, customer: u64) {
+/// for customer `customer`, under `reference` when given.
+async fn book_until(s: &SandboxHandle, id: u64, status: &str, customer: u64, reference: Option<&str>) {
     let c = client();
     let base = format!("{}extapi/v1.0/", s.vendor_url("salesmania"));
     let bearer: Value = c
@@ -225,7 +227,11 @@ async fn book_until(s: &SandboxHandle, id: u64, status: &str, customer: u64) {
         .unwrap();
     let team = team["team_token"].as_str().unwrap();
     for n in 9001..=id {
-        let order = json!({"date": "2026-11-26", "customer_id": customer, "ext_order_no": format!("PRE-{n}"),
+        let ext_order_no = match reference {
+            Some(r) if n == id => r.to_owned(),
+            _ => format!("PRE-{n}"),
+        };
+        let order = json!({"date": "2026-11-26", "customer_id": customer, "ext_order_no": ext_order_no,
                            "status": if n == id { status } else { "Baru" },
                            "ordered_products": [{"product_id": 501, "qty": 10, "unit": "PCS", "price": 4500, "item_disc_percent": "55.05+3"}]});
         let r = c
@@ -250,12 +256,23 @@ async fn prepare(name: &str, f: &Fixture, s: &SandboxHandle, c: &dyn Connector) 
         return; // nothing to prepare: the login is refused
     }
     match f.operation {
-        Operation::GetSale if id >= 9001 && !name.contains("not_found") => book_until(s, id, "Diproses", 3001).await,
-        Operation::VoidSale if id >= 9001 => {
-            let status = if name.contains("paid") { "Lunas" } else { "Baru" };
-            book_until(s, id, status, 3001).await;
+        Operation::GetSale if id >= 9001 && !name.contains("not_found") => {
+            book_until(s, id, "Diproses", 3001, None).await;
         }
-        Operation::DeleteCustomer if name.contains("with_orders") => book_until(s, 9001, "Baru", id).await,
+        // The order to void, under the fixture's POS reference when it names one
+        // (none for an unknown sale, or a void refused before anything is sent).
+        Operation::VoidSale if !name.contains("unknown_sale") && !name.contains("refused") => {
+            let status = if name.contains("paid") {
+                "Lunas"
+            } else if name.contains("repeated") {
+                "Batal"
+            } else {
+                "Baru"
+            };
+            let reference = f.input["sale"]["reference"].as_str();
+            book_until(s, id.max(9001), status, 3001, reference).await;
+        }
+        Operation::DeleteCustomer if name.contains("with_orders") => book_until(s, 9001, "Baru", id, None).await,
         _ => {}
     }
     if name.contains("repush") || name.contains("refusing_a_repeat") {

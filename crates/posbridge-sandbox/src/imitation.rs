@@ -184,6 +184,9 @@ pub struct DemoProfile {
     /// where the connector declares duplicates unknown, so an uncertain push may be
     /// settled by re-sending it.
     pub refuses_repeated_reference: bool,
+    /// The kind of sale the vendor voids, when it voids only one kind (Asalta voids
+    /// orders, not invoices): the demo books a sale of that kind to void. `None`: any.
+    pub voids_only: Option<posbridge_core::SaleKind>,
 }
 
 impl Default for DemoProfile {
@@ -195,6 +198,7 @@ impl Default for DemoProfile {
             ships: true,
             named_customers: true,
             refuses_repeated_reference: false,
+            voids_only: None,
         }
     }
 }
