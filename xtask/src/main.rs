@@ -4,7 +4,7 @@
 //!
 //! - `conformance [--check]`: validates every fixture against the committed JSON
 //!   Schema, regenerates `docs/fixture.schema.json` and each vendor's
-//!   `tests/conformance.rs` (one test per fixture, sorted), runs the conformance
+//!   `tests/it/conformance.rs` (one test per fixture, sorted), runs the conformance
 //!   tests and prints the vendor × operation matrix. `--check` writes nothing and
 //!   fails when a generated file is stale or a required case is missing.
 //! - `deps`: the dependency check alone (see [`deps`]): one semver-major version
@@ -263,7 +263,11 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
     }
 
     for v in &vendors {
-        let path = root.join("crates").join(v.crate_name).join("tests/conformance.rs");
+        let path = root
+            .join("crates")
+            .join(v.crate_name)
+            .join(conformance_dir(root, v.crate_name))
+            .join("conformance.rs");
         let code = rustfmt(root, &generated_tests(v))?;
         sync_file(&path, &code, check, &mut problems)?;
     }
@@ -309,16 +313,32 @@ fn with_vendor_table(readme: &str) -> Result<String> {
     let Some(body) = readme[start..].find('\n').map(|i| start + i + 1) else {
         bail!("README.md: the vendor table marker has no line after it");
     };
-    let mut table = String::from("| vendor | country | crate (feature) | offers |\n|---|---|---|---|\n");
+    let mut table = String::from(
+        "| vendor | country | crate (feature) | offers | returns | voids | later payments |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
     for v in posbridge::vendors() {
+        // What the capabilities declare, so the table cannot drift from the code.
+        let caps = v.capabilities();
+        let has = |ops: &[posbridge::Operation]| {
+            let names: Vec<&str> = ops.iter().filter(|o| caps.supports(**o)).map(|o| o.as_str()).collect();
+            if names.is_empty() {
+                "—".to_owned()
+            } else {
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            }
+        };
         let _ = writeln!(
             table,
-            "| {} | {} | `{}` (`{}`) | {} |",
+            "| {} | {} | `{}` (`{}`) | {} | {} | {} | {} |",
             v.display_name(),
             v.country(),
             v.crate_name(),
             v.name(),
-            v.summary()
+            v.summary(),
+            has(&[posbridge::Operation::PushReturn]),
+            has(&[posbridge::Operation::VoidSale]),
+            has(&[posbridge::Operation::AddPayment, posbridge::Operation::DeletePayment]),
         );
     }
     Ok(format!("{}{table}{}", &readme[..body], &readme[end..]))
@@ -378,10 +398,27 @@ fn generated_tests(v: &VendorCases) -> String {
     s
 }
 
+/// Where a crate's generated conformance tests live: `tests/it/` when its integration
+/// tests are one binary (`tests/it/main.rs`, which declares `mod conformance;`), else
+/// `tests/`, a binary of their own.
+fn conformance_dir(root: &Path, crate_name: &str) -> &'static str {
+    if root.join("crates").join(crate_name).join("tests/it/main.rs").is_file() {
+        "tests/it"
+    } else {
+        "tests"
+    }
+}
+
 /// Runs each vendor's conformance tests; returns pass/fail per (vendor, fixture).
 fn run_conformance_tests(root: &Path, vendors: &[VendorCases]) -> Result<BTreeMap<(String, String), bool>> {
     let mut results = BTreeMap::new();
     for v in vendors.iter().filter(|v| !v.fixtures.is_empty()) {
+        // In one binary with the crate's other tests, the conformance module's tests
+        // are named `conformance::<fixture>`.
+        let (binary, filter) = match conformance_dir(root, v.crate_name) {
+            "tests/it" => ("it", "conformance::"),
+            _ => ("conformance", ""),
+        };
         let out = Command::new(cargo())
             .current_dir(root)
             .args([
@@ -390,8 +427,9 @@ fn run_conformance_tests(root: &Path, vendors: &[VendorCases]) -> Result<BTreeMa
                 "-p",
                 v.crate_name,
                 "--test",
-                "conformance",
+                binary,
                 "--",
+                filter,
                 "--color",
                 "never",
             ])
@@ -404,7 +442,7 @@ fn run_conformance_tests(root: &Path, vendors: &[VendorCases]) -> Result<BTreeMa
         let failed: BTreeSet<String> = stdout
             .lines()
             .filter_map(|l| l.trim().strip_prefix("---- ").and_then(|r| r.split(' ').next()))
-            .map(str::to_owned)
+            .map(|name| name.strip_prefix("conformance::").unwrap_or(name).to_owned())
             .collect();
         let ran = stdout.contains("test result:");
         for (name, _) in &v.fixtures {

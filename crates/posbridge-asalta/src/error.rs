@@ -11,6 +11,7 @@
 //! | 400 "valid date format" / "Field X is Mandatory" / "valid page" / "paid amount …" | [`Error::Rejected`], codes `date_format`, `mandatory_field`, `invalid_page`, `paid_amount_exceeds_sale` |
 //! | 500 bundle messages 1–7 | [`Error::Rejected`] (HTTP 500 kept), codes `not_a_bundle`, `bundle_option_id`, `bundle_items_missing`, `mandatory_field`, `invalid_bundle_item`, `bundle_item_quantity`, `bundle_mismatch` |
 //! | 500 "The quantity is out of stock for HAT" | [`Error::Rejected`], code `out_of_stock` |
+//! | "Order already void" (a repeated void) | [`Error::Rejected`], code `already_void` |
 //! | other 4xx (400, 405, 406, 409, 410, 422 …) | [`Error::Rejected`] (a numbered message gets its code) |
 //! | 401, 403 | [`Error::Auth`], saying to run `posbridge auth asalta` |
 //! | 404 | [`Error::NotFound`] |
@@ -38,6 +39,9 @@ const KNOWN: &[(&str, &str)] = &[
     ("valid bundle item", "invalid_bundle_item"),
     ("bundle item quantity too large", "bundle_item_quantity"),
     ("bundle item does not match", "bundle_mismatch"),
+    // Not in the document's lists: Asalta's refusal of a repeated void (see
+    // `docs/vendors/asalta.md`, "Returns, voids and payments").
+    ("already void", "already_void"),
 ];
 
 /// Where Asalta's message is: a JSON field, else the body's text.

@@ -2,7 +2,9 @@
 //!
 //! The posbridge connector for **Asalta**, the Singapore inventory & POS, CRM and
 //! HRM suite: POS sales become Asalta invoices or orders ([`Sales`]: push, list, read
-//! back, void an order), stock is read from the items' per-warehouse inventory
+//! back), orders are voided ([`Voids`]), goods come back as return invoices or return
+//! orders ([`Returns`]), sales are paid later ([`Payments`]: add, delete), stock is read
+//! from the items' per-warehouse inventory
 //! ([`Stock`]), customers are managed ([`Customers`]: list, get, create, update), and
 //! the rest of the POS API and the reports are typed methods of [`Asalta`]
 //! (categories, warehouses, billers, items, promotions, tax rates, payments, returns,
@@ -28,7 +30,13 @@
 //!   percentage that gives it back to the cent); the order discount goes as the
 //!   computed amount. The sale's payments are booked after it
 //!   (`POST /pos/payments`, each method mapped to Asalta's `paid_by`), refusing
-//!   locally a paid amount above the sale.
+//!   locally a paid amount above the sale. A sale with status `void` is refused, never
+//!   booked as a live invoice.
+//! - **After the sale**: Asalta finds sales by its own id only, so returns, voids and
+//!   payments need the vendor id of the sale's push receipt (`880` an invoice,
+//!   `order:54` an order). A return or payment reads the sale first (unknown:
+//!   [`Error::NotFound`]) and is checked against it; Asalta books a return's refund
+//!   itself. Only orders can be voided; an invoice is returned instead.
 //! - **Every request** carries `Accept: application/json`, as the document asks.
 //!
 //! It has no purchases and no customer deletion (the API has neither), and no
@@ -84,9 +92,10 @@ use posbridge_core::http::{Request, Response};
 use posbridge_core::paging::Paging;
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
-    BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, Error, FieldPath,
-    HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale, SaleKind, Sales,
-    SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
+    BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, DuplicatePolicy,
+    Error, FieldPath, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PaymentMethod, Payments, PushReceipt,
+    RefreshableBearer, Result, Return, Returns, Sale, SaleKind, SalePayment, Sales, SecretString, Stock, StockLevel,
+    Transport, Vendor, Void, Voids,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -309,22 +318,31 @@ impl ConnectorConfig for Config {
     }
 }
 
-/// What the Asalta connector offers. Asalta has no reference key for sales (it
-/// numbers them itself), so a repeated push books the sale again
-/// ([`DuplicatePolicy::Unknown`](posbridge_core::DuplicatePolicy::Unknown)): an
-/// uncertain push is never re-sent.
+/// What the Asalta connector offers. Asalta has no reference key for sales, returns
+/// or payments (it numbers them itself), so a repeated push, return or payment books
+/// it again ([`DuplicatePolicy::Unknown`]): an uncertain one is never re-sent. A
+/// repeated void of an order is refused with "Order already void" (vendor code
+/// `already_void`), so voids are [`DuplicatePolicy::Rejected`].
 pub fn capabilities() -> Capabilities {
-    Capabilities::new([
+    let mut c = Capabilities::new([
         Operation::PushSale,
         Operation::GetSale,
         Operation::ListSales,
         Operation::VoidSale,
+        Operation::PushReturn,
+        Operation::AddPayment,
+        Operation::DeletePayment,
         Operation::StockLevels,
         Operation::ListCustomers,
         Operation::GetCustomer,
         Operation::CreateCustomer,
         Operation::UpdateCustomer,
-    ])
+    ]);
+    c.sale_duplicates = DuplicatePolicy::Unknown;
+    c.return_duplicates = DuplicatePolicy::Unknown;
+    c.payment_duplicates = DuplicatePolicy::Unknown;
+    c.void_duplicates = DuplicatePolicy::Rejected;
+    c
 }
 
 /// The transport and the bearer, shared by the client and its id resolver.
@@ -696,6 +714,171 @@ impl Asalta {
         })
     }
 
+    /// The warehouse, biller and products of a return (customer aside), resolved
+    /// like a sale's: the return's `location`, else the sale's warehouse in Asalta,
+    /// else the configured `warehouse`.
+    async fn return_ids(
+        &self,
+        ret: &Return,
+        record: &SaleRecord,
+        customer_id: u64,
+        product_ids: Vec<u64>,
+    ) -> Result<map::SaleIds> {
+        let biller = self
+            .config
+            .biller
+            .as_deref()
+            .ok_or_else(|| Error::config("asalta: `biller` is not configured (it is needed to push returns)"))?;
+        let biller_id = self.resolve(IdKind::Biller, biller, FieldPath::Name("biller")).await?;
+        let warehouse_id = match (ret.location.as_deref(), record.warehouse_id()) {
+            (Some(location), _) => {
+                self.resolve(IdKind::Warehouse, location, FieldPath::Name("location"))
+                    .await?
+            }
+            (None, Some(id)) => map::numeric_id(id, "sale's warehouse")
+                .map_err(|_| Error::decode(VENDOR, format!("the sale's warehouse id {id:?} is not a number"), b""))?,
+            (None, None) => {
+                let warehouse = self.config.warehouse.as_deref().ok_or_else(|| {
+                    Error::invalid(
+                        "location",
+                        "the return has no location and `warehouse` is not configured",
+                    )
+                })?;
+                self.resolve(IdKind::Warehouse, warehouse, FieldPath::Name("location"))
+                    .await?
+            }
+        };
+        Ok(map::SaleIds {
+            customer_id,
+            biller_id,
+            warehouse_id,
+            product_ids,
+        })
+    }
+
+    async fn product_ids(&self, lines: &[posbridge_core::SaleLine]) -> Result<Vec<u64>> {
+        let mut ids = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            ids.push(
+                self.resolve(
+                    IdKind::Product,
+                    &line.product_code,
+                    FieldPath::LineField(i, "product_code"),
+                )
+                .await?,
+            );
+        }
+        Ok(ids)
+    }
+
+    async fn send_return(&self, ret: &Return) -> Result<PushReceipt> {
+        const OP: &str = "push_return";
+        let reconciled = ret.reconcile()?;
+        map::check_return(&reconciled)?;
+        let vendor_id = ret.sale.require_vendor_id(VENDOR, "sale")?;
+        let sale = SaleRef::parse_field(vendor_id, "sale.vendor_id")?;
+        if self.config.biller.is_none() {
+            return Err(Error::config(
+                "asalta: `biller` is not configured (it is needed to push returns)",
+            ));
+        }
+        // Products first: a code Asalta does not know is refused before any request
+        // about the sale.
+        let product_ids = self.product_ids(&ret.lines).await?;
+        let record: SaleRecord = self
+            .api
+            .get_one(OP, sale.path(), &[(wire::ID, sale.id().to_string())])
+            .await?;
+        map::check_return_against(&reconciled, &product_ids, &record, vendor_id)?;
+        let customer_id = match (&ret.customer, record.customer_id.as_deref()) {
+            (Some(c), _) => self.customer_id(c).await?,
+            (None, Some(id)) => parse_id(id, "sale.customer_id")
+                .map_err(|_| Error::decode(VENDOR, format!("the sale's customer id {id:?} is not a number"), b""))?,
+            (None, None) => self.config.walk_in_customer_id.ok_or_else(|| {
+                Error::invalid(
+                    "customer",
+                    "neither the return nor Asalta's sale names a customer, and walk_in_customer_id is not configured",
+                )
+            })?,
+        };
+        let ids = self.return_ids(ret, &record, customer_id, product_ids).await?;
+        let body = map::return_body(&reconciled, sale.id(), &ids, self.config.utc_offset)?;
+        let request = Request::post(OP, sale.return_path()).json(&body)?.idempotent(false);
+        let answer = self.api.write(request).await?;
+        let id = written_id(&answer, "id").ok_or_else(|| {
+            Error::decode(VENDOR, "the answer to a new return has no data.id", b"").into_uncertain(OP)
+        })?;
+        Ok(PushReceipt {
+            reference: ret.reference.trim().to_owned(),
+            vendor_id: Some(sale.return_vendor_id(&id)),
+            disposition: Disposition::Created,
+        })
+    }
+
+    async fn send_payment(&self, p: &SalePayment) -> Result<PushReceipt> {
+        const OP: &str = "add_payment";
+        p.check()?;
+        map::check_payment(&p.payment, "payment")?;
+        let vendor_id = p.sale.require_vendor_id(VENDOR, "sale")?;
+        let sale = SaleRef::parse_field(vendor_id, "sale.vendor_id")?;
+        let record: SaleRecord = self
+            .api
+            .get_one(OP, sale.path(), &[(wire::ID, sale.id().to_string())])
+            .await?;
+        if map::is_void(&record) {
+            return Err(Error::invalid(
+                "sale",
+                format!("Asalta's sale {vendor_id} is void: a payment cannot be booked against it"),
+            ));
+        }
+        let total = record.grand_total.unwrap_or_default();
+        let due = total
+            .checked_sub(record.paid.unwrap_or_default())
+            .ok_or_else(|| Error::decode(VENDOR, "the sale's grand_total less paid is out of range", b""))?;
+        if p.payment.amount > due {
+            return Err(Error::invalid(
+                "payment.amount",
+                format!(
+                    "paying {} on Asalta's sale {vendor_id} whose total is {} with {} still due: Asalta requires \
+                     the paid amount to be less than or equal to the sales amount",
+                    p.payment.amount,
+                    total.normalize(),
+                    due.normalize()
+                ),
+            ));
+        }
+        let method = map::paid_by(&p.payment);
+        let at = p.payment.paid_at.unwrap_or_else(jiff::Timestamp::now);
+        let mut payment = NewPayment::new(
+            sale.id(),
+            p.payment.amount.normalize(),
+            method.paid_by,
+            map::local_datetime(at, self.config.utc_offset),
+        );
+        payment.note = method.note;
+        payment.reference_no = method.reference_no;
+        payment.no = method.no;
+        let request = Request::post(OP, wire::PAYMENTS).json(&payment)?.idempotent(false);
+        let answer = self.api.write(request).await?;
+        let receipt: PaymentReceipt = serde_json::from_value(answer.data)
+            .map_err(|e| Error::decode(VENDOR, format!("the answer to a new payment: {e}"), b"").into_uncertain(OP))?;
+        // A gift card's "reference" is the card's number (it goes in `no`): a receipt,
+        // which logs and the outbox keep, names the sale instead.
+        let reference = p
+            .payment
+            .reference
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && p.payment.method != PaymentMethod::GiftCard)
+            .or(p.sale.reference())
+            .unwrap_or(vendor_id);
+        Ok(PushReceipt {
+            reference: reference.to_owned(),
+            vendor_id: Some(receipt.payment_id),
+            disposition: Disposition::Created,
+        })
+    }
+
     async fn read_sale(&self, operation: &'static str, sale: SaleRef) -> Result<Sale> {
         let (path, id, kind) = match sale {
             SaleRef::Invoice(n) => (wire::INVOICES, n, SaleKind::Invoice),
@@ -936,7 +1119,9 @@ impl Asalta {
         }
         let sale = self.invoice(payment.sale_id).await?;
         let total = sale.grand_total.unwrap_or_default();
-        let due = total - sale.paid.unwrap_or_default();
+        let due = total
+            .checked_sub(sale.paid.unwrap_or_default())
+            .ok_or_else(|| Error::decode(VENDOR, "the sale's grand_total less paid is out of range", b""))?;
         if payment.amount > due {
             return Err(Error::invalid(
                 "amount",
@@ -1166,23 +1351,26 @@ impl Sales for Asalta {
 
 #[async_trait]
 impl Voids for Asalta {
-    /// Voids an order (`GET /pos/void_order?id=`): vendor id `54` or `order:54`.
-    /// Asalta voids orders only, and finds them by its own id only. Voiding twice
-    /// changes nothing, so it is retried like a read.
+    /// Voids an order (`GET /pos/void_order?id=`) by its vendor id `order:54`, as
+    /// the order's push receipt gives it. Asalta voids orders only and finds them by
+    /// its own id only; an invoice (`880`, `invoice:880`: a bare number is an invoice,
+    /// as in push receipts) is refused with [`Error::Invalid`] pointing to
+    /// [`Returns::push_return`]. Voiding twice is refused by Asalta ("Order already
+    /// void", code `already_void`), so it is retried like a read.
     async fn void_sale(&self, void: &Void) -> Result<PushReceipt> {
         void.check()?;
         let vendor_id = void.sale.require_vendor_id(VENDOR, "sale")?;
-        let id = match vendor_id.split_once(':') {
-            None => parse_id(vendor_id, "sale.vendor_id")?,
-            Some(_) => match SaleRef::parse(vendor_id)? {
-                SaleRef::Order(n) => n,
-                SaleRef::Invoice(_) => {
-                    return Err(Error::invalid(
-                        "sale.vendor_id",
-                        "Asalta voids orders only; return an invoice with Asalta::create_return_invoice",
-                    ));
-                }
-            },
+        let id = match SaleRef::parse_field(vendor_id, "sale.vendor_id")? {
+            SaleRef::Order(n) => n,
+            SaleRef::Invoice(_) => {
+                return Err(Error::invalid(
+                    "sale.vendor_id",
+                    format!(
+                        "{vendor_id:?} is an Asalta invoice, and Asalta voids orders only (`order:<id>`): take an \
+                         invoice's goods back with Returns::push_return (a return of every line)"
+                    ),
+                ));
+            }
         };
         let request = Request::get("void_sale", wire::VOID_ORDER)
             .query(wire::ID, id.to_string())
@@ -1193,6 +1381,40 @@ impl Voids for Asalta {
             vendor_id: Some(format!("order:{id}")),
             disposition: Disposition::Updated,
         })
+    }
+}
+
+#[async_trait]
+impl Returns for Asalta {
+    /// Returns goods of an invoice (`POST /pos/return_invoices`) or an order
+    /// (`POST /pos/return_orders`), by the sale's vendor id (`880`, `invoice:880`,
+    /// `order:54`). The return is reconciled and checked first; the sale is read
+    /// (`GET /pos/invoices?id=` / `/pos/orders?id=`: an unknown sale is
+    /// [`Error::NotFound`]) and each line checked against what it sold; then the
+    /// return is posted, once (not retried: Asalta has no return reference). The
+    /// receipt's `vendor_id` is `return_invoice:<id>` or `return_order:<id>`.
+    async fn push_return(&self, ret: &Return) -> Result<PushReceipt> {
+        self.send_return(ret).await
+    }
+}
+
+#[async_trait]
+impl Payments for Asalta {
+    /// Books a payment against an invoice or an order (`POST /pos/payments`, `type:
+    /// sale`), by the sale's vendor id. The payment is checked first (positive, at
+    /// most 2 decimals, a gift card's number), the sale read (unknown:
+    /// [`Error::NotFound`]; void, or less due than the payment: [`Error::Invalid`],
+    /// Asalta's rule "paid amount must be less than or equal to sales amount"), then
+    /// the payment posted once. The receipt's `vendor_id` is Asalta's payment id.
+    async fn add_payment(&self, payment: &SalePayment) -> Result<PushReceipt> {
+        self.send_payment(payment).await
+    }
+
+    /// Deletes a payment by Asalta's id for it (`DELETE /pos/payments?id=`). Not
+    /// retried once sent.
+    async fn delete_payment(&self, vendor_id: &str) -> Result<()> {
+        let id = parse_id(vendor_id, "id")?;
+        Asalta::delete_payment(self, id).await
     }
 }
 
@@ -1282,6 +1504,14 @@ impl Connector for Asalta {
     }
 
     fn voids(&self) -> Option<&dyn Voids> {
+        Some(self)
+    }
+
+    fn returns(&self) -> Option<&dyn Returns> {
+        Some(self)
+    }
+
+    fn payments(&self) -> Option<&dyn Payments> {
         Some(self)
     }
 }

@@ -6,12 +6,14 @@ use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 use posbridge_core::money::{LineAmounts, round_money};
 use posbridge_core::{
-    Customer, Decimal, Discount, Error, Payment, PaymentMethod, ReconciledSale, Result, Sale, SaleKind, SaleLine,
-    SaleStatus, StockLevel,
+    Customer, Decimal, Discount, Error, Payment, PaymentMethod, ReconciledReturn, ReconciledSale, Result, Sale,
+    SaleKind, SaleLine, SaleStatus, StockLevel,
 };
 use rust_decimal::RoundingStrategy;
 
-use crate::wire::{self, CustomerBody, CustomerRecord, Item, NewSale, NewSaleItem, SaleRecord, Shipping};
+use crate::wire::{
+    self, CustomerBody, CustomerRecord, Item, NewReturn, NewSale, NewSaleItem, ReturnItem, SaleRecord, Shipping,
+};
 
 /// Which document a vendor id names: `"880"` or `"invoice:880"` an invoice,
 /// `"order:54"` an order.
@@ -48,6 +50,46 @@ impl SaleRef {
         match self {
             Self::Invoice(n) => n.to_string(),
             Self::Order(n) => format!("order:{n}"),
+        }
+    }
+
+    /// [`SaleRef::parse`] of a document's `sale.vendor_id`, a refusal naming that field.
+    pub(crate) fn parse_field(vendor_id: &str, field: &str) -> Result<Self> {
+        Self::parse(vendor_id).map_err(|e| match e {
+            Error::Invalid { reason, .. } => Error::invalid(field, reason),
+            other => other,
+        })
+    }
+
+    /// Asalta's id of the sale.
+    pub(crate) fn id(self) -> u64 {
+        match self {
+            Self::Invoice(n) | Self::Order(n) => n,
+        }
+    }
+
+    /// Where the sale is read (`GET ?id=`).
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Self::Invoice(_) => wire::INVOICES,
+            Self::Order(_) => wire::ORDERS,
+        }
+    }
+
+    /// Where a return of the sale is posted.
+    pub(crate) fn return_path(self) -> &'static str {
+        match self {
+            Self::Invoice(_) => wire::RETURN_INVOICES,
+            Self::Order(_) => wire::RETURN_ORDERS,
+        }
+    }
+
+    /// The receipt's vendor id for return `id` of this sale: `return_invoice:252`,
+    /// `return_order:38`.
+    pub(crate) fn return_vendor_id(self, id: &str) -> String {
+        match self {
+            Self::Invoice(_) => format!("return_invoice:{id}"),
+            Self::Order(_) => format!("return_order:{id}"),
         }
     }
 }
@@ -107,15 +149,24 @@ pub(crate) fn sale_path(kind: SaleKind) -> Result<&'static str> {
     }
 }
 
-/// Refuses what Asalta cannot take before anything is sent: returned lines (use
-/// the return methods) and payments above the sale (Asalta's rule 400-4).
+/// Refuses what Asalta cannot take before anything is sent: a void sale (push it,
+/// then void or return it), returned lines (use [`Returns`](posbridge_core::Returns))
+/// and payments above the sale (Asalta's rule 400-4).
 pub(crate) fn check_sale(sale: &ReconciledSale<'_>) -> Result<()> {
     let s = sale.sale();
+    if s.status == SaleStatus::Void {
+        return Err(Error::invalid(
+            "status",
+            "a void sale is not pushed to Asalta (it would be booked as a live invoice or order and move \
+             stock): push the sale as it was rung up, then void it (Voids::void_sale, orders) or return its \
+             goods (Returns::push_return)",
+        ));
+    }
     if let Some(i) = s.lines.iter().position(|l| l.quantity.is_sign_negative()) {
         return Err(Error::invalid(
             format!("lines[{i}].quantity"),
-            "Asalta takes returns as return invoices or return orders, not negative lines: use \
-             Asalta::create_return_invoice or Asalta::create_return_order",
+            "Asalta takes returns as return invoices or return orders, not negative lines: push a \
+             return (Returns::push_return) against the sale's vendor id",
         ));
     }
     let mut paid = Decimal::ZERO;
@@ -143,6 +194,157 @@ pub(crate) fn check_sale(sale: &ReconciledSale<'_>) -> Result<()> {
             format!(
                 "the paid amount {paid} is above the sale's total {total}: Asalta requires the paid amount to be less than or equal to the sales amount"
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether Asalta's record of a sale says it is void (or cancelled).
+pub(crate) fn is_void(record: &SaleRecord) -> bool {
+    status_from(record) == SaleStatus::Void
+}
+
+/// Refuses what Asalta cannot take of a return before anything is sent, beyond
+/// [`Return::reconcile`](posbridge_core::Return::reconcile): refunds that are not the
+/// whole return. Asalta's return body has no payment: Asalta books the refund itself,
+/// as a `returned` payment of the return's total (the document's sample answer), so
+/// refunds given by the POS must come to that total, or Asalta's books would show
+/// money given back that was not (see `docs/vendors/asalta.md`).
+pub(crate) fn check_return(ret: &ReconciledReturn<'_>) -> Result<()> {
+    let refunded = ret.refunded();
+    let total = ret.amounts().total;
+    if !ret.ret().refunds.is_empty() && refunded != total {
+        return Err(Error::invalid(
+            "refunds",
+            format!(
+                "the refunds total {refunded}, not the return's total {total}: Asalta takes no refund with a \
+                 return and books the whole total as refunded, so give refunds of the whole total, or none"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a return's lines against Asalta's record of the sale it returns: the sale is
+/// not void, and each product returned was sold on it, no more than it sold (summed by
+/// product). Earlier returns are not subtracted here (Asalta refuses those itself).
+/// `product_ids` are the return's lines' Asalta ids, in line order.
+pub(crate) fn check_return_against(
+    ret: &ReconciledReturn<'_>,
+    product_ids: &[u64],
+    record: &SaleRecord,
+    sale_id: &str,
+) -> Result<()> {
+    if is_void(record) {
+        return Err(Error::invalid(
+            "sale",
+            format!("Asalta's sale {sale_id} is void: there is nothing left to return"),
+        ));
+    }
+    let sold_by_id = |id: u64| -> Option<Decimal> {
+        let mut sold = None;
+        for item in &record.items {
+            if item.product_id.as_deref().and_then(|p| p.trim().parse::<u64>().ok()) == Some(id) {
+                let q = item.quantity.unwrap_or_default();
+                sold = Some(sold.unwrap_or(Decimal::ZERO).checked_add(q).unwrap_or(q));
+            }
+        }
+        sold
+    };
+    // A record whose lines carry no product ids cannot be checked against.
+    if record.items.iter().all(|i| i.product_id.is_none()) {
+        return Ok(());
+    }
+    let mut returned: std::collections::BTreeMap<u64, Decimal> = std::collections::BTreeMap::new();
+    for (i, (line, id)) in ret.ret().lines.iter().zip(product_ids).enumerate() {
+        let Some(sold) = sold_by_id(*id) else {
+            return Err(Error::invalid(
+                format!("lines[{i}].product_code"),
+                format!(
+                    "{:?} (Asalta item {id}) was not sold on Asalta's sale {sale_id}",
+                    line.product_code
+                ),
+            ));
+        };
+        let r = returned.entry(*id).or_insert(Decimal::ZERO);
+        *r = r.checked_add(line.quantity).unwrap_or(*r);
+        if *r > sold {
+            return Err(Error::invalid(
+                format!("lines[{i}].quantity"),
+                format!(
+                    "returns {} of {:?} in all, but Asalta's sale {sale_id} sold {}",
+                    r.normalize(),
+                    line.product_code,
+                    sold.normalize()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The body of a new return invoice or order: the sale's id, lines mapped as a sale's
+/// ([`item_discount`]), the return's discount as the amount computed, and the POS
+/// reference (with the reason) in `note`, Asalta having no field for either.
+pub(crate) fn return_body(
+    ret: &ReconciledReturn<'_>,
+    sale_id: u64,
+    ids: &SaleIds,
+    offset: Offset,
+) -> Result<NewReturn> {
+    let r = ret.ret();
+    let amounts = ret.amounts();
+    if ids.product_ids.len() != r.lines.len() || amounts.lines.len() != r.lines.len() {
+        return Err(Error::invalid("lines", "internal: one product id per line is needed"));
+    }
+    let mut items = Vec::with_capacity(r.lines.len());
+    for (i, ((line, a), id)) in r.lines.iter().zip(&amounts.lines).zip(&ids.product_ids).enumerate() {
+        let (discount_percentage, item_discount) = item_discount(line, a, i)?;
+        items.push(ReturnItem {
+            product_id: *id,
+            quantity: line.quantity.normalize(),
+            discount_percentage,
+            item_discount,
+            bundle_items: None,
+        });
+    }
+    let mut note = format!("POS reference {}", r.reference.trim());
+    if let Some(reason) = r.reason.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        note.push_str(": ");
+        note.push_str(reason);
+    }
+    Ok(NewReturn {
+        sale_id,
+        date: local_datetime(r.issued_at, offset),
+        customer_id: ids.customer_id,
+        biller_id: ids.biller_id,
+        warehouse_id: ids.warehouse_id,
+        note,
+        return_surcharge: None,
+        order_discount_percentage: false,
+        order_discount: amounts.order_discount,
+        items,
+    })
+}
+
+/// Refuses a payment Asalta cannot take as the POS meant it, before anything is sent:
+/// an amount with more than 2 decimals (Asalta keeps 4, the POS's money has 2: a
+/// fraction of a cent would be booked that no till took), and a gift card payment
+/// without the card's number.
+pub(crate) fn check_payment(payment: &Payment, field: &str) -> Result<()> {
+    if payment.amount.normalize().scale() > 2 {
+        return Err(Error::invalid(
+            format!("{field}.amount"),
+            format!(
+                "{} has more than 2 decimals: Asalta would book the fraction of a cent; round the payment to the cent",
+                payment.amount
+            ),
+        ));
+    }
+    if payment.method == PaymentMethod::GiftCard && payment.reference.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(Error::invalid(
+            format!("{field}.reference"),
+            "Asalta redeems a gift card by its number (`no`): give the card number as the payment's reference",
         ));
     }
     Ok(())
@@ -652,6 +854,136 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"id": 7199, "name": "John", "option_type": "Item"})
+        );
+    }
+
+    fn a_return(json: serde_json::Value) -> posbridge_core::Return {
+        let mut base = serde_json::json!({
+            "reference": "R-1", "sale": {"vendor_id": "880"}, "issued_at": "2026-11-27T01:30:00Z",
+            "lines": [{"product_code": "A", "quantity": "2", "unit_price": "10", "discount": {"amount": "1"}}],
+            "discount": {"percent": "10"}, "reason": " torn "
+        });
+        if let (Some(b), Some(o)) = (base.as_object_mut(), json.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    fn record(items: serde_json::Value, status: &str) -> SaleRecord {
+        serde_json::from_value(serde_json::json!({"id": "880", "sale_status": status, "items": items})).unwrap()
+    }
+
+    #[test]
+    fn a_return_goes_as_a_sale_would_with_its_reference_in_the_note() {
+        let r = a_return(serde_json::json!({}));
+        let rec = r.reconcile().unwrap();
+        let ids = SaleIds {
+            customer_id: 5,
+            biller_id: 35,
+            warehouse_id: 2,
+            product_ids: vec![943],
+        };
+        let body = serde_json::to_value(return_body(&rec, 880, &ids, sgt()).unwrap()).unwrap();
+        // 1.00 off 2 × 10 goes as 5 %; the return's 10 % of 19 as the amount 1.90.
+        assert_eq!(
+            body,
+            serde_json::json!({"sale_id": 880, "date": "2026-11-27 09:30:00", "customer_id": 5, "biller_id": 35,
+                "warehouse_id": 2, "note": "POS reference R-1: torn", "order_discount_percentage": false,
+                "order_discount": 1.9, "items": [{"product_id": 943, "quantity": 2, "discount_percentage": true,
+                "item_discount": 5}]})
+        );
+    }
+
+    #[test]
+    fn refunds_are_the_whole_return_or_none() {
+        let none = a_return(serde_json::json!({}));
+        assert!(check_return(&none.reconcile().unwrap()).is_ok());
+        let whole = a_return(serde_json::json!({"refunds": [{"amount": "17.10", "method": "cash"}]}));
+        assert!(check_return(&whole.reconcile().unwrap()).is_ok());
+        let part = a_return(serde_json::json!({"refunds": [{"amount": "17", "method": "cash"}]}));
+        let e = check_return(&part.reconcile().unwrap()).unwrap_err();
+        assert!(matches!(&e, Error::Invalid { field, .. } if field == "refunds"), "{e}");
+        assert!(e.to_string().contains("17.10"), "{e}");
+    }
+
+    #[test]
+    fn a_return_is_checked_against_what_the_sale_sold() {
+        let r = a_return(serde_json::json!({}));
+        let rec = r.reconcile().unwrap();
+        let sold = |q: &str| {
+            record(
+                serde_json::json!([{"product_id": "943", "quantity": q}, {"product_id": "50", "quantity": "9"}]),
+                "completed",
+            )
+        };
+        assert!(check_return_against(&rec, &[943], &sold("2.0000"), "880").is_ok());
+        let e = check_return_against(&rec, &[943], &sold("1.0000"), "880").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "lines[0].quantity"),
+            "{e}"
+        );
+        let e = check_return_against(&rec, &[7], &sold("2"), "880").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "lines[0].product_code"),
+            "{e}"
+        );
+        let e = check_return_against(&rec, &[943], &record(serde_json::json!([]), "void"), "880").unwrap_err();
+        assert!(matches!(&e, Error::Invalid { field, .. } if field == "sale"), "{e}");
+        // Lines without product ids cannot be checked: left to Asalta.
+        let bare = record(serde_json::json!([{"product_code": "A", "quantity": "1"}]), "completed");
+        assert!(check_return_against(&rec, &[943], &bare, "880").is_ok());
+        // Two lines of one product are summed.
+        let twice = a_return(serde_json::json!({"lines": [
+            {"product_code": "A", "quantity": "1", "unit_price": "10"},
+            {"product_code": "A", "quantity": "2", "unit_price": "10"}], "discount": null}));
+        let e = check_return_against(&twice.reconcile().unwrap(), &[943, 943], &sold("2"), "880").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "lines[1].quantity"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn payments_keep_to_the_cent_and_name_their_gift_card() {
+        let p = |amount: &str, method: &str, reference: Option<&str>| {
+            payment(serde_json::json!({"amount": amount, "method": method, "reference": reference}))
+        };
+        assert!(check_payment(&p("9.200", "cash", None), "payment").is_ok());
+        let e = check_payment(&p("10.005", "cash", None), "payment").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "payment.amount"),
+            "{e}"
+        );
+        let e = check_payment(&p("5", "gift_card", Some(" ")), "payment").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "payment.reference"),
+            "{e}"
+        );
+        assert!(check_payment(&p("5", "gift_card", Some("3147021291870209")), "payment").is_ok());
+    }
+
+    #[test]
+    fn void_sales_are_not_pushed() {
+        let sale: Sale = serde_json::from_str(
+            r#"{"reference":"R","issued_at":"2026-11-26T02:15:00Z","status":"void",
+                "lines":[{"product_code":"A","quantity":"1","unit_price":"10"}]}"#,
+        )
+        .unwrap();
+        let e = check_sale(&sale.reconcile().unwrap()).unwrap_err();
+        assert!(matches!(&e, Error::Invalid { field, .. } if field == "status"), "{e}");
+    }
+
+    #[test]
+    fn sale_refs_name_their_return_paths() {
+        assert_eq!(SaleRef::Invoice(880).return_vendor_id("252"), "return_invoice:252");
+        assert_eq!(SaleRef::Order(54).return_vendor_id("38"), "return_order:38");
+        assert_eq!(SaleRef::Order(54).return_path(), wire::RETURN_ORDERS);
+        let e = SaleRef::parse_field("quote:1", "sale.vendor_id").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "sale.vendor_id"),
+            "{e}"
         );
     }
 

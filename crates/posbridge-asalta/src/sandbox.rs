@@ -17,9 +17,9 @@
 //! | `GET pos/<list>?id=` | the bare record; 404 when unknown |
 //! | `POST pos/customers` | creates, or updates with `id` |
 //! | `POST pos/invoices`, `pos/orders` | books a sale, lowers stock in its warehouse |
-//! | `GET pos/void_order?id=` | voids an order, gives its stock back once |
-//! | `POST pos/payments`, `DELETE pos/payments?id=` | books (at most what is due) or removes a payment |
-//! | `POST pos/return_invoices`, `pos/return_orders` | books a return, raises stock |
+//! | `GET pos/void_order?id=` | voids an order, gives back the stock not yet returned, once; 400 "Order already void" on a repeat; 404 for an id that is no order |
+//! | `POST pos/payments`, `DELETE pos/payments?id=` | books (at most what is due, on an invoice or order that is not void; 400 "Sale not exist" else) or removes a payment (404 when unknown) |
+//! | `POST pos/return_invoices`, `pos/return_orders` | books a return of the sale `sale_id` names (an invoice, an order; 400 "Sale not exist" else, "Sale is void" for a void one), raises stock once per unit returned, refuses (400) more than the sale sold less earlier returns; the answer carries Asalta's `returned` refund payment of the return's total |
 //! | `GET pos/giftcards?card_no=` | the sale that sold the card |
 //! | `POST report/sales`, `report/invoices`, `report/payroll`, `report/claims`, `report/rosterschedule` | reports |
 //!
@@ -595,10 +595,19 @@ impl VendorImitation for Imitation {
     }
 
     /// The reference a request carries, for the log: the POS reference the connector
-    /// writes into a sale's `staff_note` (`POS reference INV-1`), else a payment's
-    /// `reference_no`.
+    /// writes into a sale's `staff_note` (`POS reference INV-1`) or a return's `note`,
+    /// else a payment's `reference_no`.
     fn reference_of(&self, route: &str, _headers: &HeaderMap, body: &[u8]) -> Option<String> {
         let route = route.trim_matches('/');
+        if route == RETURN_INVOICES || route == RETURN_ORDERS {
+            // The connector writes a return's POS reference into its `note`
+            // (`POS reference R-1: reason`).
+            let body: Value = serde_json::from_slice(body).ok()?;
+            let note = body.get("note").and_then(text)?;
+            let rest = note.strip_prefix("POS reference ")?;
+            let r = rest.split(": ").next().unwrap_or(rest).trim();
+            return (!r.is_empty()).then(|| r.to_owned());
+        }
         if route != INVOICES && route != ORDERS && route != PAYMENTS {
             return None;
         }
@@ -655,6 +664,8 @@ impl VendorImitation for Imitation {
             // No customer code to find a POS customer by: the day is served at the
             // counter (walk-in).
             named_customers: false,
+            // Asalta voids orders, not invoices: the demo books an order to void.
+            voids_only: Some(posbridge_core::SaleKind::Order),
             ..DemoProfile::default()
         }
     }
@@ -1972,7 +1983,9 @@ fn book_return(
     let Ok(Value::Object(b)) = serde_json::from_slice::<Value>(body) else {
         return Err(error(StatusCode::BAD_REQUEST, "The body must be a JSON object."));
     };
-    for f in ["sale_id", "date", "items"] {
+    // The document's required fields (customer, biller and warehouse are checked for
+    // presence only: the stock goes back to the sale's warehouse).
+    for f in ["date", "sale_id", "customer_id", "biller_id", "warehouse_id", "items"] {
         if blank(b.get(f)) {
             return Err(mandatory(f));
         }
@@ -2060,7 +2073,16 @@ fn book_return(
         date.get(0..4).unwrap_or("0000"),
         date.get(5..7).unwrap_or("00")
     );
+    // Asalta books the refund itself: a `returned` payment of the return's total (the
+    // document's sample answer), kept on the return only (not against the sale's due).
+    let refund_id = ledger.next_payment;
+    ledger.next_payment = refund_id.saturating_add(1);
+    let refund = json!({"id": refund_id.to_string(), "date": date.trim(), "reference_no": format!(
+                            "IPAY/{}/{}/{refund_id:04}", date.get(0..4).unwrap_or("0000"), date.get(5..7).unwrap_or("00")),
+                        "paid_by": "Cash", "amount": money(total), "extra_charges": money(Decimal::ZERO),
+                        "type": "returned", "note": null});
     let record = json!({"id": id.to_string(), "date": date.trim(), "reference_no": reference_no,
+                        "payments": [refund],
                         "sale_id": sale_id.to_string(), "sale_reference_no": sale.reference_no,
                         "customer_id": sale.customer_id.to_string(),
                         "biller_id": settings.biller.0.to_string(),

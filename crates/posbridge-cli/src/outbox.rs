@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use jiff::Timestamp;
-use posbridge::{Connector, Sale};
+use posbridge::{Connector, Return, Sale, SalePayment, Void};
 use posbridge_outbox::{
-    DEFAULT_TENANT, Delivery, DeliveryState, EnqueueResult, Enqueued, Outbox, OutboxConfig, OutboxConnection,
+    DEFAULT_TENANT, Delivery, DeliveryState, Document, EnqueueResult, Enqueued, Outbox, OutboxConfig, OutboxConnection,
     OutboxError, Resolution, RunOptions, Target, TargetOptions,
 };
 use serde_json::json;
@@ -48,6 +48,10 @@ pub enum OutboxAction {
     Enqueue {
         /// The file, or `-`
         file: PathBuf,
+        /// What the file holds: sales, or returns, voids or payments of sales (each is
+        /// delivered at a target only after its sale was delivered there)
+        #[arg(long, value_enum, default_value_t = KindArg::Sale)]
+        kind: KindArg,
         /// Where to deliver: VENDOR or TENANT/VENDOR, comma-separated [default: every configured vendor that takes
         /// sales]
         #[arg(long, value_delimiter = ',', value_name = "TARGETS")]
@@ -76,6 +80,18 @@ pub enum OutboxAction {
         /// On Ctrl-C or SIGTERM, how long in-flight deliveries get to finish
         #[arg(long, default_value_t = 30, value_name = "SECS")]
         grace_secs: u64,
+    },
+    /// Send a blocked return, void or payment without waiting for its sale (once you have
+    /// checked that the vendor holds the sale)
+    #[command(
+        after_help = "A return, void or payment waits in `blocked` while its sale is dead or \
+        uncertain at the same target; `posbridge outbox list --state blocked` says for what. It follows \
+        by itself once the sale is settled (`retry`, `resolve`); `release` sends it now.\n\nExample:\n  \
+        posbridge outbox release 57"
+    )]
+    Release {
+        /// The delivery's id (`posbridge outbox list --state blocked`)
+        id: i64,
     },
     /// Counts per target and state, and the age of the oldest sale not yet delivered
     #[command(after_help = "Example:\n  posbridge outbox status\n  posbridge outbox status --json")]
@@ -139,6 +155,34 @@ pub enum StateArg {
     Dead,
     /// The vendor may have it: an operator decides.
     Uncertain,
+    /// A return, void or payment waiting for its dead or uncertain sale.
+    Blocked,
+    /// The target does not take this kind of document.
+    NotOffered,
+}
+
+/// What `outbox enqueue` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    /// Sales.
+    Sale,
+    /// Returns of sales' goods.
+    Return,
+    /// Voids of sales.
+    Void,
+    /// Payments made after the sale.
+    Payment,
+}
+
+impl KindArg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sale => "sale",
+            Self::Return => "return",
+            Self::Void => "void",
+            Self::Payment => "payment",
+        }
+    }
 }
 
 impl From<StateArg> for DeliveryState {
@@ -150,6 +194,8 @@ impl From<StateArg> for DeliveryState {
             StateArg::Delivered => DeliveryState::Delivered,
             StateArg::Dead => DeliveryState::Dead,
             StateArg::Uncertain => DeliveryState::Uncertain,
+            StateArg::Blocked => DeliveryState::Blocked,
+            StateArg::NotOffered => DeliveryState::NotOffered,
         }
     }
 }
@@ -157,7 +203,8 @@ impl From<StateArg> for DeliveryState {
 /// `posbridge outbox …`, with `--db` (already merged with `POSBRIDGE_OUTBOX_DATABASE`).
 pub async fn outbox(ctx: &Ctx, db: Option<&str>, action: &OutboxAction) -> Result<Exit, CliError> {
     match action {
-        OutboxAction::Enqueue { file, to } => enqueue(ctx, db, file, to).await,
+        OutboxAction::Enqueue { file, to, kind } => enqueue(ctx, db, file, *kind, to).await,
+        OutboxAction::Release { id } => release(ctx, db, *id).await,
         OutboxAction::Run {
             workers,
             until_idle,
@@ -538,10 +585,55 @@ enum Batch {
     Conflicts(Vec<(String, String, OutboxError)>),
 }
 
-async fn enqueue(ctx: &Ctx, db: Option<&str>, file: &Path, to: &[String]) -> Result<Exit, CliError> {
+/// Reads `text` as documents of `kind`, each checked (a sale or return reconciled to
+/// the cent) and keyed by its delivery reference, before anything is queued.
+fn read_documents(source: &str, text: &str, kind: KindArg) -> Result<Vec<Record<(String, Document)>>, CliError> {
+    fn wrap<T>(records: Vec<Record<T>>, as_document: fn(T) -> Document) -> Vec<Record<Document>> {
+        records
+            .into_iter()
+            .map(|r| Record {
+                location: r.location,
+                value: as_document(r.value),
+            })
+            .collect()
+    }
+    let documents = match kind {
+        KindArg::Sale => wrap(records::parse::<Sale>(source, text, "sale")?, Document::Sale),
+        KindArg::Return => wrap(records::parse::<Return>(source, text, "return")?, Document::Return),
+        KindArg::Void => wrap(records::parse::<Void>(source, text, "void")?, Document::Void),
+        KindArg::Payment => wrap(
+            records::parse::<SalePayment>(source, text, "payment")?,
+            Document::Payment,
+        ),
+    };
+    let mut keyed = Vec::with_capacity(documents.len());
+    for r in documents {
+        let key = r.value.key().map_err(|e| {
+            outbox_error(format!("{source}, {}", r.location), e)
+                .hint(format!("fix the record at {}; nothing was queued", r.location))
+        })?;
+        keyed.push(Record {
+            location: r.location,
+            value: (key, r.value),
+        });
+    }
+    check_all(source, &keyed, |(key, d)| {
+        (
+            key.as_str(),
+            match d {
+                Document::Sale(s) => s.reconcile().map(|_| ()),
+                Document::Return(r) => r.reconcile().map(|_| ()),
+                Document::Void(v) => v.check(),
+                Document::Payment(p) => p.check(),
+            },
+        )
+    })?;
+    Ok(keyed)
+}
+
+async fn enqueue(ctx: &Ctx, db: Option<&str>, file: &Path, kind: KindArg, to: &[String]) -> Result<Exit, CliError> {
     let (source, text) = records::read_source(file)?;
-    let records: Vec<Record<Sale>> = records::parse(&source, &text, "sale")?;
-    check_all(&source, &records, |s| (s.reference.as_str(), s.reconcile().map(|_| ())))?;
+    let records = read_documents(&source, &text, kind)?;
     let section = ctx.settings.outbox_section()?;
     let targets = if to.is_empty() {
         configured_targets(ctx, &section)?
@@ -599,14 +691,17 @@ async fn enqueue(ctx: &Ctx, db: Option<&str>, file: &Path, to: &[String]) -> Res
         }
     }
     ctx.out.json(&json!({"summary": {
+        "kind": kind.name(),
+        "documents": queued.len(),
         "sales": queued.len(),
         "targets": names.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "deliveries": counts,
         "database": display,
     }}));
     ctx.out.human(format!(
-        "\n{} sales for {}: {} new, {} existing, {} updated deliveries in {display}",
+        "\n{} {}s for {}: {} new, {} existing, {} updated deliveries in {display}",
         queued.len(),
+        kind.name(),
         target_names(&targets),
         counts["new"],
         counts["existing"],
@@ -624,7 +719,11 @@ fn enqueued_name(e: Enqueued) -> &'static str {
 }
 
 /// Queues every record in one transaction: all of them, or (on a conflict) none.
-async fn enqueue_all(outbox: &Outbox, records: &[Record<Sale>], targets: &[Target]) -> Result<Batch, CliError> {
+async fn enqueue_all(
+    outbox: &Outbox,
+    records: &[Record<(String, Document)>],
+    targets: &[Target],
+) -> Result<Batch, CliError> {
     let db = |e| outbox_error("queueing the sales", OutboxError::from(e));
     if let Some(pool) = outbox.sqlite_pool() {
         // IMMEDIATE: take the write lock now, so a worker writing meanwhile makes us
@@ -653,22 +752,24 @@ async fn enqueue_all(outbox: &Outbox, records: &[Record<Sale>], targets: &[Targe
 async fn enqueue_each<C: OutboxConnection>(
     outbox: &Outbox,
     conn: &mut C,
-    records: &[Record<Sale>],
+    records: &[Record<(String, Document)>],
     targets: &[Target],
 ) -> Result<Batch, CliError> {
     let mut queued = Vec::with_capacity(records.len());
     let mut conflicts = Vec::new();
     for r in records {
-        match outbox.enqueue_in(conn, &r.value, targets).await {
-            Ok(results) => queued.push((r.value.reference.clone(), results)),
+        let (key, document) = &r.value;
+        match outbox.enqueue_document_in(conn, document, targets).await {
+            Ok(results) => queued.push((key.clone(), results)),
             Err(e @ OutboxError::Conflict { .. }) => {
-                conflicts.push((r.location.clone(), r.value.reference.clone(), e));
+                conflicts.push((r.location.clone(), key.clone(), e));
             }
             Err(e) => {
                 return Err(outbox_error(
-                    format!("{}: queueing sale {}", r.location, r.value.reference),
+                    format!("{}: queueing {} {}", r.location, document.kind(), shorten(key)),
                     e,
-                ));
+                )
+                .hint(format!("fix the record at {}; nothing was queued", r.location)));
             }
         }
     }
@@ -766,11 +867,13 @@ async fn run(ctx: &Ctx, db: Option<&str>, args: RunArgs, to: &[String]) -> Resul
     let rows = rows?;
 
     let mine: BTreeSet<&Target> = targets.iter().map(|r| &r.target).collect();
-    let mut outstanding: BTreeMap<&'static str, u64> = [("dead", 0), ("uncertain", 0), ("waiting", 0)].into();
+    let mut outstanding: BTreeMap<&'static str, u64> =
+        [("dead", 0), ("uncertain", 0), ("waiting", 0), ("blocked", 0)].into();
     for r in rows.iter().filter(|r| mine.contains(&r.target)) {
         let key = match r.state {
             DeliveryState::Dead => "dead",
             DeliveryState::Uncertain => "uncertain",
+            DeliveryState::Blocked => "blocked",
             s if OPEN.contains(&s) => "waiting",
             _ => continue,
         };
@@ -831,11 +934,18 @@ async fn run(ctx: &Ctx, db: Option<&str>, args: RunArgs, to: &[String]) -> Resul
         );
         outln!("{}", table(&["", "count", ""], &rows, &[false, true, false]));
         outln!(
-            "\nin the outbox for these targets: {} waiting, {} dead, {} uncertain",
+            "\nin the outbox for these targets: {} waiting, {} dead, {} uncertain, {} blocked",
             outstanding["waiting"],
             outstanding["dead"],
-            outstanding["uncertain"]
+            outstanding["uncertain"],
+            outstanding["blocked"]
         );
+        if outstanding["blocked"] > 0 {
+            outln!(
+                "blocked: returns, voids or payments behind a dead or uncertain sale (`posbridge outbox list \
+                 --state blocked`); settle the sale, or `posbridge outbox release ID`"
+            );
+        }
         if outstanding["dead"] > 0 {
             outln!("dead: `posbridge outbox list --state dead` shows why; `posbridge outbox retry` queues them again");
         }
@@ -846,7 +956,7 @@ async fn run(ctx: &Ctx, db: Option<&str>, args: RunArgs, to: &[String]) -> Resul
             );
         }
     }
-    let failed = outstanding["dead"] + outstanding["uncertain"] > 0;
+    let failed = outstanding["dead"] + outstanding["uncertain"] + outstanding["blocked"] > 0;
     Ok(if args.until_idle && !interrupted && failed {
         Exit::RecordsFailed
     } else {
@@ -1005,7 +1115,7 @@ async fn status(ctx: &Ctx, db: Option<&str>) -> Result<Exit, CliError> {
         return Ok(Exit::Ok);
     }
     outln!("outbox at {display}\n");
-    let rows: Vec<[String; 8]> = by_target
+    let rows: Vec<[String; 10]> = by_target
         .iter()
         .map(|(t, p)| {
             let n = |s: DeliveryState| p.counts.get(&s).copied().unwrap_or(0).to_string();
@@ -1017,6 +1127,8 @@ async fn status(ctx: &Ctx, db: Option<&str>) -> Result<Exit, CliError> {
                 n(DeliveryState::Delivered),
                 n(DeliveryState::Dead),
                 n(DeliveryState::Uncertain),
+                n(DeliveryState::Blocked),
+                n(DeliveryState::NotOffered),
                 p.oldest_waiting_ms.map_or_else(|| "-".to_owned(), age),
             ]
         })
@@ -1032,14 +1144,23 @@ async fn status(ctx: &Ctx, db: Option<&str>) -> Result<Exit, CliError> {
                 "delivered",
                 "dead",
                 "uncertain",
+                "blocked",
+                "not offered",
                 "oldest waiting"
             ],
             &rows,
-            &[false, true, true, true, true, true, true, true]
+            &[false, true, true, true, true, true, true, true, true, true]
         )
     );
     let dead = totals[&DeliveryState::Dead];
     let uncertain = totals[&DeliveryState::Uncertain];
+    let blocked = totals[&DeliveryState::Blocked];
+    if blocked > 0 {
+        outln!(
+            "\n{blocked} blocked behind a dead or uncertain sale: `posbridge outbox list --state blocked` says which; \
+             they follow once the sale is settled, or `posbridge outbox release ID` sends one now"
+        );
+    }
     if dead > 0 {
         outln!(
             "\n{dead} dead: `posbridge outbox list --state dead` shows why; `posbridge outbox retry` queues them again"
@@ -1130,6 +1251,19 @@ async fn list(ctx: &Ctx, db: Option<&str>, state: Option<DeliveryState>, limit: 
     if rows.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
         outln!("(the first {limit}; --limit shows more, --json the whole messages)");
     }
+    Ok(Exit::Ok)
+}
+
+async fn release(ctx: &Ctx, db: Option<&str>, id: i64) -> Result<Exit, CliError> {
+    let Opened { outbox, .. } = open(ctx, db, 0).await?;
+    let released = outbox.release(id).await;
+    outbox.close().await;
+    let d = released.map_err(|e| outbox_error(format!("releasing delivery {id}"), e))?;
+    ctx.out.json(&delivery_json(&d));
+    ctx.out.human(format!(
+        "released #{} ({} {} at {}): it is {} and goes without waiting for its sale",
+        d.id, d.kind, d.reference, d.target, d.state
+    ));
     Ok(Exit::Ok)
 }
 

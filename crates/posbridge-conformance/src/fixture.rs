@@ -106,15 +106,13 @@ impl Case {
                 Case::MalformedResponse,
                 Case::UnknownSale,
             ],
-            Operation::CreateCustomer | Operation::UpdateCustomer | Operation::DeleteCustomer => {
-                &[
-                    Case::HappyPath,
-                    Case::InvalidCredentials,
-                    Case::Rejected,
-                    Case::RateLimited,
-                    Case::MalformedResponse,
-                ]
-            }
+            Operation::CreateCustomer | Operation::UpdateCustomer | Operation::DeleteCustomer => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::Rejected,
+                Case::RateLimited,
+                Case::MalformedResponse,
+            ],
             _ => &[
                 Case::HappyPath,
                 Case::InvalidCredentials,

@@ -1,6 +1,12 @@
 //! A durable outbox for posbridge: every sale delivered to every vendor despite
 //! faults and crashes.
 //!
+//! Returns, voids and later payments ride it too ([`Document`],
+//! [`Outbox::enqueue_document`]): each is delivered at a target only after the sale it
+//! refers to was delivered there, in enqueue order, with the sale's vendor id filled
+//! in; behind a dead or uncertain sale it waits [`DeliveryState::Blocked`] until the
+//! sale is settled or an operator [releases](Outbox::release) it.
+//!
 //! A POS records each closed sale here (one *delivery* per target vendor) and goes on
 //! selling; workers deliver the queue through the vendors' connectors with back-off,
 //! honour rate limits, put permanent rejections in `dead` with the vendor's reason, and
@@ -44,7 +50,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use posbridge_core::{Connector, DuplicatePolicy, Sale};
+use posbridge_core::{Connector, Decimal, DuplicatePolicy, Operation, Return, Sale, SalePayment, SaleRef, Void};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -136,17 +142,26 @@ pub enum DeliveryState {
     Dead,
     /// The vendor may have it and re-sending could book it twice: an operator decides.
     Uncertain,
+    /// A return, void or payment whose sale is dead or uncertain at the same target (or
+    /// behind an earlier one of the same sale that is blocked or uncertain): it waits,
+    /// `last_error` says for what, until the sale is settled or an operator releases it.
+    Blocked,
+    /// The target does not offer this kind of document (a return to a vendor without
+    /// returns): recorded, never sent, not retried.
+    NotOffered,
 }
 
 impl DeliveryState {
     /// Every state, in life order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::Delivering,
         Self::Retrying,
         Self::Delivered,
         Self::Dead,
         Self::Uncertain,
+        Self::Blocked,
+        Self::NotOffered,
     ];
 
     /// The state's name as stored and printed.
@@ -158,6 +173,8 @@ impl DeliveryState {
             Self::Delivered => "delivered",
             Self::Dead => "dead",
             Self::Uncertain => "uncertain",
+            Self::Blocked => "blocked",
+            Self::NotOffered => "not_offered",
         }
     }
 }
@@ -179,15 +196,253 @@ impl FromStr for DeliveryState {
     }
 }
 
-/// One sale's delivery to one target.
+/// What kind of document a delivery carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// A [`Sale`].
+    Sale,
+    /// A [`Return`] of a sale's goods.
+    Return,
+    /// A [`Void`] of a sale.
+    Void,
+    /// A [`SalePayment`]: a payment made after the sale.
+    Payment,
+}
+
+impl DocumentKind {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [Self::Sale, Self::Return, Self::Void, Self::Payment];
+
+    /// The kind's name as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sale => "sale",
+            Self::Return => "return",
+            Self::Void => "void",
+            Self::Payment => "payment",
+        }
+    }
+
+    /// The connector operation that delivers it (whose duplicate policy classifies
+    /// its outcomes).
+    pub fn operation(self) -> Operation {
+        match self {
+            Self::Sale => Operation::PushSale,
+            Self::Return => Operation::PushReturn,
+            Self::Void => Operation::VoidSale,
+            Self::Payment => Operation::AddPayment,
+        }
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DocumentKind {
+    type Err = OutboxError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| OutboxError::Corrupt(format!("unknown document kind `{s}`")))
+    }
+}
+
+/// A document the outbox delivers: a sale, or what happens to it afterwards.
+///
+/// As JSON (what `posbridge outbox enqueue` reads): `{"kind": "return", "document":
+/// {…the Return…}}`; the kinds are `sale`, `return`, `void` and `payment`.
+///
+/// A return, void or payment is a *dependent* of the sale its [`SaleRef`] names by POS
+/// reference: at each target it is delivered only after that sale's delivery there
+/// is delivered (see `docs/outbox.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "document", rename_all = "snake_case")]
+pub enum Document {
+    /// A sale.
+    Sale(Sale),
+    /// A return of some or all of a sale's goods.
+    Return(Return),
+    /// A void of a sale.
+    Void(Void),
+    /// A payment made after the sale.
+    Payment(SalePayment),
+}
+
+impl Document {
+    /// Its kind.
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Self::Sale(_) => DocumentKind::Sale,
+            Self::Return(_) => DocumentKind::Return,
+            Self::Void(_) => DocumentKind::Void,
+            Self::Payment(_) => DocumentKind::Payment,
+        }
+    }
+
+    /// The sale a dependent refers to (`None` for a sale).
+    pub fn sale(&self) -> Option<&SaleRef> {
+        match self {
+            Self::Sale(_) => None,
+            Self::Return(r) => Some(&r.sale),
+            Self::Void(v) => Some(&v.sale),
+            Self::Payment(p) => Some(&p.sale),
+        }
+    }
+
+    fn sale_mut(&mut self) -> Option<&mut SaleRef> {
+        match self {
+            Self::Sale(_) => None,
+            Self::Return(r) => Some(&mut r.sale),
+            Self::Void(v) => Some(&mut v.sale),
+            Self::Payment(p) => Some(&mut p.sale),
+        }
+    }
+
+    /// The POS reference of the sale a dependent waits for (`None` for a sale, and for
+    /// a dependent naming its sale only by vendor id).
+    pub fn sale_reference(&self) -> Option<&str> {
+        self.sale().and_then(SaleRef::reference)
+    }
+
+    /// The delivery's reference, unique per target: a sale's own reference;
+    /// `return:` and the return's reference; `void:` and the sale's POS reference (or
+    /// `void:vendor-id:` and its vendor id); `payment:` and the payment's reference.
+    ///
+    /// Checks the document first: a payment without a reference has no key (the outbox
+    /// needs one to deliver it once).
+    pub fn key(&self) -> Result<String, OutboxError> {
+        let invalid = |source| OutboxError::Invalid {
+            reference: self.describe(),
+            source,
+        };
+        match self {
+            Self::Sale(s) => Ok(s.reference.clone()),
+            Self::Return(r) => Ok(format!("return:{}", r.reference.trim())),
+            Self::Void(v) => match (v.sale.reference(), v.sale.vendor_id()) {
+                (Some(r), _) => Ok(format!("void:{r}")),
+                (None, Some(id)) => Ok(format!("void:vendor-id:{id}")),
+                (None, None) => {
+                    Err(invalid(v.check().err().unwrap_or_else(|| {
+                        posbridge_core::Error::invalid("sale", "names no sale")
+                    })))
+                }
+            },
+            Self::Payment(p) => p
+                .require_reference("the outbox")
+                .map(|r| format!("payment:{r}"))
+                .map_err(invalid),
+        }
+    }
+
+    /// Checks the document as a connector would before sending it: a sale or return
+    /// reconciles, a void and a payment name a sale.
+    pub fn check(&self) -> Result<(), OutboxError> {
+        let checked = match self {
+            Self::Sale(s) => s.reconcile().map(|_| ()),
+            Self::Return(r) => r.reconcile().map(|_| ()),
+            Self::Void(v) => v.check(),
+            Self::Payment(p) => p.check(),
+        };
+        checked.map_err(|source| OutboxError::Invalid {
+            reference: self.describe(),
+            source,
+        })?;
+        self.key().map(|_| ())
+    }
+
+    /// How errors name the document.
+    fn describe(&self) -> String {
+        match self {
+            Self::Sale(s) => s.reference.clone(),
+            Self::Return(r) => format!("return {}", r.reference),
+            Self::Void(v) => format!("void of {}", v.sale),
+            Self::Payment(p) => format!(
+                "payment {}to {}",
+                p.payment
+                    .reference
+                    .as_deref()
+                    .map(|r| format!("{r} "))
+                    .unwrap_or_default(),
+                p.sale
+            ),
+        }
+    }
+
+    /// The JSON stored for it: the inner document (a sale's row reads as before).
+    fn payload(&self) -> Result<String, OutboxError> {
+        let json = match self {
+            Self::Sale(s) => serde_json::to_string(s),
+            Self::Return(r) => serde_json::to_string(r),
+            Self::Void(v) => serde_json::to_string(v),
+            Self::Payment(p) => serde_json::to_string(p),
+        };
+        json.map_err(|e| OutboxError::Corrupt(e.to_string()))
+    }
+
+    /// Reads a stored payload of `kind`.
+    pub(crate) fn from_stored(kind: DocumentKind, payload: &str) -> Result<Self, serde_json::Error> {
+        Ok(match kind {
+            DocumentKind::Sale => Self::Sale(serde_json::from_str(payload)?),
+            DocumentKind::Return => Self::Return(serde_json::from_str(payload)?),
+            DocumentKind::Void => Self::Void(serde_json::from_str(payload)?),
+            DocumentKind::Payment => Self::Payment(serde_json::from_str(payload)?),
+        })
+    }
+
+    /// Fills in the sale's vendor id (from its push receipt) when the document lacks one.
+    pub(crate) fn fill_vendor_id(&mut self, vendor_id: &str) {
+        if let Some(sale) = self.sale_mut()
+            && sale.vendor_id().is_none()
+        {
+            sale.vendor_id = Some(vendor_id.to_owned());
+        }
+    }
+}
+
+impl From<Sale> for Document {
+    fn from(s: Sale) -> Self {
+        Self::Sale(s)
+    }
+}
+
+impl From<Return> for Document {
+    fn from(r: Return) -> Self {
+        Self::Return(r)
+    }
+}
+
+impl From<Void> for Document {
+    fn from(v: Void) -> Self {
+        Self::Void(v)
+    }
+}
+
+impl From<SalePayment> for Document {
+    fn from(p: SalePayment) -> Self {
+        Self::Payment(p)
+    }
+}
+
+/// One document's delivery to one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// The row's id, for `resolve` and `retry`.
     pub id: i64,
     /// Where it goes.
     pub target: Target,
-    /// The sale's POS reference.
+    /// The delivery's reference: the sale's POS reference, or for a dependent its key
+    /// ([`Document::key`]: `return:R-1`, `void:S-1`, `payment:P-1`).
     pub reference: String,
+    /// What it carries.
+    pub kind: DocumentKind,
+    /// For a return, void or payment: the POS reference of the sale it waits for.
+    pub sale_reference: Option<String>,
     /// Where it is.
     pub state: DeliveryState,
     /// How many times a worker has taken it.
@@ -278,10 +533,14 @@ pub enum OutboxError {
     /// The target's connector cannot take sales.
     #[error("target `{0}` does not take sales")]
     NotSales(Target),
+    /// A return gives back more of a product than its sale (held in the outbox) sold,
+    /// less the returns already queued for it.
+    #[error("{0}")]
+    ReturnExceedsSale(Box<ReturnExcess>),
     /// The same reference was queued with different content, at a vendor that does not upsert.
     #[error(
-        "sale {reference} is already queued for {target} with different content, and {target} does not \
-         update a sale it has (duplicate policy {policy:?}); give the changed sale a new reference"
+        "{reference} is already queued for {target} with different content, and {target} does not \
+         update what it has (duplicate policy {policy:?}); give the changed document a new reference"
     )]
     Conflict {
         /// The target.
@@ -326,6 +585,31 @@ pub enum OutboxError {
     /// A stored row could not be read back (edited by hand?).
     #[error("outbox row unreadable: {0}")]
     Corrupt(String),
+}
+
+/// Why a return was refused at enqueue: one of its lines gives back more of a product
+/// than the sale sold, less the returns already queued for that sale.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "return {reference} refused at enqueue: at {line} it gives back {returned} of {product} in all, but sale \
+     {sale} sold {sold} and the returns queued before took {earlier} (at most {left} left to return)",
+    left = (*sold - *earlier).max(Decimal::ZERO)
+)]
+pub struct ReturnExcess {
+    /// The return's reference.
+    pub reference: String,
+    /// The sale's POS reference.
+    pub sale: String,
+    /// The line, as `lines[i]`.
+    pub line: String,
+    /// Its product code.
+    pub product: String,
+    /// What the return gives back of the product, up to and including this line.
+    pub returned: Decimal,
+    /// What the sale sold of the product.
+    pub sold: Decimal,
+    /// What the returns queued before took of it.
+    pub earlier: Decimal,
 }
 
 /// How the outbox retries, leases and polls.
@@ -585,11 +869,20 @@ impl Outbox {
         sale: &Sale,
         targets: &[Target],
     ) -> Result<Vec<EnqueueResult>, OutboxError> {
+        self.enqueue_plan_in(conn, self.plan(sale, targets)).await
+    }
+
+    /// Enqueues a plan (or its refusal) through the caller's connection.
+    async fn enqueue_plan_in<C: OutboxConnection>(
+        &self,
+        conn: &mut C,
+        plan: Result<Plan, OutboxError>,
+    ) -> Result<Vec<EnqueueResult>, OutboxError> {
         let any: &mut dyn std::any::Any = conn;
         let (given, outcome) = if let Some(c) = any.downcast_mut::<sqlx::SqliteConnection>() {
-            ("sqlite", self.enqueue_checked(c, sale, targets, "sqlite").await)
+            ("sqlite", self.enqueue_checked(c, plan, "sqlite").await)
         } else if let Some(c) = any.downcast_mut::<sqlx::PgConnection>() {
-            ("postgres", self.enqueue_checked(c, sale, targets, "postgres").await)
+            ("postgres", self.enqueue_checked(c, plan, "postgres").await)
         } else {
             ("another database", None)
         };
@@ -603,21 +896,20 @@ impl Outbox {
     async fn enqueue_checked<C: Store>(
         &self,
         conn: &mut C,
-        sale: &Sale,
-        targets: &[Target],
+        plan: Result<Plan, OutboxError>,
         kind: &str,
     ) -> Option<Result<Vec<EnqueueResult>, OutboxError>> {
         if kind != self.backend() {
             return None;
         }
-        Some(match self.plan(sale, targets) {
+        Some(match plan {
             Ok(plan) => enqueue_on(conn, &plan).await,
             Err(e) => Err(e),
         })
     }
 
     /// Checks the sale and the targets and serialises the sale once.
-    fn plan<'a>(&self, sale: &'a Sale, targets: &[Target]) -> Result<Plan<'a>, OutboxError> {
+    fn plan(&self, sale: &Sale, targets: &[Target]) -> Result<Plan, OutboxError> {
         sale.reconcile().map_err(|source| OutboxError::Invalid {
             reference: sale.reference.clone(),
             source,
@@ -637,8 +929,114 @@ impl Outbox {
         }
         let payload = serde_json::to_string(sale).map_err(|e| OutboxError::Corrupt(e.to_string()))?;
         Ok(Plan {
-            reference: &sale.reference,
+            reference: sale.reference.clone(),
+            kind: DocumentKind::Sale,
+            sale_reference: None,
             payload,
+            ret: None,
+            targets: resolved,
+        })
+    }
+
+    /// Records one delivery of `document` per target, atomically: a sale like
+    /// [`Outbox::enqueue`], or a return, void or payment, delivered at each target
+    /// only after the sale it refers to (by POS reference) is delivered there.
+    ///
+    /// The document is checked first ([`Document::check`]). A return is also refused
+    /// ([`OutboxError::ReturnExceedsSale`], naming the line) when, with the returns
+    /// already queued for the same sale, it gives back more of a product than the sale
+    /// sold — when the outbox holds that sale. A target without the ability (a vendor
+    /// without returns) still takes the delivery: a worker records it `not_offered`.
+    pub async fn enqueue_document(
+        &self,
+        document: &Document,
+        targets: &[Target],
+    ) -> Result<Vec<EnqueueResult>, OutboxError> {
+        let plan = self.plan_document(document, targets)?;
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = enqueue_on(&mut *tx, &plan).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let out = enqueue_on(&mut *tx, &plan).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Like [`Outbox::enqueue_document`], inside the caller's own transaction (see
+    /// [`Outbox::enqueue_in`]).
+    pub async fn enqueue_document_in<C: OutboxConnection>(
+        &self,
+        conn: &mut C,
+        document: &Document,
+        targets: &[Target],
+    ) -> Result<Vec<EnqueueResult>, OutboxError> {
+        self.enqueue_plan_in(conn, self.plan_document(document, targets)).await
+    }
+
+    /// Releases a blocked delivery on an operator's word: it is queued again, due
+    /// now, and no longer waits for its sale (the operator knows the vendor holds the
+    /// sale, or wants the document sent regardless). A delivery whose sale is later
+    /// delivered, or queued again, is released by the worker without this.
+    pub async fn release(&self, id: i64) -> Result<Delivery, OutboxError> {
+        let now = now_ms();
+        let changed = with_conn!(&self.db, c => c.release_blocked(id, now).await?);
+        let after = self.get(id).await?;
+        if changed == 0 {
+            return Err(OutboxError::WrongState {
+                id,
+                state: after.state,
+                action: "release",
+                expected: "blocked",
+            });
+        }
+        Ok(after)
+    }
+
+    /// Reads the document a delivery carries (with the sale's vendor id as stored:
+    /// the worker fills it in only when it delivers).
+    pub async fn document(&self, id: i64) -> Result<Document, OutboxError> {
+        let d = self.get(id).await?;
+        let payload = with_conn!(&self.db, c => c.payload(id).await?).ok_or(OutboxError::NotFound(id))?;
+        Document::from_stored(d.kind, &payload)
+            .map_err(|e| OutboxError::Corrupt(format!("delivery {id}: the stored {} cannot be read: {e}", d.kind)))
+    }
+
+    /// Checks a document and its targets and serialises it once.
+    fn plan_document(&self, document: &Document, targets: &[Target]) -> Result<Plan, OutboxError> {
+        if let Document::Sale(sale) = document {
+            return self.plan(sale, targets);
+        }
+        document.check()?;
+        let kind = document.kind();
+        let mut resolved = Vec::with_capacity(targets.len());
+        for target in targets {
+            let registered = self
+                .targets
+                .get(target)
+                .ok_or_else(|| OutboxError::UnknownTarget(target.clone()))?;
+            let policy = registered.connector.as_ref().map_or(DuplicatePolicy::Unknown, |c| {
+                c.capabilities().duplicates(kind.operation())
+            });
+            if !resolved.iter().any(|(t, _): &(Target, DuplicatePolicy)| t == target) {
+                resolved.push((target.clone(), policy));
+            }
+        }
+        Ok(Plan {
+            reference: document.key()?,
+            kind,
+            sale_reference: document.sale_reference().map(str::to_owned),
+            payload: document.payload()?,
+            ret: match document {
+                Document::Return(r) => Some(r.clone()),
+                _ => None,
+            },
             targets: resolved,
         })
     }
@@ -733,29 +1131,105 @@ impl Outbox {
     }
 }
 
-/// A checked enqueue: the sale's reference and JSON, and each target's policy.
+/// A checked enqueue: the delivery's reference, kind and JSON, the sale a dependent
+/// waits for, a return to check against its sale, and each target's policy.
 #[derive(Debug)]
-struct Plan<'a> {
-    reference: &'a str,
+struct Plan {
+    reference: String,
+    kind: DocumentKind,
+    sale_reference: Option<String>,
     payload: String,
+    ret: Option<Return>,
     targets: Vec<(Target, DuplicatePolicy)>,
 }
 
+/// Refuses a return that gives back more of a product than its sale (when the outbox
+/// holds it at one of the return's targets) sold, less the returns already queued for
+/// it at those targets (other than this one).
+async fn check_return<C: Store>(
+    conn: &mut C,
+    ret: &Return,
+    key: &str,
+    targets: &[(Target, DuplicatePolicy)],
+) -> Result<(), OutboxError> {
+    let Some(sale_reference) = ret.sale.reference() else {
+        return Ok(());
+    };
+    let mut payload = None;
+    for (t, _) in targets {
+        payload = conn.sale_payload(&t.tenant, &t.vendor, sale_reference).await?;
+        if payload.is_some() {
+            break;
+        }
+    }
+    let Some(payload) = payload else {
+        return Ok(());
+    };
+    let sale: Sale = serde_json::from_str(&payload)
+        .map_err(|e| OutboxError::Corrupt(format!("the stored sale {sale_reference} cannot be read: {e}")))?;
+    let mut sold: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for line in &sale.lines {
+        *sold.entry(line.product_code.as_str()).or_default() += line.quantity;
+    }
+    // One row per target: count each earlier return once.
+    let mut earlier_returns: BTreeMap<String, Return> = BTreeMap::new();
+    for (t, _) in targets {
+        for (reference, payload) in conn.returns_of(&t.tenant, &t.vendor, sale_reference).await? {
+            if reference == key || earlier_returns.contains_key(&reference) {
+                continue;
+            }
+            let r: Return = serde_json::from_str(&payload)
+                .map_err(|e| OutboxError::Corrupt(format!("the stored {reference} cannot be read: {e}")))?;
+            earlier_returns.insert(reference, r);
+        }
+    }
+    let mut earlier: BTreeMap<String, Decimal> = BTreeMap::new();
+    for r in earlier_returns.values() {
+        for (code, q) in r.quantities() {
+            *earlier.entry(code.to_owned()).or_default() += q;
+        }
+    }
+    let mut this: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for (i, line) in ret.lines.iter().enumerate() {
+        let code = line.product_code.as_str();
+        let returned = this.entry(code).or_default();
+        *returned += line.quantity;
+        let before = earlier.get(code).copied().unwrap_or_default();
+        let had = sold.get(code).copied().unwrap_or_default();
+        if *returned + before > had {
+            return Err(OutboxError::ReturnExceedsSale(Box::new(ReturnExcess {
+                reference: ret.reference.clone(),
+                sale: sale_reference.to_owned(),
+                line: format!("lines[{i}]"),
+                product: code.to_owned(),
+                returned: *returned,
+                sold: had,
+                earlier: before,
+            })));
+        }
+    }
+    Ok(())
+}
+
 /// The enqueue itself, on any connection (the caller's transaction or ours).
-async fn enqueue_on<C: Store>(conn: &mut C, plan: &Plan<'_>) -> Result<Vec<EnqueueResult>, OutboxError> {
+async fn enqueue_on<C: Store>(conn: &mut C, plan: &Plan) -> Result<Vec<EnqueueResult>, OutboxError> {
     let now = now_ms();
+    if let Some(ret) = &plan.ret {
+        check_return(conn, ret, &plan.reference, &plan.targets).await?;
+    }
+    let reference = plan.reference.as_str();
     // Check every target before writing anything, so a refusal leaves nothing behind
     // even in a caller's transaction that ignores the error.
     let mut existing = Vec::with_capacity(plan.targets.len());
     for (target, policy) in &plan.targets {
-        let row = conn.existing(&target.tenant, &target.vendor, plan.reference).await?;
+        let row = conn.existing(&target.tenant, &target.vendor, reference).await?;
         if let Some((_, payload, _)) = &row
             && payload != &plan.payload
             && *policy != DuplicatePolicy::Upsert
         {
             return Err(OutboxError::Conflict {
                 target: target.clone(),
-                reference: plan.reference.to_owned(),
+                reference: reference.to_owned(),
                 policy: *policy,
             });
         }
@@ -770,20 +1244,28 @@ async fn enqueue_on<C: Store>(conn: &mut C, plan: &Plan<'_>) -> Result<Vec<Enque
                 (id, Enqueued::Updated)
             }
             None => match conn
-                .insert(&target.tenant, &target.vendor, plan.reference, &plan.payload, now)
+                .insert(
+                    &target.tenant,
+                    &target.vendor,
+                    reference,
+                    plan.kind.as_str(),
+                    plan.sale_reference.as_deref(),
+                    &plan.payload,
+                    now,
+                )
                 .await?
             {
                 Some(id) => (id, Enqueued::New),
                 None => {
                     // Another process queued it between our read and our insert.
                     let (id, payload, _) = conn
-                        .existing(&target.tenant, &target.vendor, plan.reference)
+                        .existing(&target.tenant, &target.vendor, reference)
                         .await?
                         .ok_or_else(|| OutboxError::Corrupt("a conflicting row vanished".into()))?;
                     if payload != plan.payload {
                         return Err(OutboxError::Conflict {
                             target: target.clone(),
-                            reference: plan.reference.to_owned(),
+                            reference: reference.to_owned(),
                             policy: DuplicatePolicy::Unknown,
                         });
                     }
@@ -820,6 +1302,8 @@ fn delivery_from_row(row: DeliveryRow) -> Result<Delivery, OutboxError> {
             vendor: row.vendor,
         },
         reference: row.reference,
+        kind: row.kind.parse()?,
+        sale_reference: row.sale_reference,
         state: row.state.parse()?,
         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
         revision: u32::try_from(row.revision).unwrap_or(u32::MAX),

@@ -18,7 +18,7 @@ use sqlx::{PgConnection, SqlStr, SqliteConnection};
 macro_rules! delivery_columns {
     () => {
         "id, tenant, vendor, reference, state, attempts, revision, resend, next_attempt_at, vendor_id, \
-         disposition, delivered_by, last_error, last_error_kind, created_at, updated_at, delivered_at"
+         disposition, delivered_by, last_error, last_error_kind, created_at, updated_at, delivered_at, kind, sale_reference"
     };
 }
 
@@ -42,10 +42,17 @@ pub(crate) struct DeliveryRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub delivered_at: Option<i64>,
+    pub kind: String,
+    pub sale_reference: Option<String>,
 }
 
-/// A row a worker claimed: what it needs to deliver it and to record the outcome.
-pub(crate) type ClaimedRow = (i64, String, String, i64, i64);
+/// A row a worker claimed: what it needs to deliver it and to record the outcome:
+/// id, reference, payload, attempts, resend, kind and the referenced sale's reference.
+pub(crate) type ClaimedRow = (i64, String, String, i64, i64, String, Option<String>);
+
+/// A dependent delivery to block: its id, and the reference, state, last error and
+/// kind of the delivery it waits for.
+pub(crate) type BlockRow = (i64, String, String, Option<String>, String);
 
 /// The existing row for a (tenant, vendor, reference), when enqueueing.
 pub(crate) type ExistingRow = (i64, String, String);
@@ -147,15 +154,17 @@ pub(crate) type StatusDbRow = (String, String, String, i64, Option<i64>);
 /// The embedded migrations of one backend, recorded in their own table so they never
 /// mix with the application's own sqlx migrations in a shared database.
 pub(crate) fn migrator(postgres: bool) -> Migrator {
-    let (deliveries, claim_index) = if postgres {
+    let (deliveries, claim_index, documents) = if postgres {
         (
             include_str!("../migrations/postgres/0001_deliveries.sql"),
             include_str!("../migrations/postgres/0002_claim_index.sql"),
+            include_str!("../migrations/postgres/0003_documents.sql"),
         )
     } else {
         (
             include_str!("../migrations/sqlite/0001_deliveries.sql"),
             include_str!("../migrations/sqlite/0002_claim_index.sql"),
+            include_str!("../migrations/sqlite/0003_documents.sql"),
         )
     };
     let migration = |version, name, sql| {
@@ -171,6 +180,7 @@ pub(crate) fn migrator(postgres: bool) -> Migrator {
         migrations: Cow::Owned(vec![
             migration(1, "deliveries", deliveries),
             migration(2, "claim index", claim_index),
+            migration(3, "documents", documents),
         ]),
         table_name: Cow::Borrowed("posbridge_outbox_migrations"),
         ..Migrator::DEFAULT
@@ -187,18 +197,65 @@ pub(crate) trait Store: Send {
         reference: &str,
     ) -> impl Future<Output = sqlx::Result<Option<ExistingRow>>> + Send;
 
-    /// Inserts a new pending delivery; `None` when a concurrent enqueue won.
+    /// Inserts a new pending delivery of a document of `kind` (referring to the sale
+    /// `sale_reference`, for a dependent); `None` when a concurrent enqueue won.
+    #[allow(clippy::too_many_arguments)]
     fn insert(
         &mut self,
         tenant: &str,
         vendor: &str,
         reference: &str,
+        kind: &str,
+        sale_reference: Option<&str>,
         payload: &str,
         now: i64,
     ) -> impl Future<Output = sqlx::Result<Option<i64>>> + Send;
 
+    /// The stored sale with this POS reference at a target.
+    fn sale_payload(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        reference: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<String>>> + Send;
+
+    /// The returns queued for the sale `sale_reference` at a target: reference and payload.
+    fn returns_of(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        sale_reference: &str,
+    ) -> impl Future<Output = sqlx::Result<Vec<(String, String)>>> + Send;
+
+    /// The vendor id the sale's delivery at a target recorded (`None` when there is no
+    /// such delivery; `Some(None)` when it recorded none).
+    fn sale_vendor_id(
+        &mut self,
+        tenant: &str,
+        vendor: &str,
+        sale_reference: &str,
+    ) -> impl Future<Output = sqlx::Result<Option<Option<String>>>> + Send;
+
+    /// A target's waiting dependents whose sale is dead or uncertain there, and those
+    /// behind an earlier dependent of the same sale that is blocked or uncertain.
+    fn to_block(&mut self, tenant: &str, vendor: &str) -> impl Future<Output = sqlx::Result<Vec<BlockRow>>> + Send;
+
+    /// Blocks one waiting dependent with the reason.
+    fn block(&mut self, id: i64, reason: &str, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// Queues again a target's blocked dependents whose cause has gone (the sale was
+    /// delivered, or queued again, by an operator).
+    fn unblock(&mut self, tenant: &str, vendor: &str, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// An operator's release of a blocked delivery: pending, due now, no longer waiting
+    /// for its sale.
+    fn release_blocked(&mut self, id: i64, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
     /// Replaces the payload of a delivery (an upsert vendor's update) and queues it again.
     fn update_payload(&mut self, id: i64, payload: &str, now: i64) -> impl Future<Output = sqlx::Result<u64>> + Send;
+
+    /// The stored document of one delivery.
+    fn payload(&mut self, id: i64) -> impl Future<Output = sqlx::Result<Option<String>>> + Send;
 
     /// Reads one delivery.
     fn get(&mut self, id: i64) -> impl Future<Output = sqlx::Result<Option<DeliveryRow>>> + Send;
@@ -214,12 +271,14 @@ pub(crate) trait Store: Send {
         limit: i64,
     ) -> impl Future<Output = sqlx::Result<Vec<ClaimedRow>>> + Send;
 
-    /// Moves a target's deliveries whose lease ran out to `state`, skipping (on
-    /// PostgreSQL) rows another statement has locked: an outcome being written.
+    /// Moves a target's deliveries of `kind` whose lease ran out to `state`, skipping
+    /// (on PostgreSQL) rows another statement has locked: an outcome being written.
+    #[allow(clippy::too_many_arguments)]
     fn sweep_expired(
         &mut self,
         tenant: &str,
         vendor: &str,
+        kind: &str,
         state: &str,
         now: i64,
         reason: &str,
@@ -303,6 +362,8 @@ macro_rules! impl_store {
                     created_at: row.try_get("created_at")?,
                     updated_at: row.try_get("updated_at")?,
                     delivered_at: row.try_get("delivered_at")?,
+                    kind: row.try_get("kind")?,
+                    sale_reference: row.try_get("sale_reference")?,
                 })
             }
         }
@@ -330,13 +391,16 @@ macro_rules! impl_store {
                 tenant: &str,
                 vendor: &str,
                 reference: &str,
+                kind: &str,
+                sale_reference: Option<&str>,
                 payload: &str,
                 now: i64,
             ) -> sqlx::Result<Option<i64>> {
                 let row: Option<(i64,)> = sqlx::query_as(
                     "INSERT INTO posbridge_outbox_deliveries \
-                     (tenant, vendor, reference, payload, state, next_attempt_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                     (tenant, vendor, reference, payload, state, next_attempt_at, created_at, updated_at, kind, \
+                     sale_reference) \
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6, $7) \
                      ON CONFLICT (tenant, vendor, reference) DO NOTHING RETURNING id",
                 )
                 .bind(tenant)
@@ -344,9 +408,141 @@ macro_rules! impl_store {
                 .bind(reference)
                 .bind(payload)
                 .bind(now)
+                .bind(kind)
+                .bind(sale_reference)
                 .fetch_optional(&mut *self)
                 .await?;
                 Ok(row.map(|r| r.0))
+            }
+
+            async fn sale_payload(&mut self, tenant: &str, vendor: &str, reference: &str) -> sqlx::Result<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT payload FROM posbridge_outbox_deliveries \
+                     WHERE tenant = $1 AND vendor = $2 AND reference = $3 AND kind = 'sale'",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(reference)
+                .fetch_optional(&mut *self)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn returns_of(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                sale_reference: &str,
+            ) -> sqlx::Result<Vec<(String, String)>> {
+                sqlx::query_as(
+                    "SELECT reference, payload FROM posbridge_outbox_deliveries \
+                     WHERE tenant = $1 AND vendor = $2 AND sale_reference = $3 AND kind = 'return' ORDER BY id",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(sale_reference)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn sale_vendor_id(
+                &mut self,
+                tenant: &str,
+                vendor: &str,
+                sale_reference: &str,
+            ) -> sqlx::Result<Option<Option<String>>> {
+                let row: Option<(Option<String>,)> = sqlx::query_as(
+                    "SELECT vendor_id FROM posbridge_outbox_deliveries \
+                     WHERE tenant = $1 AND vendor = $2 AND reference = $3 AND kind = 'sale'",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(sale_reference)
+                .fetch_optional(&mut *self)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn to_block(&mut self, tenant: &str, vendor: &str) -> sqlx::Result<Vec<BlockRow>> {
+                let mut rows: Vec<BlockRow> = sqlx::query_as(
+                    "SELECT d.id, s.reference, s.state, s.last_error, s.kind FROM posbridge_outbox_deliveries d \
+                     JOIN posbridge_outbox_deliveries s ON s.tenant = d.tenant AND s.vendor = d.vendor \
+                     AND s.reference = d.sale_reference AND s.kind = 'sale' \
+                     WHERE d.tenant = $1 AND d.vendor = $2 AND d.sale_reference IS NOT NULL \
+                     AND d.released_at IS NULL AND d.state IN ('pending', 'retrying') \
+                     AND s.state IN ('dead', 'uncertain') ORDER BY d.id",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .fetch_all(&mut *self)
+                .await?;
+                let behind: Vec<BlockRow> = sqlx::query_as(
+                    "SELECT d.id, e.reference, e.state, e.last_error, e.kind FROM posbridge_outbox_deliveries d \
+                     JOIN posbridge_outbox_deliveries e ON e.tenant = d.tenant AND e.vendor = d.vendor \
+                     AND e.sale_reference = d.sale_reference AND e.id < d.id \
+                     WHERE d.tenant = $1 AND d.vendor = $2 AND d.sale_reference IS NOT NULL \
+                     AND d.released_at IS NULL AND d.state IN ('pending', 'retrying') \
+                     AND e.state IN ('blocked', 'uncertain') ORDER BY d.id, e.id",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .fetch_all(&mut *self)
+                .await?;
+                for row in behind {
+                    if !rows.iter().any(|r| r.0 == row.0) {
+                        rows.push(row);
+                    }
+                }
+                Ok(rows)
+            }
+
+            async fn block(&mut self, id: i64, reason: &str, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'blocked', last_error = $2, \
+                     last_error_kind = 'blocked', updated_at = $3 \
+                     WHERE id = $1 AND state IN ('pending', 'retrying') AND released_at IS NULL",
+                )
+                .bind(id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn unblock(&mut self, tenant: &str, vendor: &str, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'pending', next_attempt_at = $3, \
+                     last_error = NULL, last_error_kind = NULL, updated_at = $3 \
+                     WHERE tenant = $1 AND vendor = $2 AND state = 'blocked' AND released_at IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM posbridge_outbox_deliveries s \
+                       WHERE s.tenant = posbridge_outbox_deliveries.tenant AND s.vendor = posbridge_outbox_deliveries.vendor \
+                       AND s.reference = posbridge_outbox_deliveries.sale_reference AND s.kind = 'sale' \
+                       AND s.state IN ('dead', 'uncertain')) \
+                     AND NOT EXISTS (SELECT 1 FROM posbridge_outbox_deliveries e \
+                       WHERE e.tenant = posbridge_outbox_deliveries.tenant AND e.vendor = posbridge_outbox_deliveries.vendor \
+                       AND e.sale_reference = posbridge_outbox_deliveries.sale_reference \
+                       AND e.id < posbridge_outbox_deliveries.id AND e.state IN ('blocked', 'uncertain'))",
+                )
+                .bind(tenant)
+                .bind(vendor)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn release_blocked(&mut self, id: i64, now: i64) -> sqlx::Result<u64> {
+                let done = sqlx::query(
+                    "UPDATE posbridge_outbox_deliveries SET state = 'pending', next_attempt_at = $2, \
+                     released_at = $2, last_error = NULL, last_error_kind = NULL, updated_at = $2 \
+                     WHERE id = $1 AND state = 'blocked'",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn update_payload(&mut self, id: i64, payload: &str, now: i64) -> sqlx::Result<u64> {
@@ -361,6 +557,15 @@ macro_rules! impl_store {
                 .execute(&mut *self)
                 .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn payload(&mut self, id: i64) -> sqlx::Result<Option<String>> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT payload FROM posbridge_outbox_deliveries WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *self)
+                        .await?;
+                Ok(row.map(|r| r.0))
             }
 
             async fn get(&mut self, id: i64) -> sqlx::Result<Option<DeliveryRow>> {
@@ -386,11 +591,19 @@ macro_rules! impl_store {
                 let mut rows: Vec<ClaimedRow> = sqlx::query_as(concat!(
                     "UPDATE posbridge_outbox_deliveries SET state = 'delivering', attempts = attempts + 1, \
                      lease_owner = $3, lease_until = $5, updated_at = $4 \
-                     WHERE id IN (SELECT id FROM posbridge_outbox_deliveries \
-                     WHERE tenant = $1 AND vendor = $2 AND state IN ('pending', 'retrying') AND next_attempt_at <= $4 \
-                     ORDER BY next_attempt_at, id LIMIT $6",
+                     WHERE id IN (SELECT d.id FROM posbridge_outbox_deliveries d \
+                     WHERE d.tenant = $1 AND d.vendor = $2 AND d.state IN ('pending', 'retrying') \
+                     AND d.next_attempt_at <= $4 \
+                     AND (d.sale_reference IS NULL OR d.released_at IS NOT NULL OR ( \
+                       NOT EXISTS (SELECT 1 FROM posbridge_outbox_deliveries s \
+                         WHERE s.tenant = d.tenant AND s.vendor = d.vendor AND s.reference = d.sale_reference \
+                         AND s.kind = 'sale' AND s.state <> 'delivered') \
+                       AND NOT EXISTS (SELECT 1 FROM posbridge_outbox_deliveries e \
+                         WHERE e.tenant = d.tenant AND e.vendor = d.vendor AND e.sale_reference = d.sale_reference \
+                         AND e.id < d.id AND e.state NOT IN ('delivered', 'dead', 'not_offered')))) \
+                     ORDER BY d.next_attempt_at, d.id LIMIT $6",
                     $lock,
-                    ") RETURNING id, reference, payload, attempts, resend"
+                    ") RETURNING id, reference, payload, attempts, resend, kind, sale_reference"
                 ))
                 .bind(tenant)
                 .bind(vendor)
@@ -408,6 +621,7 @@ macro_rules! impl_store {
                 &mut self,
                 tenant: &str,
                 vendor: &str,
+                kind: &str,
                 state: &str,
                 now: i64,
                 reason: &str,
@@ -417,7 +631,7 @@ macro_rules! impl_store {
                      lease_until = NULL, next_attempt_at = $4, updated_at = $4, last_error = $5, \
                      last_error_kind = 'uncertain' \
                      WHERE id IN (SELECT id FROM posbridge_outbox_deliveries \
-                     WHERE tenant = $1 AND vendor = $2 AND state = 'delivering' AND lease_until < $4",
+                     WHERE tenant = $1 AND vendor = $2 AND state = 'delivering' AND lease_until < $4 AND kind = $6",
                     $lock,
                     ")"
                 ))
@@ -426,6 +640,7 @@ macro_rules! impl_store {
                 .bind(state)
                 .bind(now)
                 .bind(reason)
+                .bind(kind)
                 .execute(&mut *self)
                 .await?;
                 Ok(done.rows_affected())
@@ -587,7 +802,7 @@ mod tests {
 
     #[test]
     fn delivery_columns_match_the_row_type() {
-        assert_eq!(delivery_columns!().split(',').count(), 17);
+        assert_eq!(delivery_columns!().split(',').count(), 19);
     }
 
     #[test]
@@ -595,7 +810,7 @@ mod tests {
         for pg in [false, true] {
             let m = migrator(pg);
             assert_eq!(m.table_name, "posbridge_outbox_migrations");
-            assert_eq!(m.migrations.len(), 2);
+            assert_eq!(m.migrations.len(), 3);
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use posbridge_core::error::DUPLICATE_REFERENCE;
-use posbridge_core::{Connector, DuplicatePolicy, ErrorKind, PushReceipt, Sale};
+use posbridge_core::{Connector, DuplicatePolicy, ErrorKind, Operation, PushReceipt};
 use serde::{Deserialize, Serialize};
 use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::store::Store;
 use crate::store::{ClaimedRow, Completion, MAX_COMPLETIONS, Outcome};
-use crate::{Db, Outbox, OutboxConfig, OutboxError, Target, now_ms, with_conn};
+use crate::{Db, Document, DocumentKind, Outbox, OutboxConfig, OutboxError, Target, now_ms, with_conn};
 
 /// Deliveries a worker keeps claimed ahead, per request it may have in flight to a
 /// target where a re-send is safe, so a finished request is followed at once by the
@@ -82,6 +82,12 @@ pub struct RunReport {
     pub fenced: u64,
     /// Orphaned deliveries (their worker died) put back in the queue or marked uncertain.
     pub swept: u64,
+    /// Returns, voids and payments recorded as not offered by their target.
+    #[serde(default)]
+    pub not_offered: u64,
+    /// Returns, voids and payments blocked because their sale is dead or uncertain.
+    #[serde(default)]
+    pub blocked: u64,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +99,8 @@ struct Counters {
     released: AtomicU64,
     fenced: AtomicU64,
     swept: AtomicU64,
+    not_offered: AtomicU64,
+    blocked: AtomicU64,
 }
 
 /// A registered target as a worker runs it.
@@ -112,11 +120,24 @@ struct TargetRt {
 }
 
 impl TargetRt {
-    /// What a repeated sale does at this target, read now: a connector may learn
-    /// during the run that its vendor cannot detect a repeat (SalesMania without its
-    /// order look-up), and an outcome is classified by what holds when it comes.
-    fn policy(&self) -> DuplicatePolicy {
-        self.connector.capabilities().sale_duplicates
+    /// What a repeated document of `kind` does at this target, read now: a connector
+    /// may learn during the run that its vendor cannot detect a repeat (SalesMania
+    /// without its order look-up), and an outcome is classified by what holds when it
+    /// comes.
+    ///
+    /// A kind the target does not take is never sent there (its delivery ends
+    /// `not_offered` without a request), so taking one again after a crash is safe.
+    fn policy(&self, kind: DocumentKind) -> DuplicatePolicy {
+        let offered = match kind {
+            DocumentKind::Sale => self.connector.sales().is_some(),
+            DocumentKind::Return => self.connector.returns().is_some(),
+            DocumentKind::Void => self.connector.voids().is_some(),
+            DocumentKind::Payment => self.connector.payments().is_some(),
+        };
+        if !offered {
+            return DuplicatePolicy::Ignored;
+        }
+        self.connector.capabilities().duplicates(kind.operation())
     }
 
     fn paused(&self) -> Option<Instant> {
@@ -206,6 +227,8 @@ struct Held {
     reference: String,
     attempt: i64,
     resend: bool,
+    kind: String,
+    sale_reference: Option<String>,
 }
 
 impl Outbox {
@@ -252,7 +275,16 @@ impl Outbox {
                     .and_then(NonZeroU32::new)
                     .map(|rps| RateLimiter::direct(Quota::per_second(rps)));
                 let slots = reg.options.max_in_flight.unwrap_or(concurrency).max(1);
-                let ahead = if policy.is_idempotent() && batch == 1 {
+                // Claimed ahead only where every kind the target takes is safe to send
+                // again: a crash must leave in `uncertain` only what was really sent.
+                let dependents_safe = [
+                    (connector.returns().is_some(), Operation::PushReturn),
+                    (connector.voids().is_some(), Operation::VoidSale),
+                    (connector.payments().is_some(), Operation::AddPayment),
+                ]
+                .into_iter()
+                .all(|(offered, op)| !offered || connector.capabilities().duplicates(op).is_idempotent());
+                let ahead = if policy.is_idempotent() && dependents_safe && batch == 1 {
                     slots.saturating_mul(AHEAD_PER_SLOT).min(MAX_AHEAD)
                 } else {
                     0
@@ -395,6 +427,8 @@ impl Outbox {
             released: c.released.load(Ordering::Relaxed),
             fenced: c.fenced.load(Ordering::Relaxed),
             swept: c.swept.load(Ordering::Relaxed),
+            not_offered: c.not_offered.load(Ordering::Relaxed),
+            blocked: c.blocked.load(Ordering::Relaxed),
         };
         tracing::info!(worker = %report.worker, delivered = report.delivered, dead = report.dead,
             uncertain = report.uncertain, "outbox worker stopped");
@@ -467,15 +501,17 @@ fn claimed(done: Result<ClaimDone, tokio::task::JoinError>) -> Result<(usize, Ve
     Ok((i, rows?, asked))
 }
 
-/// Splits a claimed row into the claim and the stored sale.
+/// Splits a claimed row into the claim and the stored document.
 fn held(row: ClaimedRow) -> (Held, String) {
-    let (id, reference, payload, attempt, resend) = row;
+    let (id, reference, payload, attempt, resend, kind, sale_reference) = row;
     (
         Held {
             id,
             reference,
             attempt,
             resend: resend != 0,
+            kind,
+            sale_reference,
         },
         payload,
     )
@@ -602,6 +638,11 @@ fn settle(ctx: &Ctx, outcomes: impl IntoIterator<Item = Outcome>, written: &[i64
                         "delivery uncertain");
                     &ctx.counters.uncertain
                 }
+                "not_offered" => {
+                    tracing::info!(id = o.id, reference = %o.reference, reason = ?o.completion.last_error,
+                        "not offered at its target");
+                    &ctx.counters.not_offered
+                }
                 _ => &ctx.counters.retried,
             }
         };
@@ -642,19 +683,52 @@ async fn idle(ctx: &Ctx, targets: &[Arc<TargetRt>]) -> Result<bool, OutboxError>
 
 /// Settles a target's deliveries whose worker died mid-flight: back in the queue
 /// where a re-send is safe, uncertain where it is not.
+///
+/// Then blocks the returns, voids and payments waiting for a sale that is dead or
+/// uncertain there (or behind an earlier one of the same sale that is blocked or
+/// uncertain), saying why, and queues again those whose cause has gone.
 async fn sweep(ctx: &Ctx, t: &TargetRt) -> Result<(), OutboxError> {
-    let state = if t.policy().is_idempotent() {
-        "retrying"
-    } else {
-        "uncertain"
-    };
+    for kind in DocumentKind::ALL {
+        let state = if t.policy(kind).is_idempotent() {
+            "retrying"
+        } else {
+            "uncertain"
+        };
+        let now = now_ms();
+        let swept = with_writer!(ctx, c => c
+            .sweep_expired(&t.target.tenant, &t.target.vendor, kind.as_str(), state, now, ORPHANED)
+            .await?);
+        if swept > 0 {
+            tracing::warn!(target = %t.target, swept, kind = %kind, to = state, "orphaned deliveries settled");
+            ctx.counters.swept.fetch_add(swept, Ordering::Relaxed);
+        }
+    }
     let now = now_ms();
-    let swept = with_writer!(ctx, c => c
-        .sweep_expired(&t.target.tenant, &t.target.vendor, state, now, ORPHANED)
-        .await?);
-    if swept > 0 {
-        tracing::warn!(target = %t.target, swept, to = state, "orphaned deliveries settled");
-        ctx.counters.swept.fetch_add(swept, Ordering::Relaxed);
+    let (blocked, unblocked) = with_writer!(ctx, c => {
+        let unblocked = c.unblock(&t.target.tenant, &t.target.vendor, now).await?;
+        let mut blocked = 0;
+        for (id, reference, state, last_error, kind) in c.to_block(&t.target.tenant, &t.target.vendor).await? {
+            let what = if kind != "sale" {
+                format!("{reference}, enqueued before it for the same sale,")
+            } else {
+                format!("its sale {reference}")
+            };
+            let reason = format!(
+                "waits for {what} which is {state} at {}{}: settle that (outbox retry / resolve) and this \
+                 follows, or release this delivery to send it regardless",
+                t.target,
+                last_error.map(|e| format!(" ({e})")).unwrap_or_default()
+            );
+            blocked += c.block(id, &reason, now).await?;
+        }
+        (blocked, unblocked)
+    });
+    if blocked > 0 {
+        tracing::warn!(target = %t.target, blocked, "deliveries blocked behind a dead or uncertain sale");
+        ctx.counters.blocked.fetch_add(blocked, Ordering::Relaxed);
+    }
+    if unblocked > 0 {
+        tracing::info!(target = %t.target, unblocked, "blocked deliveries queued again: their sale was settled");
     }
     Ok(())
 }
@@ -681,25 +755,35 @@ async fn heartbeat(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Delivers one unit (one sale, or one batch for a batching vendor) and hands each
-/// outcome to the recorder.
+/// Delivers one unit (one document, or one batch of sales for a batching vendor) and
+/// hands each outcome to the recorder.
 async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch::Receiver<bool>) {
     let mut sales = Vec::with_capacity(rows.len());
     let mut live = Vec::with_capacity(rows.len());
+    let mut dependents = Vec::new();
     for row in rows {
         let (claim, payload) = held(row);
-        match serde_json::from_str::<Sale>(&payload) {
-            Ok(sale) => {
+        let kind = match claim.kind.parse::<DocumentKind>() {
+            Ok(kind) => kind,
+            Err(e) => {
+                let c = ctx.dead(format!("the stored delivery cannot be read: {e}"), "invalid");
+                record(ctx, claim, c);
+                continue;
+            }
+        };
+        match Document::from_stored(kind, &payload) {
+            Ok(Document::Sale(sale)) => {
                 sales.push(sale);
                 live.push(claim);
             }
+            Ok(document) => dependents.push((claim, document)),
             Err(e) => {
-                let c = ctx.dead(format!("the stored sale cannot be read: {e}"), "invalid");
+                let c = ctx.dead(format!("the stored {kind} cannot be read: {e}"), "invalid");
                 record(ctx, claim, c);
             }
         }
     }
-    if live.is_empty() {
+    if live.is_empty() && dependents.is_empty() {
         return;
     }
 
@@ -716,7 +800,7 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         tokio::select! {
             biased;
             () = stopped(&mut stop) => {
-                for claim in &live {
+                for claim in live.iter().chain(dependents.iter().map(|(c, _)| c)) {
                     release(ctx, claim).await;
                 }
                 return;
@@ -728,6 +812,12 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         }
     }
 
+    for (claim, document) in dependents {
+        deliver_dependent(ctx, t, claim, document).await;
+    }
+    if live.is_empty() {
+        return;
+    }
     let Some(api) = t.connector.sales() else {
         for claim in live {
             let c = ctx.dead(format!("{} does not take sales", t.target), "unsupported");
@@ -745,6 +835,7 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         out
     };
     let mut results = results.into_iter();
+    let policy = t.policy(DocumentKind::Sale);
     for claim in live {
         let result = results.next().unwrap_or_else(|| {
             Err(posbridge_core::Error::Uncertain {
@@ -754,12 +845,82 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
                 source: None,
             })
         });
-        let completion = ctx.classify(t, &claim, result);
+        let completion = ctx.classify(t, policy, &claim, result);
         record(ctx, claim, completion);
     }
 }
 
+/// Delivers one return, void or payment: with its sale's vendor id filled in from the
+/// sale's delivery at the same target, through the connector's ability, or recorded
+/// `not_offered` where the connector has none.
+async fn deliver_dependent(ctx: &Ctx, t: &TargetRt, claim: Held, mut document: Document) {
+    let kind = document.kind();
+    if let Some(sale_reference) = claim.sale_reference.as_deref()
+        && document.sale().is_some_and(|s| s.vendor_id().is_none())
+    {
+        let found: Result<Option<Option<String>>, OutboxError> = async {
+            Ok(with_conn!(&ctx.db, c => c
+                .sale_vendor_id(&t.target.tenant, &t.target.vendor, sale_reference)
+                .await?))
+        }
+        .await;
+        match found {
+            Ok(Some(Some(vendor_id))) => document.fill_vendor_id(&vendor_id),
+            Ok(_) => {}
+            Err(e) => {
+                // Nothing was sent: try again later.
+                let c = ctx.classify(
+                    t,
+                    DuplicatePolicy::Upsert,
+                    &claim,
+                    Err(posbridge_core::Error::Unavailable {
+                        vendor: t.connector.vendor(),
+                        status: None,
+                        message: format!("reading the sale's vendor id from the outbox: {e}"),
+                    }),
+                );
+                record(ctx, claim, c);
+                return;
+            }
+        }
+    }
+    let connector = &t.connector;
+    let result = match &document {
+        Document::Return(r) => match connector.returns() {
+            Some(api) => Some(api.push_return(r).await),
+            None => None,
+        },
+        Document::Void(v) => match connector.voids() {
+            Some(api) => Some(api.void_sale(v).await),
+            None => None,
+        },
+        Document::Payment(p) => match connector.payments() {
+            Some(api) => Some(api.add_payment(p).await),
+            None => None,
+        },
+        Document::Sale(_) => None,
+    };
+    let completion = match result {
+        Some(result) => ctx.classify(t, t.policy(kind), &claim, result),
+        None => ctx.not_offered(connector.unsupported_here(kind.operation()).to_string()),
+    };
+    record(ctx, claim, completion);
+}
+
 impl Ctx {
+    fn not_offered(&self, reason: String) -> Completion {
+        Completion {
+            state: "not_offered",
+            next_attempt_at: now_ms(),
+            resend: false,
+            vendor_id: None,
+            disposition: None,
+            last_error: Some(reason),
+            last_error_kind: Some("unsupported".to_owned()),
+            delivered_at: None,
+        }
+    }
+
     fn dead(&self, reason: String, kind: &str) -> Completion {
         Completion {
             state: "dead",
@@ -806,7 +967,13 @@ impl Ctx {
     }
 
     /// Turns a connector outcome into what the row records.
-    fn classify(&self, t: &TargetRt, claim: &Held, result: posbridge_core::Result<PushReceipt>) -> Completion {
+    fn classify(
+        &self,
+        t: &TargetRt,
+        policy: DuplicatePolicy,
+        claim: &Held,
+        result: posbridge_core::Result<PushReceipt>,
+    ) -> Completion {
         let (id, attempts) = (claim.id, claim.attempt);
         let err = match result {
             Ok(receipt) => {
@@ -854,7 +1021,7 @@ impl Ctx {
                 | ErrorKind::Redirected,
             ) => self.dead(text.clone(), &kind.to_string()),
             (_, ErrorKind::Uncertain | ErrorKind::Decode) => {
-                if t.policy().is_idempotent() {
+                if policy.is_idempotent() {
                     retry(self.backoff(id, attempts), true)
                 } else {
                     Completion {
