@@ -269,9 +269,10 @@ pub async fn payments(ctx: &Ctx, vendor: Option<&str>, action: &PaymentsAction) 
         }
         PaymentsAction::Delete { id } => {
             let connector = ctx.connector(&info)?;
-            let payments = connector
-                .payments()
-                .ok_or_else(|| not_offered(connector.as_ref(), &info, Operation::DeletePayment))?;
+            let payments = match connector.payments() {
+                Some(p) if connector.capabilities().supports(Operation::DeletePayment) => p,
+                _ => return Err(not_offered(connector.as_ref(), &info, Operation::DeletePayment)),
+            };
             payments
                 .delete_payment(id)
                 .await

@@ -51,7 +51,7 @@ pub mod kit;
 pub mod runner;
 
 pub use fixture::{Case, Fixture};
-pub use runner::{run, run_fixture};
+pub use runner::{run, run_disposition, run_fixture};
 
 /// The JSON Schema of the fixture format, pretty-printed with a trailing newline, as
 /// committed in `docs/fixture.schema.json`.

@@ -227,6 +227,20 @@ struct ById {
     customer: Option<Customer>,
 }
 
+/// Runs `op` on a fixture's `input` through `connector`, exactly as a conformance case
+/// does: the receipt's disposition for the operations that give a receipt, `None` for
+/// the others. What a vendor's sandbox replay compares with the fixture's outcome.
+pub async fn run_disposition(
+    connector: &dyn Connector,
+    op: Operation,
+    input: &Value,
+) -> Result<Option<posbridge_core::Disposition>, Error> {
+    Ok(match run_operation(connector, op, input).await? {
+        Outcome::Receipt(r) => Some(r.disposition),
+        _ => None,
+    })
+}
+
 fn input<T: DeserializeOwned>(input: &Value) -> Result<T, Error> {
     serde_json::from_value(input.clone()).map_err(|e| Error::invalid("fixture.input", e.to_string()))
 }

@@ -30,13 +30,10 @@ use crate::sandbox_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::TryStreamExt;
 use posbridge_asalta::sandbox::{ImitationConfig as AsaltaConfig, asalta_item_ids};
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Expect, ResponseBody};
-use posbridge_core::{
-    Connector, ConnectorConfig, Customer, Error, Operation, Return, Sale, SalePayment, SaleRef, Void,
-};
+use posbridge_core::{Connector, ConnectorConfig, Error, Operation, Return, Sale, SaleRef, Void};
 use posbridge_sandbox::{Catalogue, Fault, FaultRule, Product, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, expire_tokens, mint_token, mint_tokens, start_with};
 use serde_json::{Value, json};
@@ -188,90 +185,8 @@ fn connector(name: &str, f: &Fixture, s: &SandboxHandle) -> Box<dyn Connector> {
 
 /// What an operation gave: `Ok(disposition)` for a push, `Ok(None)` otherwise.
 async fn run(c: &dyn Connector, f: &Fixture) -> Result<Option<String>, Error> {
-    let id = || f.input["id"].as_str().unwrap_or_default().to_owned();
-    match f.operation {
-        Operation::PushSale => {
-            let sale: Sale = serde_json::from_value(f.input.clone()).unwrap();
-            let receipt = c.sales().unwrap().push_sale(&sale).await?;
-            Ok(Some(
-                serde_json::to_value(receipt.disposition)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            ))
-        }
-        Operation::GetSale => c.sales().unwrap().get_sale(&id()).await.map(|_| None),
-        Operation::VoidSale => {
-            let void: Void = serde_json::from_value(f.input.clone()).unwrap();
-            let receipt = c.voids().unwrap().void_sale(&void).await?;
-            Ok(Some(
-                serde_json::to_value(receipt.disposition)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            ))
-        }
-        Operation::PushReturn => {
-            let ret: Return = serde_json::from_value(f.input.clone()).unwrap();
-            let receipt = c.returns().unwrap().push_return(&ret).await?;
-            Ok(Some(
-                serde_json::to_value(receipt.disposition)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            ))
-        }
-        Operation::AddPayment => {
-            let payment: SalePayment = serde_json::from_value(f.input.clone()).unwrap();
-            let receipt = c.payments().unwrap().add_payment(&payment).await?;
-            Ok(Some(
-                serde_json::to_value(receipt.disposition)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            ))
-        }
-        Operation::DeletePayment => c.payments().unwrap().delete_payment(&id()).await.map(|_| None),
-        Operation::ListSales => c
-            .sales()
-            .unwrap()
-            .list_sales()
-            .try_collect::<Vec<_>>()
-            .await
-            .map(|_| None),
-        Operation::StockLevels => c
-            .stock()
-            .unwrap()
-            .stock_levels()
-            .try_collect::<Vec<_>>()
-            .await
-            .map(|_| None),
-        Operation::ListCustomers => c
-            .customers()
-            .unwrap()
-            .list_customers()
-            .try_collect::<Vec<_>>()
-            .await
-            .map(|_| None),
-        Operation::GetCustomer => c.customers().unwrap().get_customer(&id()).await.map(|_| None),
-        Operation::CreateCustomer => {
-            let customer: Customer = serde_json::from_value(f.input.clone()).unwrap();
-            c.customers().unwrap().create_customer(&customer).await.map(|_| None)
-        }
-        Operation::UpdateCustomer => {
-            let customer: Customer = serde_json::from_value(f.input["customer"].clone()).unwrap();
-            c.customers()
-                .unwrap()
-                .update_customer(&id(), &customer)
-                .await
-                .map(|_| None)
-        }
-        other => panic!("Asalta fixtures do not {other}"),
-    }
+    let disposition = posbridge_conformance::run_disposition(c, f.operation, &f.input).await?;
+    Ok(disposition.map(|d| serde_json::to_value(d).unwrap().as_str().unwrap().to_owned()))
 }
 
 /// A plain sale of one `vitadine`, as `kind`.

@@ -805,3 +805,71 @@ async fn a_sale_is_voided_by_its_pos_reference_and_reads_back_void() {
     );
     handle.shutdown().await;
 }
+
+/// `payments add` books a later payment at EAS Pro (after the sale), checked first
+/// like any record; `payments delete`, which EAS Pro does not offer, is refused
+/// naming what it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_payment_is_booked_and_a_delete_the_vendor_lacks_is_refused() {
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = easpro_config(dir.path(), &handle);
+    let cli = |args: &[&str]| {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_EASPRO_PARTNER", posbridge::easpro::sandbox::DEFAULT_PARTNER)
+            .env("POSBRIDGE_EASPRO_USER_ID", posbridge::easpro::sandbox::DEFAULT_USER_ID)
+            .args(args);
+        cmd
+    };
+    let sale = dir.path().join("sale.json");
+    std::fs::write(&sale, sale_json("INV-500", "TEA-100", 2)).unwrap();
+    let out = run(cli(&["push", "sale", sale.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let payments = dir.path().join("payments.ndjson");
+    let pay = |reference: &str, amount: &str| {
+        format!(
+            r#"{{"sale":{{"reference":"INV-500"}},"payment":{{"reference":"{reference}","amount":"{amount}","method":"cash"}}}}"#
+        )
+    };
+    // A payment of zero on line 2 stops the file before anything is sent.
+    std::fs::write(&payments, format!("{}\n{}\n", pay("P-1", "400.00"), pay("P-2", "0"))).unwrap();
+    let before = handle.requests().len();
+    let out = run(cli(&["payments", "add", payments.to_str().unwrap()])).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("payment.amount"),
+        "{stderr}"
+    );
+    assert_eq!(handle.requests().len(), before, "something was sent");
+
+    std::fs::write(
+        &payments,
+        format!("{}\n{}\n", pay("P-1", "400.00"), pay("P-2", "500.00")),
+    )
+    .unwrap();
+    let out = run(cli(&["--json", "payments", "add", payments.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["reference"], "P-1", "{}", lines[0]);
+    assert_eq!(lines[0]["outcome"], "accepted", "{}", lines[0]);
+    assert_eq!(lines[2]["summary"]["counts"]["accepted"], 2, "{}", lines[2]);
+    let held = handle.state().documents["easpro"].payments.clone();
+    assert!(held.contains_key("P-1") && held.contains_key("P-2"), "{held:?}");
+
+    let out = run(cli(&["payments", "delete", "P-1"])).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("delete_payment is not supported") && stderr.contains("add_payment"),
+        "{stderr}"
+    );
+    handle.shutdown().await;
+}
