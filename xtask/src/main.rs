@@ -159,6 +159,7 @@ struct VendorCases {
     vendor: &'static str,
     crate_name: &'static str,
     operations: BTreeSet<Operation>,
+    documented: &'static [posbridge::Documented],
     fixtures: Vec<(String, Fixture)>,
 }
 
@@ -245,11 +246,36 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
                     info.crate_name()
                 ));
             }
-            if !info.capabilities().supports(fixture.operation) {
+            if fixture.operation == Operation::Call {
+                // A call is valid when the vendor's documented list names it.
+                let calls: Vec<&str> = info
+                    .documented()
+                    .iter()
+                    .filter_map(|d| match d.via {
+                        posbridge::Via::Call(name) => Some(name),
+                        _ => None,
+                    })
+                    .collect();
+                if !fixture.call.as_deref().is_some_and(|c| calls.contains(&c)) {
+                    problems.push(format!(
+                        "{}/{file}: `call` must name one of the vendor's documented calls ({})",
+                        info.crate_name(),
+                        calls.join(", ")
+                    ));
+                }
+            } else if !info.capabilities().supports(fixture.operation) {
                 problems.push(format!(
                     "{}/{file}: {} is not in the connector's capabilities",
                     info.crate_name(),
                     fixture.operation
+                ));
+            }
+            if let Some(endpoint) = &fixture.endpoint
+                && !info.documented().iter().any(|d| d.endpoint == endpoint)
+            {
+                problems.push(format!(
+                    "{}/{file}: endpoint {endpoint:?} is not one of the vendor's documented operations",
+                    info.crate_name()
                 ));
             }
             fixtures.push((stem, fixture));
@@ -258,6 +284,7 @@ fn conformance(root: &Path, check: bool) -> Result<Report> {
             vendor: info.name(),
             crate_name: info.crate_name(),
             operations: info.capabilities().operations.clone(),
+            documented: info.documented(),
             fixtures,
         });
     }
@@ -314,12 +341,26 @@ fn with_vendor_table(readme: &str) -> Result<String> {
         bail!("README.md: the vendor table marker has no line after it");
     };
     let mut table = String::from(
-        "| vendor | country | crate (feature) | offers | returns | voids | later payments |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| vendor | country | crate (feature) | offers | returns | voids | later payments | products | locations |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for v in posbridge::vendors() {
         // What the capabilities declare, so the table cannot drift from the code.
         let caps = v.capabilities();
+        let products = |caps: &posbridge::Capabilities| {
+            use posbridge::Operation::{CreateProduct, DeleteProduct, GetProduct, ListProducts, UpdateProduct};
+            match (
+                caps.supports(ListProducts),
+                [CreateProduct, UpdateProduct, DeleteProduct]
+                    .iter()
+                    .any(|o| caps.supports(*o)),
+            ) {
+                (false, false) => "— (no product list in its document)".to_owned(),
+                (true, false) if caps.supports(GetProduct) => "read (list, one)".to_owned(),
+                (true, false) => "read (list)".to_owned(),
+                _ => "read and written".to_owned(),
+            }
+        };
         let has = |ops: &[posbridge::Operation]| {
             let names: Vec<&str> = ops.iter().filter(|o| caps.supports(**o)).map(|o| o.as_str()).collect();
             if names.is_empty() {
@@ -330,7 +371,7 @@ fn with_vendor_table(readme: &str) -> Result<String> {
         };
         let _ = writeln!(
             table,
-            "| {} | {} | `{}` (`{}`) | {} | {} | {} | {} |",
+            "| {} | {} | `{}` (`{}`) | {} | {} | {} | {} | {} | {} |",
             v.display_name(),
             v.country(),
             v.crate_name(),
@@ -339,6 +380,8 @@ fn with_vendor_table(readme: &str) -> Result<String> {
             has(&[posbridge::Operation::PushReturn]),
             has(&[posbridge::Operation::VoidSale]),
             has(&[posbridge::Operation::AddPayment, posbridge::Operation::DeletePayment]),
+            products(&caps),
+            has(&[posbridge::Operation::ListLocations]),
         );
     }
     Ok(format!("{}{table}{}", &readme[..body], &readme[end..]))
@@ -522,7 +565,22 @@ fn matrix(vendors: &[VendorCases], results: Option<&BTreeMap<(String, String), b
             ]);
         }
     }
-    let widths: Vec<usize> = (0..5)
+    let mut text = render(&rows);
+    let (documented, mut documented_problems) = documented_matrix(vendors, results);
+    let _ = write!(text, "\n{documented}");
+    if ENFORCE_DOCUMENTED {
+        problems.append(&mut documented_problems);
+    }
+    (text, problems)
+}
+
+/// Whether a documented operation lacking a required case fails `conformance
+/// --check`: it does, since every operation of the five documents has its cases.
+const ENFORCE_DOCUMENTED: bool = true;
+
+/// A table, columns padded, a rule under the header.
+fn render<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
     let mut text = String::new();
@@ -534,6 +592,98 @@ fn matrix(vendors: &[VendorCases], results: Option<&BTreeMap<(String, String), b
             let _ = writeln!(text, "{}", rule.join("  "));
         }
     }
+    text
+}
+
+/// The fixtures that exercise a documented operation: those of the operation (or the
+/// call) that performs it naming this endpoint, or naming none when it is the first
+/// endpoint that operation performs. An authentication endpoint counts only fixtures
+/// that name it.
+fn documented_cases<'a>(v: &'a VendorCases, row: &posbridge::Documented) -> Vec<&'a (String, Fixture)> {
+    use posbridge::Via;
+    let first_of_via = v.documented.iter().find(|d| d.via == row.via).map(|d| d.endpoint);
+    v.fixtures
+        .iter()
+        .filter(|(_, f)| {
+            let named = f.endpoint.as_deref();
+            let same_via = match row.via {
+                Via::Operation(op) => f.operation == op,
+                Via::Call(name) => f.operation == Operation::Call && f.call.as_deref() == Some(name),
+                _ => false,
+            };
+            match named {
+                Some(endpoint) => endpoint == row.endpoint,
+                None => same_via && first_of_via == Some(row.endpoint),
+            }
+        })
+        .collect()
+}
+
+/// The vendor × documented operation table: every operation of every vendor document,
+/// what performs it, and its cases.
+fn documented_matrix(
+    vendors: &[VendorCases],
+    results: Option<&BTreeMap<(String, String), bool>>,
+) -> (String, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut rows = vec![[
+        "vendor".to_owned(),
+        "documented operation".to_owned(),
+        "via".to_owned(),
+        "cases".to_owned(),
+        "passed".to_owned(),
+        "required cases missing".to_owned(),
+    ]];
+    let (mut total, mut complete) = (0usize, 0usize);
+    for v in vendors {
+        for row in v.documented {
+            total += 1;
+            let cases = documented_cases(v, row);
+            let covered: BTreeSet<Case> = cases.iter().flat_map(|(_, f)| f.covers.iter().copied()).collect();
+            let missing: Vec<&str> = Case::required_for_shape(row.shape)
+                .iter()
+                .filter(|c| !covered.contains(c))
+                .map(|c| c.as_str())
+                .collect();
+            if missing.is_empty() {
+                complete += 1;
+            } else {
+                problems.push(format!(
+                    "{} {}: required cases missing: {}",
+                    v.vendor,
+                    row.endpoint,
+                    missing.join(", ")
+                ));
+            }
+            let passed = match results {
+                Some(r) => {
+                    let n = cases
+                        .iter()
+                        .filter(|(name, _)| r.get(&(v.vendor.to_owned(), name.clone())).copied().unwrap_or(false))
+                        .count();
+                    format!("{n}/{}", cases.len())
+                }
+                None => "not run".to_owned(),
+            };
+            rows.push([
+                v.vendor.to_owned(),
+                row.endpoint.to_owned(),
+                row.via.name().to_owned(),
+                cases.len().to_string(),
+                passed,
+                if missing.is_empty() {
+                    "-".to_owned()
+                } else {
+                    missing.join(", ")
+                },
+            ]);
+        }
+    }
+    let mut text = render(&rows);
+    let _ = writeln!(
+        text,
+        "{complete} of {total} documented operations have every required case"
+    );
     (text, problems)
 }
 

@@ -9,6 +9,11 @@
 //! | biller | `/pos/billers` | `name` (billers have no code; case-insensitive) |
 //! | customer | `/pos/customers` | email, name (case-insensitive; Asalta has no customer code) |
 //!
+//! Listing the items also keeps each item's price and tax for the price check
+//! ([`crate::catalogue::price_check`]); a push whose lines are all mapped explicitly
+//! has the items listed here too (`ListingIdMap::relist`), once per client, so that
+//! every line is checked.
+//!
 //! Each list is read once per client and cached; a code missing from a list read
 //! before the current lookup re-reads it once (a product created since). Concurrent
 //! lookups share one listing. A key two records share is refused rather than
@@ -21,7 +26,7 @@ use futures_util::TryStreamExt;
 use posbridge_core::idmap::{IdLister, Listed, ListingIdMap, Matching};
 use posbridge_core::{IdKind, Result};
 
-use crate::{Api, map, wire};
+use crate::{Api, catalogue, map, wire};
 
 /// The connector's id map.
 pub(crate) type Resolver = ListingIdMap<Arc<Api>>;
@@ -50,9 +55,16 @@ impl IdLister for Api {
         match kind {
             IdKind::Product => {
                 let mut items = self.pages::<wire::Item>("resolve_products", wire::ITEMS, Vec::new());
+                // What the price check compares a sale's lines with (no second listing),
+                // kept once the whole listing is read.
+                let mut book = catalogue::PriceBook::new();
                 while let Some(i) = items.try_next().await? {
+                    if let Ok(id) = i.id.trim().parse::<u64>() {
+                        book.insert(id, catalogue::priced(&i));
+                    }
                     listed.add(i.code.as_deref().unwrap_or_default(), i.id);
                 }
+                self.keep_prices(book);
             }
             IdKind::Warehouse | IdKind::Location => {
                 let mut ws = self.pages::<wire::Warehouse>("resolve_warehouses", wire::WAREHOUSES, Vec::new());

@@ -5,7 +5,9 @@
 //! back), orders are voided ([`Voids`]), goods come back as return invoices or return
 //! orders ([`Returns`]), sales are paid later ([`Payments`]: add, delete), stock is read
 //! from the items' per-warehouse inventory
-//! ([`Stock`]), customers are managed ([`Customers`]: list, get, create, update), and
+//! ([`Stock`]), customers are managed ([`Customers`]: list, get, create, update), the
+//! items are read as products ([`Catalogue`]: list, get; Asalta has no item writes)
+//! and the warehouses as locations ([`Locations`]), and
 //! the rest of the POS API and the reports are typed methods of [`Asalta`]
 //! (categories, warehouses, billers, items, promotions, tax rates, payments, returns,
 //! gift cards, the sales / CRM / payroll / claims / roster reports).
@@ -28,7 +30,13 @@
 //!   of quantity 1 gets the discount as the amount [`Sale::reconcile`] computed (2
 //!   dp, half away from zero), and any other line as a percentage (an amount as the
 //!   percentage that gives it back to the cent); the order discount goes as the
-//!   computed amount. The sale's payments are booked after it
+//!   computed amount. Because Asalta books its own prices, each line is first
+//!   compared with its catalogue item as the id resolver's listing of the items gave
+//!   it (one listing per client: made to resolve a product code, else by the first
+//!   push, whose products `id_map` all mapped): a line Asalta would book at another
+//!   total is refused ([`Error::Invalid`], `lines[i].unit_price`, both prices named),
+//!   or, with `price_source = "back_office"`, pushed and listed in the receipt's
+//!   `differences`. The sale's payments are booked after it
 //!   (`POST /pos/payments`, each method mapped to Asalta's `paid_by`), refusing
 //!   locally a paid amount above the sale. A sale with status `void` is refused, never
 //!   booked as a live invoice.
@@ -68,6 +76,8 @@
 
 mod auth;
 pub mod bench;
+mod calls;
+mod catalogue;
 mod descriptor;
 mod error;
 #[doc(hidden)]
@@ -92,16 +102,17 @@ use posbridge_core::http::{Request, Response};
 use posbridge_core::paging::Paging;
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
-    BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition, DuplicatePolicy,
-    Error, FieldPath, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PaymentMethod, Payments, PushReceipt,
-    RefreshableBearer, Result, Return, Returns, Sale, SaleKind, SalePayment, Sales, SecretString, Stock, StockLevel,
-    Transport, Vendor, Void, Voids,
+    BoxStream, Capabilities, Catalogue, Connector, ConnectorConfig, Customer, Customers, Decimal, Disposition,
+    DuplicatePolicy, Error, FieldPath, HttpConfig, IdKind, IdMap, InMemoryIdMap, Location, Locations, Operation,
+    PaymentMethod, Payments, Product, PushReceipt, RefreshableBearer, Result, Return, Returns, Sale, SaleKind,
+    SalePayment, Sales, SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 pub use auth::{AsaltaAuth, CODE_LIFETIME, CsrfState, FileTokenStore, InMemoryTokenStore, StoredToken, TokenStore};
+pub use catalogue::PriceSource;
 pub use wire::{
     Biller, Category, ClaimTotal, CrmInvoice, CustomerGroup, CustomerRecord, DateRange, GiftCard, Inventory, Item,
     ItemTax, LoyaltyEntry, Month, NewPayment, NewReturn, PaymentMethodRecord, PaymentReceipt, PaymentRecord, Payroll,
@@ -208,6 +219,12 @@ pub struct Config {
     /// "biller": {"MAIN": "35"}, "warehouse": {"ADL": "2"}, "customer": {"C-1": "5173"}}`.
     #[serde(default)]
     pub id_map: InMemoryIdMap,
+    /// Whose price wins where a sale's line and Asalta's catalogue disagree (Asalta
+    /// prices each line from its catalogue): `"pos"` (the default) refuses such a
+    /// sale locally, `"back_office"` pushes it and lists the differences on the
+    /// receipt. See "The price check" in `docs/vendors/asalta.md`.
+    #[serde(default)]
+    pub price_source: PriceSource,
     /// Timeouts, retries, rate limit.
     #[serde(default)]
     pub http: HttpConfig,
@@ -230,6 +247,7 @@ impl Config {
             customer_group_id: None,
             utc_offset: default_utc_offset(),
             id_map: InMemoryIdMap::new(),
+            price_source: PriceSource::Pos,
             http: HttpConfig::default(),
         }
     }
@@ -285,6 +303,12 @@ impl Config {
         self
     }
 
+    /// Sets whose price wins (see [`Config::price_source`]).
+    pub fn with_price_source(mut self, source: PriceSource) -> Self {
+        self.price_source = source;
+        self
+    }
+
     /// Sets timeouts, retries and rate limit.
     pub fn with_http(mut self, http: HttpConfig) -> Self {
         self.http = http;
@@ -337,6 +361,9 @@ pub fn capabilities() -> Capabilities {
         Operation::GetCustomer,
         Operation::CreateCustomer,
         Operation::UpdateCustomer,
+        Operation::ListProducts,
+        Operation::GetProduct,
+        Operation::ListLocations,
     ]);
     c.sale_duplicates = DuplicatePolicy::Unknown;
     c.return_duplicates = DuplicatePolicy::Unknown;
@@ -351,6 +378,10 @@ pub(crate) struct Api {
     transport: Arc<Transport>,
     auth: RefreshableBearer<AsaltaTokens>,
     offset: Offset,
+    /// The price and tax of every item of the last listing of the items (made by the
+    /// id resolver, for itself or for the price check), by Asalta id; `None` until
+    /// the items are first listed.
+    prices: std::sync::Mutex<Option<catalogue::PriceBook>>,
 }
 
 fn decode(response: &Response) -> impl Fn(String) -> Error + '_ {
@@ -366,6 +397,39 @@ fn record(value: Value) -> Value {
 }
 
 impl Api {
+    /// Keeps the prices and taxes of a whole listing of the items for the price
+    /// check, in place of those of an earlier listing.
+    fn keep_prices(&self, book: catalogue::PriceBook) {
+        *self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(book);
+    }
+
+    /// Forgets the listed prices (with the listed ids): the next push lists the items.
+    fn forget_prices(&self) {
+        *self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// Whether the price check needs the items listed first: a line's item is not in
+    /// the book because the items were never listed on this client. (Once listed, an
+    /// item the listing does not have stays unchecked: listing again per push would
+    /// add a request to every push.)
+    fn needs_prices(&self, product_ids: &[u64]) -> bool {
+        let prices = self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        prices.is_none() && !product_ids.is_empty()
+    }
+
+    /// The price check of a sale against the listed items (see [`catalogue::price_check`]).
+    fn price_check(
+        &self,
+        sale: &posbridge_core::ReconciledSale<'_>,
+        product_ids: &[u64],
+        source: PriceSource,
+    ) -> Result<Vec<posbridge_core::Difference>> {
+        let prices = self.prices.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Never listed (not on a push, which lists first: `Asalta::list_prices`): nothing to check.
+        let unlisted = catalogue::PriceBook::new();
+        catalogue::price_check(sale, product_ids, prices.as_ref().unwrap_or(&unlisted), source)
+    }
+
     /// Every `/pos/…` and `/report/…` call goes out here, with the bearer and
     /// `Accept: application/json` ([`wire::accept_json`]).
     async fn send(&self, request: Request) -> Result<Response> {
@@ -483,6 +547,9 @@ pub struct Asalta {
     api: Arc<Api>,
     oauth: Arc<AsaltaAuth>,
     ids: Resolver,
+    /// Held while the items are listed for the price check, so that concurrent first
+    /// pushes share one listing.
+    price_listing: tokio::sync::Mutex<()>,
     config: Config,
     capabilities: Capabilities,
 }
@@ -549,9 +616,11 @@ impl Asalta {
             transport,
             auth: RefreshableBearer::new(AsaltaTokens { auth: oauth.clone() }),
             offset: config.utc_offset,
+            prices: std::sync::Mutex::new(None),
         });
         Ok(Self {
             ids: Resolver::new(api.clone(), config.id_map.clone()),
+            price_listing: tokio::sync::Mutex::new(()),
             api,
             oauth,
             config,
@@ -576,10 +645,29 @@ impl Asalta {
         &self.ids
     }
 
-    /// Forgets the listed ids: the next lookup lists items, billers, warehouses and
-    /// customers again.
+    /// Forgets the listed ids and the items' prices the price check compares with:
+    /// the next lookup lists items, billers, warehouses and customers again, and the
+    /// next push lists the items again.
     pub async fn refresh_ids(&self) {
+        let _listing = self.price_listing.lock().await;
         self.ids.forget_all().await;
+        self.api.forget_prices();
+    }
+
+    /// Lists the items for the price check where this client has not listed them yet
+    /// (the id resolver lists them to resolve product codes, but not for lines mapped
+    /// by `id_map.product`): once per client, through the resolver, so that its
+    /// product listing is the same one (a later code it resolves by listing needs no
+    /// second listing). Concurrent first pushes share the listing.
+    async fn list_prices(&self, product_ids: &[u64]) -> Result<()> {
+        if !self.api.needs_prices(product_ids) {
+            return Ok(());
+        }
+        let _listing = self.price_listing.lock().await;
+        if !self.api.needs_prices(product_ids) {
+            return Ok(());
+        }
+        self.ids.relist(IdKind::Product).await.map(drop)
     }
 
     async fn resolve(&self, kind: IdKind, code: &str, field: FieldPath<'_>) -> Result<u64> {
@@ -665,6 +753,10 @@ impl Asalta {
         map::check_sale(&reconciled)?;
         let path = map::sale_path(sale.kind)?;
         let ids = self.sale_ids(sale).await?;
+        self.list_prices(&ids.product_ids).await?;
+        let differences = self
+            .api
+            .price_check(&reconciled, &ids.product_ids, self.config.price_source)?;
         let body = map::sale_body(&reconciled, &ids, self.config.utc_offset)?;
         let request = Request::post("push_sale", path).json(&body)?.idempotent(false);
         let answer = self.api.write(request).await?;
@@ -711,6 +803,7 @@ impl Asalta {
             reference: sale.reference.clone(),
             vendor_id: vendor_id.map(SaleRef::vendor_id),
             disposition: Disposition::Created,
+            differences,
         })
     }
 
@@ -812,6 +905,7 @@ impl Asalta {
             reference: ret.reference.trim().to_owned(),
             vendor_id: Some(sale.return_vendor_id(&id)),
             disposition: Disposition::Created,
+            differences: Vec::new(),
         })
     }
 
@@ -876,6 +970,7 @@ impl Asalta {
             reference: reference.to_owned(),
             vendor_id: Some(receipt.payment_id),
             disposition: Disposition::Created,
+            differences: Vec::new(),
         })
     }
 
@@ -1380,6 +1475,7 @@ impl Voids for Asalta {
             reference: void.sale.reference().unwrap_or(vendor_id).to_owned(),
             vendor_id: Some(format!("order:{id}")),
             disposition: Disposition::Updated,
+            differences: Vec::new(),
         })
     }
 }
@@ -1514,6 +1610,68 @@ impl Connector for Asalta {
     fn payments(&self) -> Option<&dyn Payments> {
         Some(self)
     }
+
+    fn catalogue(&self) -> Option<&dyn Catalogue> {
+        Some(self)
+    }
+
+    fn locations(&self) -> Option<&dyn Locations> {
+        Some(self)
+    }
+
+    /// Asalta's documented operations no capability covers, by name (the table in
+    /// `src/calls.rs`: `categories`, `tax_line_item` with `{"tax_rate_id": N, "id": M}`,
+    /// `sales_report` with `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, …).
+    fn call<'a>(
+        &'a self,
+        name: &'a str,
+        input: &'a Value,
+    ) -> posbridge_core::traits::BoxFuture<'a, Result<Box<serde_json::value::RawValue>>> {
+        Box::pin(self.dispatch(name, input))
+    }
+}
+
+#[async_trait]
+impl Catalogue for Asalta {
+    /// Every item (`GET /pos/items`, pages followed lazily) as a [`Product`]: code,
+    /// name, unit, selling price, tax (`code` is Asalta's tax rate id; `inclusive`
+    /// from `tax_method` `0`), the category's name, id, and the item's other fields
+    /// (not its stock) in `extras`. Asalta's document has no item write endpoint, so
+    /// creating, updating and deleting products are [`Error::Unsupported`].
+    fn products(&self) -> BoxStream<'_, Result<Product>> {
+        self.api
+            .pages::<Value>("list_products", wire::ITEMS, Vec::new())
+            .and_then(|raw| {
+                futures_util::future::ready(
+                    catalogue::product(raw)
+                        .map_err(|why| Error::decode(VENDOR, format!("GET {}: {why}", wire::ITEMS), b"")),
+                )
+            })
+            .boxed()
+    }
+
+    /// One item (`GET /pos/items?id=`) as a [`Product`]; an unknown id is
+    /// [`Error::NotFound`].
+    async fn get_product(&self, vendor_id: &str) -> Result<Product> {
+        let id = parse_id(vendor_id, "id")?;
+        let raw: Value = self
+            .api
+            .get_one("get_product", wire::ITEMS, &[(wire::ID, id.to_string())])
+            .await?;
+        catalogue::product(raw).map_err(|why| Error::decode(VENDOR, format!("GET {}?id={id}: {why}", wire::ITEMS), b""))
+    }
+}
+
+#[async_trait]
+impl Locations for Asalta {
+    /// Every warehouse (`GET /pos/warehouses`): code, name, kind
+    /// (`warehouse_type`), id.
+    fn locations(&self) -> BoxStream<'_, Result<Location>> {
+        self.api
+            .pages::<Warehouse>("list_locations", wire::WAREHOUSES, Vec::new())
+            .map_ok(catalogue::location)
+            .boxed()
+    }
 }
 
 impl Asalta {
@@ -1521,7 +1679,9 @@ impl Asalta {
     /// The request [`Sales::push_sale`] would post for `sale` (the same steps: totals
     /// and Asalta's rules checked, ids resolved, mapped, encoded), with the wire value
     /// its body is encoded from. The ids must resolve without a request (explicit
-    /// `id_map` entries, the walk-in customer); no token is asked for.
+    /// `id_map` entries, the walk-in customer); no token is asked for. Unlike a push,
+    /// it skips the price check (no items are listed, no line compared): it measures
+    /// the mapping and encoding only.
     #[doc(hidden)]
     pub async fn bench_sale_request(&self, sale: &Sale) -> Result<(Request, impl serde::Serialize + use<>)> {
         let reconciled = sale.reconcile()?;

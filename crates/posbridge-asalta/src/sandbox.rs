@@ -11,7 +11,9 @@
 //! |---|---|
 //! | `GET auth?response_type=code&client_id&redirect_uri&state` | 302 to `redirect_uri?code=…&state=…`; 400 for an unknown client or another redirect |
 //! | `POST auth/token` (form or JSON) | `authorization_code` (single use, lives `code_lifetime_secs`) or `refresh_token` → `{access_token, refresh_token, expires_in, token_type}` |
-//! | `GET pos/warehouses`, `customer_groups`, `categories`, `taxrates` | `_meta` lists |
+//! | `GET pos/warehouses`, `customer_groups`, `categories`, `subcategories` (`?parent_category_id=` filters), `taxrates`, `taxlineitems?tax_rate_id=` | `_meta` lists |
+//! | `GET pos/loyalty?customer_id=` | an empty `_metadata` list (no loyalty is kept) |
+//! | `GET pos/promotions?warehouse_id=` | a `_metadata` list of one promotion (`?id=10` reads it) |
 //! | `GET pos/billers`, `customers`, `items`, `invoices`, `payments?sale_id`, `return_invoices?sale_id`, `return_orders?sale_id` | `_metadata` lists |
 //! | `GET pos/orders` | `_meta` list; `GET pos/payment_methods`: `_metadata` with `perPage`/`pageCount`/`totalCount` |
 //! | `GET pos/<list>?id=` | the bare record; 404 when unknown |
@@ -175,6 +177,10 @@ type SandboxState<'a> = Locked<'a, Ledger>;
 const AUTH: &str = "auth";
 const TOKEN: &str = "auth/token";
 const CATEGORIES: &str = "pos/categories";
+const SUBCATEGORIES: &str = "pos/subcategories";
+const LOYALTY: &str = "pos/loyalty";
+const PROMOTIONS: &str = "pos/promotions";
+const TAX_LINE_ITEMS: &str = "pos/taxlineitems";
 const WAREHOUSES: &str = "pos/warehouses";
 const CUSTOMER_GROUPS: &str = "pos/customer_groups";
 const BILLERS: &str = "pos/billers";
@@ -200,6 +206,10 @@ const ROUTES: &[&str] = &[
     AUTH,
     TOKEN,
     CATEGORIES,
+    SUBCATEGORIES,
+    LOYALTY,
+    PROMOTIONS,
+    TAX_LINE_ITEMS,
     WAREHOUSES,
     CUSTOMER_GROUPS,
     BILLERS,
@@ -681,6 +691,10 @@ fn router() -> Router<Arc<Running>> {
         .route(&format!("/{AUTH}"), get(authorize))
         .route(&format!("/{TOKEN}"), post(token))
         .route(&format!("/{CATEGORIES}"), get(categories))
+        .route(&format!("/{SUBCATEGORIES}"), get(subcategories))
+        .route(&format!("/{LOYALTY}"), get(loyalty))
+        .route(&format!("/{PROMOTIONS}"), get(promotions))
+        .route(&format!("/{TAX_LINE_ITEMS}"), get(tax_line_items))
         .route(&format!("/{WAREHOUSES}"), get(warehouses))
         .route(&format!("/{CUSTOMER_GROUPS}"), get(customer_groups))
         .route(&format!("/{BILLERS}"), get(billers))
@@ -1095,6 +1109,93 @@ async fn categories(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery
     })
 }
 
+/// Two subcategories of the one category (`GEN`, id 1), as the document's sample has
+/// them; `?parent_category_id=` filters (an unknown parent lists none).
+async fn subcategories(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Reply {
+    let q = query(raw.as_deref());
+    guarded(&me, &headers, |_| {
+        let mut records = vec![
+            (
+                2,
+                json!({"id": "2", "sub_category_code": "SC1", "sub_category_name": "Sub category 1",
+                       "parent_category_id": "1", "image": null}),
+            ),
+            (
+                3,
+                json!({"id": "3", "sub_category_code": "SC2", "sub_category_name": "Sub category 2",
+                       "parent_category_id": "1", "image": null}),
+            ),
+        ];
+        if let Some(parent) = q.get("parent_category_id") {
+            records.retain(|(_, v)| v["parent_category_id"].as_str() == Some(parent.as_str()));
+        }
+        list_or_one(&q, records, me.settings.page_size, Meta::Short)
+    })
+}
+
+/// A customer's loyalty movements: the sandbox keeps no loyalty points, so every
+/// customer's list is empty (`customer_id` is required, as the document has it).
+async fn loyalty(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Reply {
+    let q = query(raw.as_deref());
+    guarded(&me, &headers, |_| {
+        if q.get("customer_id").and_then(|c| parse_id(c)).is_none() {
+            return mandatory("customer_id");
+        }
+        let page = match page_of(&q) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        ok(paged(0, page, me.settings.page_size, Meta::Metadata, |_| Value::Null))
+    })
+}
+
+/// One promotion for every warehouse (the document's "Offer 2 for $3.00" on the
+/// first catalogue item); `?warehouse_id=` is required for the list, `?id=` reads one.
+async fn promotions(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Reply {
+    let q = query(raw.as_deref());
+    guarded(&me, &headers, |_| {
+        if !q.contains_key("id") && q.get("warehouse_id").and_then(|w| parse_id(w)).is_none() {
+            return mandatory("warehouse_id");
+        }
+        let records = vec![(
+            10,
+            json!({"id": "10", "title": "Offer 2 for $3.00", "start_date": "2016-08-01 00:00:00",
+                   "end_date": "2030-12-31 00:00:00", "description": "", "type": "By Product",
+                   "quantity_by": "Individual product Qty", "discount_by": "By Price",
+                   "warehouse_ids": "All Warehouse", "minimum_spent": "0.0000",
+                   "category_discount_percent": "0.0000", "warehouse_discount_percent": "0.0000",
+                   "exclude_bundle": "0", "status": "enable", "promotions_items": [FIRST_ITEM_ID],
+                   "free_items": [],
+                   "promotion_conditions": [{"quantity": "2.0000", "discount_amount": "3.0000",
+                                             "discount_percent": null, "provide_free_item": "0",
+                                             "free_item_qty": "0.0000", "cheapest_item_qty": null,
+                                             "basket_value": null}],
+                   "promotion_categories": [], "promotions_items_with_discount": []}),
+        )];
+        list_or_one(&q, records, me.settings.page_size, Meta::Metadata)
+    })
+}
+
+/// The line items of tax rate 2 (`GST 18%`, `line_item` yes): SGST 10 % and CGST 8 %,
+/// as the document's sample; another tax rate has none; `?tax_rate_id=` is required.
+async fn tax_line_items(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Reply {
+    let q = query(raw.as_deref());
+    guarded(&me, &headers, |_| {
+        let Some(rate) = q.get("tax_rate_id").and_then(|r| parse_id(r)) else {
+            return mandatory("tax_rate_id");
+        };
+        let records = if rate == 2 {
+            vec![
+                (1, json!({"id": "1", "name": "SGST", "rate": "10.0000"})),
+                (2, json!({"id": "2", "name": "CGST", "rate": "8.0000"})),
+            ]
+        } else {
+            Vec::new()
+        };
+        list_or_one(&q, records, me.settings.page_size, Meta::Short)
+    })
+}
+
 fn warehouse_value(w: &(u64, String, String)) -> Value {
     json!({"id": w.0.to_string(), "code": w.1, "name": w.2, "warehouse_type": "Warehouse",
            "address": "", "phone": "", "email": "", "allow_discount": "yes", "status": "active"})
@@ -1140,10 +1241,19 @@ async fn billers(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(ra
 async fn tax_rates(State(me): State<Arc<Running>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Reply {
     let q = query(raw.as_deref());
     guarded(&me, &headers, |_| {
-        let records = vec![(
-            1,
-            json!({"id": "1", "name": "No Tax", "code": "NT", "rate": "0.0000", "type": "1"}),
-        )];
+        // The document's two sample rates: no tax, and 18 % split into line items.
+        let records = vec![
+            (
+                1,
+                json!({"id": "1", "tax_code": "NT", "tax_name": "No Tax", "rate": "0.0000",
+                       "country_code": "SG", "line_item": "no"}),
+            ),
+            (
+                2,
+                json!({"id": "2", "tax_code": "gst18", "tax_name": "GST 18%", "rate": "18.0000",
+                       "country_code": "SG", "line_item": "yes"}),
+            ),
+        ];
         list_or_one(&q, records, me.settings.page_size, Meta::Short)
     })
 }
@@ -2296,9 +2406,10 @@ async fn report_claims(State(me): State<Arc<Running>>, headers: HeaderMap, body:
         if let Err(r) = month(&headers, &body) {
             return r;
         }
-        ok(json!({"Transport": [{"total_expense": "86.40"}],
-                  "Medical": [{"total_expense": "45.00"}],
-                  "Meals": [{"total_expense": "32.50"}]}))
+        // As the document's sample: an object of claim types, each an object.
+        ok(json!({"Transport": {"total_expense": "86.40"},
+                  "Medical": {"total_expense": "45.00"},
+                  "Meals": {"total_expense": "32.50"}}))
     })
 }
 

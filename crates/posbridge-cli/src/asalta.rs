@@ -234,3 +234,104 @@ fn print_report(out: Output, rows: &serde_json::Value, count: usize) {
         outln!("{count} rows");
     }
 }
+
+/// What `posbridge asalta list` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Listing {
+    /// Product categories.
+    Categories,
+    /// Subcategories (of one category with --parent).
+    Subcategories,
+    /// Warehouses.
+    Warehouses,
+    /// Customer groups.
+    CustomerGroups,
+    /// Billers.
+    Billers,
+    /// Tax rates.
+    TaxRates,
+    /// The line items of one tax rate (--tax-rate).
+    TaxLineItems,
+    /// Payment methods.
+    PaymentMethods,
+    /// The promotions of one warehouse (--warehouse).
+    Promotions,
+    /// One customer's loyalty entries (--customer).
+    Loyalty,
+}
+
+/// The ids `asalta list` filters by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListingFilter {
+    /// `--parent`: the category of subcategories.
+    pub parent: Option<u64>,
+    /// `--tax-rate`: the tax rate of line items.
+    pub tax_rate: Option<u64>,
+    /// `--warehouse`: the warehouse of promotions.
+    pub warehouse: Option<u64>,
+    /// `--customer`: the customer of loyalty entries.
+    pub customer: Option<u64>,
+}
+
+/// Collects a stream of Asalta records as JSON values, failing on the first error.
+async fn collect<T: serde::Serialize>(
+    stream: posbridge::BoxStream<'_, posbridge::Result<T>>,
+    what: &str,
+) -> Result<Vec<serde_json::Value>, CliError> {
+    use futures_util::StreamExt as _;
+    let mut stream = stream;
+    let mut out = Vec::new();
+    while let Some(r) = stream.next().await {
+        let r = r.map_err(|e| CliError::from_posbridge(format!("asalta: listing {what}"), e))?;
+        out.push(serde_json::to_value(r).map_err(|e| CliError::new(Exit::Usage, e.into()))?);
+    }
+    Ok(out)
+}
+
+/// `posbridge asalta list WHAT`: Asalta's own lists, as JSON.
+pub async fn list(ctx: &Ctx, what: Listing, filter: ListingFilter) -> Result<Exit, CliError> {
+    let (asalta, _) = client(ctx)?;
+    let need =
+        |v: Option<u64>, flag: &str| v.ok_or_else(|| CliError::new(Exit::Usage, anyhow!("this list needs {flag} ID")));
+    let rows = match what {
+        Listing::Categories => collect(asalta.categories(), "categories").await?,
+        Listing::Subcategories => match filter.parent {
+            Some(parent) => collect(asalta.subcategories_of(parent), "subcategories").await?,
+            None => collect(asalta.subcategories(), "subcategories").await?,
+        },
+        Listing::Warehouses => collect(asalta.warehouses(), "warehouses").await?,
+        Listing::CustomerGroups => collect(asalta.customer_groups(), "customer groups").await?,
+        Listing::Billers => collect(asalta.billers(), "billers").await?,
+        Listing::TaxRates => collect(asalta.tax_rates(), "tax rates").await?,
+        Listing::TaxLineItems => {
+            collect(
+                asalta.tax_line_items(need(filter.tax_rate, "--tax-rate")?),
+                "tax line items",
+            )
+            .await?
+        }
+        Listing::PaymentMethods => collect(asalta.payment_methods(), "payment methods").await?,
+        Listing::Promotions => collect(asalta.promotions(need(filter.warehouse, "--warehouse")?), "promotions").await?,
+        Listing::Loyalty => collect(asalta.loyalty(need(filter.customer, "--customer")?), "loyalty").await?,
+    };
+    let count = rows.len();
+    print_report(ctx.out, &serde_json::Value::Array(rows), count);
+    Ok(Exit::Ok)
+}
+
+/// `posbridge asalta gift-card NO`: the sale that sold a gift card, with its value and
+/// balance.
+pub async fn gift_card(ctx: &Ctx, card_no: &str) -> Result<Exit, CliError> {
+    let (asalta, _) = client(ctx)?;
+    let sale = asalta
+        .gift_card(card_no)
+        .await
+        .map_err(|e| CliError::from_posbridge("asalta: reading a gift card", e))?;
+    let value = serde_json::to_value(sale).map_err(|e| CliError::new(Exit::Usage, e.into()))?;
+    if ctx.out.json {
+        ctx.out.json(&value);
+    } else {
+        outln!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    Ok(Exit::Ok)
+}

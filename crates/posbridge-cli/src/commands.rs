@@ -85,6 +85,13 @@ impl Ctx {
             .collect()
     }
 
+    /// Builds the connector of `vendor` without its `id_map_file` (for `idmap build`,
+    /// which writes it).
+    pub fn connector_without_id_map(&self, vendor: &VendorInfo) -> Result<Box<dyn Connector>, CliError> {
+        let config = self.settings.vendor_config_with(vendor, false)?;
+        posbridge::connect(config).map_err(|e| CliError::from_posbridge(format!("{}: cannot set up", vendor.name()), e))
+    }
+
     /// Builds the connector of `vendor`.
     pub fn connector(&self, vendor: &VendorInfo) -> Result<Box<dyn Connector>, CliError> {
         let config = self.settings.vendor_config(vendor)?;

@@ -230,6 +230,31 @@ impl Settings {
     /// The vendor's connector config: its section, with secrets and `base_url` taken
     /// from `POSBRIDGE_<VENDOR>_<FIELD>` when set.
     pub fn vendor_config(&self, vendor: &VendorInfo) -> Result<VendorConfig, CliError> {
+        self.vendor_config_with(vendor, true)
+    }
+
+    /// The vendor's `id_map_file`, resolved against the config file's directory, when
+    /// its section names one.
+    pub fn id_map_file(&self, vendor: &VendorInfo) -> Result<Option<PathBuf>, CliError> {
+        match self.table.get(vendor.name()).and_then(|t| t.get("id_map_file")) {
+            None => Ok(None),
+            Some(toml::Value::String(file)) => {
+                let file = PathBuf::from(file);
+                Ok(Some(match &self.dir {
+                    Some(dir) if file.is_relative() => dir.join(file),
+                    _ => file,
+                }))
+            }
+            Some(_) => Err(CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!("[{}] id_map_file must be a path", vendor.name()),
+            )),
+        }
+    }
+
+    /// [`Settings::vendor_config`], without reading the section's `id_map_file` when
+    /// `load_id_map` is false (`idmap build` writes that file, which may not exist yet).
+    pub fn vendor_config_with(&self, vendor: &VendorInfo, load_id_map: bool) -> Result<VendorConfig, CliError> {
         let mut section = match self.table.get(vendor.name()) {
             Some(toml::Value::Table(t)) => t.clone(),
             Some(_) => {
@@ -265,7 +290,7 @@ impl Settings {
             let resolved = dir.join(file).display().to_string();
             section.insert("token_file".into(), toml::Value::String(resolved));
         }
-        if let Some(file) = section.remove("id_map_file") {
+        if let Some(file) = section.remove("id_map_file").filter(|_| load_id_map) {
             let file = file.as_str().map(PathBuf::from).ok_or_else(|| {
                 CliError::new(
                     Exit::Usage,

@@ -201,6 +201,7 @@ where
                     reference: String::new(),
                     vendor_id: None,
                     disposition: posbridge::Disposition::Accepted,
+                    differences: Vec::new(),
                 }),
                 crate::demo::Settled::NotBooked(e) | crate::demo::Settled::Unsettled(e) => Err(e),
             }

@@ -20,6 +20,7 @@ macro_rules! outln {
 
 #[cfg(feature = "asalta")]
 mod asalta;
+mod catalogue;
 mod commands;
 mod config;
 mod demo;
@@ -29,6 +30,8 @@ mod lifecycle;
 mod outbox;
 mod quote;
 mod records;
+#[cfg(feature = "salesmania")]
+mod salesmania;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -110,6 +113,39 @@ enum Command {
         #[command(subcommand)]
         action: lifecycle::PaymentsAction,
     },
+    /// The vendor's products: list, read, create or update
+    #[command(
+        after_help = "Example:\n  posbridge products list --vendor salesmania --format csv\n  \
+        posbridge products push catalogue.ndjson --vendor salesmania"
+    )]
+    Products {
+        /// The vendor [default: the only one configured]
+        #[arg(long, global = true)]
+        vendor: Option<String>,
+        #[command(subcommand)]
+        action: catalogue::ProductsAction,
+    },
+    /// The vendor's locations (warehouses, branches, outlets)
+    #[command(after_help = "Example:\n  posbridge locations list --vendor asalta")]
+    Locations {
+        /// The vendor [default: the only one configured]
+        #[arg(long, global = true)]
+        vendor: Option<String>,
+        #[command(subcommand)]
+        action: LocationsAction,
+    },
+    /// Build the id map a connector reads (POS product code → the vendor's id)
+    #[command(
+        after_help = "Matches the POS's products with the vendor's catalogue (by code, then barcode, \
+        then name, unless --match says otherwise), writes the vendor's id_map_file (hand-made entries already \
+        there are kept), and lists what it could not match or found ambiguous. Exit code 1 when anything is \
+        unmatched or ambiguous.\n\nExample:\n  posbridge idmap build --vendor asalta --pos-catalogue pos.csv\n  \
+        posbridge idmap build --vendor easpro --vendor-catalogue easpro-export.csv --pos-catalogue pos.csv"
+    )]
+    Idmap {
+        #[command(subcommand)]
+        action: IdmapAction,
+    },
     /// Read stock levels
     #[command(after_help = "Example:\n  posbridge stock --vendor cloudma --format csv > stock.csv")]
     Stock {
@@ -164,6 +200,13 @@ enum Command {
         vendor: AuthVendor,
     },
     /// Asalta's own commands (reports)
+    /// SalesMania's own calls: its sales teams and salespeople's visits
+    #[cfg(feature = "salesmania")]
+    #[command(after_help = "Example:\n  posbridge salesmania teams\n  posbridge salesmania visits list")]
+    Salesmania {
+        #[command(subcommand)]
+        command: salesmania::SalesManiaCommand,
+    },
     #[cfg(feature = "asalta")]
     #[command(after_help = "Example:\n  posbridge asalta report sales --from 2026-11-01 --to 2026-11-26")]
     Asalta {
@@ -196,6 +239,24 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+}
+
+/// `posbridge locations …`.
+#[derive(Debug, Subcommand)]
+enum LocationsAction {
+    /// Every location
+    List {
+        /// table, json (one per line) or csv
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// `posbridge idmap …`.
+#[derive(Debug, Subcommand)]
+enum IdmapAction {
+    /// Match the POS's products with the vendor's catalogue and write the id map
+    Build(catalogue::IdmapBuild),
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +324,34 @@ enum AsaltaCommand {
         /// Month (YYYY-MM), for payroll and claims
         #[arg(long)]
         month: Option<String>,
+    },
+    /// One of Asalta's own lists, as JSON: categories, subcategories, warehouses,
+    /// customer groups, billers, tax rates and their line items, payment methods,
+    /// promotions, a customer's loyalty
+    #[command(after_help = "Example:\n  posbridge asalta list tax-rates\n  \
+        posbridge asalta list promotions --warehouse 2\n  posbridge asalta list loyalty --customer 7192")]
+    List {
+        /// Which list
+        #[arg(value_enum)]
+        what: asalta::Listing,
+        /// The category, for subcategories
+        #[arg(long)]
+        parent: Option<u64>,
+        /// The tax rate, for tax-line-items
+        #[arg(long)]
+        tax_rate: Option<u64>,
+        /// The warehouse, for promotions
+        #[arg(long)]
+        warehouse: Option<u64>,
+        /// The customer, for loyalty
+        #[arg(long)]
+        customer: Option<u64>,
+    },
+    /// The sale that sold a gift card, with its value and balance
+    #[command(after_help = "Example:\n  posbridge asalta gift-card 3147021291870209")]
+    GiftCard {
+        /// The card's number
+        card_no: String,
     },
 }
 
@@ -346,6 +435,13 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
             }
             PushWhat::Return { file, vendor } => lifecycle::push_returns(&ctx()?, vendor.as_deref(), file).await,
         },
+        Command::Products { vendor, action } => catalogue::products(&ctx()?, vendor.as_deref(), action).await,
+        Command::Locations { vendor, action } => match action {
+            LocationsAction::List { format } => catalogue::locations(&ctx()?, vendor.as_deref(), *format).await,
+        },
+        Command::Idmap { action } => match action {
+            IdmapAction::Build(args) => catalogue::idmap_build(&ctx()?, args).await,
+        },
         Command::Sales { vendor, action } => lifecycle::sales(&ctx()?, vendor.as_deref(), action).await,
         Command::Payments { vendor, action } => lifecycle::payments(&ctx()?, vendor.as_deref(), action).await,
         Command::Stock { vendor, format } => commands::stock(&ctx()?, vendor.as_deref(), *format).await,
@@ -374,11 +470,29 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
                 asalta::auth(&ctx()?, std::time::Duration::from_secs(*timeout_secs)).await
             }
         },
+        #[cfg(feature = "salesmania")]
+        Command::Salesmania { command } => salesmania::salesmania(&ctx()?, command).await,
         #[cfg(feature = "asalta")]
         Command::Asalta { command } => match command {
             AsaltaCommand::Report { kind, from, to, month } => {
                 asalta::report(&ctx()?, *kind, *from, *to, month.as_deref()).await
             }
+            AsaltaCommand::List {
+                what,
+                parent,
+                tax_rate,
+                warehouse,
+                customer,
+            } => {
+                let filter = asalta::ListingFilter {
+                    parent: *parent,
+                    tax_rate: *tax_rate,
+                    warehouse: *warehouse,
+                    customer: *customer,
+                };
+                asalta::list(&ctx()?, *what, filter).await
+            }
+            AsaltaCommand::GiftCard { card_no } => asalta::gift_card(&ctx()?, card_no).await,
         },
         Command::Config { action } => match action {
             ConfigAction::Init { path, force } => {

@@ -2,6 +2,7 @@
 
 use posbridge_core::VendorDescriptor;
 use posbridge_core::descriptor::connect_json;
+use posbridge_core::{Documented, Operation, Shape, Via};
 
 use crate::{Config, VENDOR, capabilities};
 
@@ -35,4 +36,20 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_secret_fields(&["token"])
 .with_config_template(CONFIG_TEMPLATE)
 .with_fuzz(crate::fuzzing::fuzz)
-.with_bench(crate::bench::HOOK);
+.with_bench(crate::bench::HOOK)
+.with_documented(DOCUMENTED);
+
+/// Every operation of CloudMA's document (`cloudma.txt`), and what performs it.
+const DOCUMENTED: &[Documented] = &[
+    Documented::new("POST /api/push-sale", Shape::Write, Via::Operation(Operation::PushSale)),
+    Documented::new(
+        "POST /api/push-purchase",
+        Shape::Write,
+        Via::Operation(Operation::PushPurchase),
+    ),
+    Documented::new(
+        "POST /api/sync-stock",
+        Shape::List,
+        Via::Operation(Operation::StockLevels),
+    ),
+];

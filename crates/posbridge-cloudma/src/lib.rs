@@ -1,8 +1,9 @@
 //! # posbridge-cloudma
 //!
 //! The posbridge connector for **CloudMA**, a Sri Lankan ERP: push sales
-//! ([`Sales`]), push purchases / goods received notes ([`Purchases`]) and read stock
-//! levels ([`Stock`]), with CloudMA's static API token.
+//! ([`Sales`]), push purchases / goods received notes ([`Purchases`]), read stock
+//! levels ([`Stock`]) and, from the same stock sync, the catalogue's codes and names
+//! ([`Catalogue`]: read only, no prices), with CloudMA's static API token.
 //!
 //! It follows CloudMA's document (v1.0) and decides what the document leaves open;
 //! each decision and its reason is in `docs/vendors/cloudma.md`. In short: requests
@@ -11,7 +12,7 @@
 //! totals, and a push is **not** retried after it may have reached CloudMA (a repeated
 //! `reference_no` may be booked twice): such a failure is [`Error::Uncertain`].
 //!
-//! It does not do customers (CloudMA's API has none), payments, dates or locations
+//! It does not do customers (CloudMA's API has none), product writes, payments, dates or locations
 //! (the document has no field for them): a purchase's `received_at`, `supplier`,
 //! `location` and `note` are not sent, and each push logs which, by name; money
 //! without a field (shipping, a document discount, added tax) is refused instead.
@@ -57,8 +58,9 @@ use async_trait::async_trait;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use posbridge_core::http::{Request, Response};
 use posbridge_core::{
-    BoxStream, Capabilities, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, HttpConfig, Operation,
-    Purchase, Purchases, PushReceipt, Result, Sale, Sales, SecretString, Stock, StockLevel, Transport, Vendor,
+    BoxStream, Capabilities, Catalogue, Connector, ConnectorConfig, DuplicatePolicy, Error, ExposeSecret, HttpConfig,
+    Operation, Product, Purchase, Purchases, PushReceipt, Result, Sale, Sales, SecretString, Stock, StockLevel,
+    Transport, Vendor,
 };
 use serde::{Deserialize, Serialize};
 
@@ -162,7 +164,12 @@ impl ConnectorConfig for Config {
 
 /// What the CloudMA connector offers.
 pub fn capabilities() -> Capabilities {
-    let mut c = Capabilities::new([Operation::PushSale, Operation::PushPurchase, Operation::StockLevels]);
+    let mut c = Capabilities::new([
+        Operation::PushSale,
+        Operation::PushPurchase,
+        Operation::StockLevels,
+        Operation::ListProducts,
+    ]);
     c.sale_duplicates = DuplicatePolicy::Unknown;
     c.purchase_duplicates = DuplicatePolicy::Unknown;
     c
@@ -261,6 +268,17 @@ impl CloudMa {
         let value: serde_json::Value = response.json(VENDOR).map_err(|e| self.scrub(e))?;
         map::stock_levels(&value).map_err(|why| self.scrub(Error::decode(VENDOR, why, &response.body)))
     }
+
+    /// The catalogue: the same sync-stock call, read as products.
+    async fn fetch_products(&self) -> Result<Vec<Product>> {
+        let body = wire::SyncStock { token: self.token() };
+        let request = self
+            .with_body(Request::post("list_products", wire::SYNC_STOCK), || body.form(), &body)?
+            .idempotent(true);
+        let response = self.transport.send(&request, None).await?;
+        let value: serde_json::Value = response.json(VENDOR).map_err(|e| self.scrub(e))?;
+        map::products(&value).map_err(|why| self.scrub(Error::decode(VENDOR, why, &response.body)))
+    }
 }
 
 impl Vendor for CloudMa {
@@ -313,6 +331,23 @@ impl Stock for CloudMa {
     }
 }
 
+/// CloudMA's catalogue is its stock sync (`POST sync-stock`, the document's only
+/// list): each item is an active product with its `code` and `name`; CloudMA's
+/// document gives no price, tax, unit or id, so they are `None`, and the item's other
+/// fields (`qty` among them) are kept in `extras`. Read only: the document has no
+/// product writes, and no locations.
+#[async_trait]
+impl Catalogue for CloudMa {
+    /// Every active product, from one sync-stock answer (CloudMA does not page it).
+    /// Retried like any read.
+    fn products(&self) -> BoxStream<'_, Result<Product>> {
+        stream::once(self.fetch_products())
+            .map_ok(|products| stream::iter(products.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+}
+
 impl Connector for CloudMa {
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
@@ -327,6 +362,10 @@ impl Connector for CloudMa {
     }
 
     fn stock(&self) -> Option<&dyn Stock> {
+        Some(self)
+    }
+
+    fn catalogue(&self) -> Option<&dyn Catalogue> {
         Some(self)
     }
 }
@@ -381,7 +420,7 @@ mod tests {
                     offers,
                 } => {
                     assert_eq!((vendor, operation), (VENDOR, op.as_str()));
-                    assert_eq!(offers, ["push_sale", "push_purchase", "stock_levels"]);
+                    assert_eq!(offers, ["push_sale", "push_purchase", "stock_levels", "list_products"]);
                 }
                 other => panic!("{other}"),
             }

@@ -4,7 +4,7 @@
 
 use posbridge_core::money::{LineAmounts, Tax};
 use posbridge_core::{
-    Decimal, Disposition, Error, FieldPath, Purchase, PushReceipt, ReconciledPurchase, ReconciledSale, Result,
+    Decimal, Disposition, Error, FieldPath, Product, Purchase, PushReceipt, ReconciledPurchase, ReconciledSale, Result,
     SaleStatus, StockLevel,
 };
 use serde::{Deserialize, Serialize};
@@ -239,6 +239,7 @@ pub(crate) fn receipt(reference: &str, status: u16, body: &[u8]) -> std::result:
         } else {
             Disposition::Accepted
         },
+        differences: Vec::new(),
     })
 }
 
@@ -264,14 +265,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 /// are skipped; an item whose quantity is not a number fails the read (a wrong stock
 /// figure is worse than none).
 pub(crate) fn stock_levels(v: &Value) -> std::result::Result<Vec<StockLevel>, String> {
-    let list = match v {
-        Value::Array(a) => a,
-        Value::Object(o) => wire::LIST_KEYS
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_array))
-            .ok_or_else(|| "expected an array of stock items".to_string())?,
-        _ => return Err("expected an array of stock items".into()),
-    };
+    let list = stock_items(v)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let Some(o) = item.as_object() else {
@@ -294,6 +288,53 @@ pub(crate) fn stock_levels(v: &Value) -> std::result::Result<Vec<StockLevel>, St
             quantity,
             location: None,
         });
+    }
+    Ok(out)
+}
+
+/// The sync-stock answer's items: a top-level array, or one wrapped under
+/// `data`/`stock`/`products`/….
+fn stock_items(v: &Value) -> std::result::Result<&Vec<Value>, String> {
+    match v {
+        Value::Array(a) => Ok(a),
+        Value::Object(o) => wire::LIST_KEYS
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_array))
+            .ok_or_else(|| "expected an array of stock items".to_string()),
+        _ => Err("expected an array of stock items".into()),
+    }
+}
+
+/// The catalogue from the sync-stock answer (the only list CloudMA's document has):
+/// one active product per item, `code` and `name` as CloudMA says them; no price,
+/// tax, unit or id (the document has none). Every other field of the item, `qty`
+/// included, is kept in `extras` as CloudMA wrote it (nulls dropped): the quantity
+/// is stock, read as such by [`stock_levels`], and is neither checked nor modelled
+/// here. Items without a code are skipped (as for stock); an item that is not an
+/// object, or has no name, fails the read, naming the item.
+pub(crate) fn products(v: &Value) -> std::result::Result<Vec<Product>, String> {
+    let list = stock_items(v)?;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let Some(o) = item.as_object() else {
+            return Err(format!("stock item #{i} is not an object"));
+        };
+        let Some(code) = o.get(wire::STOCK_CODE).and_then(scalar_text) else {
+            tracing::warn!(index = i, "CloudMA stock item without a code skipped");
+            continue;
+        };
+        let name = o
+            .get(wire::STOCK_NAME)
+            .and_then(scalar_text)
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| format!("stock item #{i} ({code:?}) has no name"))?;
+        let mut product = Product::new(code, name);
+        product.extras = o
+            .iter()
+            .filter(|(k, v)| k.as_str() != wire::STOCK_CODE && k.as_str() != wire::STOCK_NAME && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.push(product);
     }
     Ok(out)
 }
@@ -357,26 +398,8 @@ mod tests {
         assert!(integer_qty(dec!(1.5), FieldPath::Name("q")).is_err());
         assert!(integer_qty(dec!(-1), FieldPath::Name("q")).is_err());
         assert_eq!(integer_qty(dec!(2.000), FieldPath::Name("q")).unwrap(), 2);
-        assert!(
-            check_tax(
-                Some(&Tax {
-                    rate: dec!(8),
-                    inclusive: false
-                }),
-                FieldPath::Name("t")
-            )
-            .is_err()
-        );
-        assert!(
-            check_tax(
-                Some(&Tax {
-                    rate: dec!(8),
-                    inclusive: true
-                }),
-                FieldPath::Name("t")
-            )
-            .is_ok()
-        );
+        assert!(check_tax(Some(&Tax::new(dec!(8), false)), FieldPath::Name("t")).is_err());
+        assert!(check_tax(Some(&Tax::new(dec!(8), true)), FieldPath::Name("t")).is_ok());
     }
 
     #[test]
@@ -413,6 +436,27 @@ mod tests {
         assert_eq!(stock_levels(&v).unwrap().len(), 1);
         assert!(stock_levels(&serde_json::json!([{"code": "A", "qty": "many"}])).is_err());
         assert!(stock_levels(&serde_json::json!("nope")).is_err());
+    }
+
+    #[test]
+    fn reads_the_stock_sync_as_a_catalogue_keeping_qty_in_extras() {
+        let v = serde_json::json!({"products": [{"code": 7, "name": "Tea", "qty": "many", "price": null},
+                                                {"name": "no code", "qty": 1}]});
+        let p = products(&v).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].code.as_str(), p[0].name.as_str(), p[0].active),
+            ("7", "Tea", true)
+        );
+        assert_eq!((p[0].price, p[0].id.as_deref()), (None, None));
+        assert_eq!(
+            serde_json::Value::Object(p[0].extras.clone()),
+            serde_json::json!({"qty": "many"})
+        );
+        let e = products(&serde_json::json!([{"code": "A", "name": " "}])).unwrap_err();
+        assert!(e.contains("#0") && e.contains("no name"), "{e}");
+        assert!(products(&serde_json::json!([3])).is_err());
+        assert!(products(&serde_json::json!({"items": "x"})).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use posbridge_core::VendorDescriptor;
 use posbridge_core::descriptor::connect_json;
+use posbridge_core::{Documented, Operation, Shape, Via};
 
 use crate::{Config, VENDOR, capabilities};
 
@@ -29,4 +30,13 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_secret_fields(&["password"])
 .with_config_template(CONFIG_TEMPLATE)
 .with_fuzz(crate::fuzzing::fuzz)
-.with_bench(crate::bench::HOOK);
+.with_bench(crate::bench::HOOK)
+.with_documented(DOCUMENTED);
+
+/// Every operation of Codemax's collection (the Authentication, Sync Invoices and
+/// Refresh Authentication APIs), and what performs it.
+const DOCUMENTED: &[Documented] = &[
+    Documented::new("POST /api/v1/auth/login", Shape::Auth, Via::Authentication),
+    Documented::new("POST /api/v1/sync", Shape::Write, Via::Operation(Operation::PushSales)),
+    Documented::new("POST /api/v1/auth/refresh", Shape::Auth, Via::Authentication),
+];

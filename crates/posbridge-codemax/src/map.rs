@@ -253,6 +253,7 @@ fn receipt(reference: &str) -> PushReceipt {
         reference: reference.to_owned(),
         vendor_id: None,
         disposition: Disposition::Created,
+        differences: Vec::new(),
     }
 }
 

@@ -19,8 +19,18 @@ use serde_json::Value;
 pub struct Fixture {
     /// What the case shows, in a sentence.
     pub description: String,
-    /// The trait operation under test.
+    /// The trait operation under test (`call`: a documented call of the vendor's own,
+    /// named by `call`).
     pub operation: Operation,
+    /// For `operation: "call"`: the name of the vendor's documented call
+    /// ([`Connector::call`](posbridge_core::Connector::call)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// The documented endpoint this case exercises (`POST /pos/orders`), where the
+    /// operation performs several (Asalta's `push_sale` books invoices and orders);
+    /// without it, the first documented endpoint the operation performs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// The required cases this fixture covers (see `docs/fixtures.md`).
     #[serde(default)]
     pub covers: Vec<Case>,
@@ -73,9 +83,52 @@ pub enum Case {
     /// The document refers to a sale (or payment) the vendor does not hold: a typed
     /// error (`not_found` or the vendor's rejection), never a silent success.
     UnknownSale,
+    /// A list read over more than one page (or, for an unpaged list, a list of several
+    /// entries read whole).
+    Paging,
 }
 
 impl Case {
+    /// The cases required of a documented operation of `shape`: a read's, with paging
+    /// for a list; a write's (the customer writes'); a login's or token renewal's
+    /// (its refusal, a throttled and a garbled answer, besides success); none of a page
+    /// only the user's browser visits.
+    pub fn required_for_shape(shape: posbridge_core::Shape) -> &'static [Case] {
+        use posbridge_core::Shape;
+        match shape {
+            Shape::List => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::RateLimited,
+                Case::ServerErrorThenSuccess,
+                Case::MalformedResponse,
+                Case::Paging,
+            ],
+            Shape::Write => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::Rejected,
+                Case::RateLimited,
+                Case::MalformedResponse,
+            ],
+            Shape::Auth => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::RateLimited,
+                Case::MalformedResponse,
+            ],
+            // No request of the connector's goes there: nothing a fixture can show.
+            Shape::Browser => &[],
+            _ => &[
+                Case::HappyPath,
+                Case::InvalidCredentials,
+                Case::RateLimited,
+                Case::ServerErrorThenSuccess,
+                Case::MalformedResponse,
+            ],
+        }
+    }
+
     /// The cases required of an operation.
     pub fn required_for(op: Operation) -> &'static [Case] {
         match op {
@@ -106,7 +159,12 @@ impl Case {
                 Case::MalformedResponse,
                 Case::UnknownSale,
             ],
-            Operation::CreateCustomer | Operation::UpdateCustomer | Operation::DeleteCustomer => &[
+            Operation::CreateCustomer
+            | Operation::UpdateCustomer
+            | Operation::DeleteCustomer
+            | Operation::CreateProduct
+            | Operation::UpdateProduct
+            | Operation::DeleteProduct => &[
                 Case::HappyPath,
                 Case::InvalidCredentials,
                 Case::Rejected,
@@ -135,6 +193,7 @@ impl Case {
             Case::Rounding => "rounding",
             Case::ServerError => "server_error",
             Case::UnknownSale => "unknown_sale",
+            Case::Paging => "paging",
         }
     }
 }

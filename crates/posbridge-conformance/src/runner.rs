@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 use posbridge_core::{
-    Connector, ConnectorConfig, Customer, Error, Operation, Purchase, PushReceipt, Return, Sale, SalePayment,
-    StockLevel, Void,
+    Connector, ConnectorConfig, Customer, Error, Location, Operation, Product, Purchase, PushReceipt, Return, Sale,
+    SalePayment, StockLevel, Void,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -56,7 +56,7 @@ pub async fn run_fixture<C: ConnectorConfig>(fixture: &Fixture) -> Result<(), St
         .connect()
         .map_err(|e| format!("the connector could not be built: {e}"))?;
 
-    let outcome = run_operation(connector.as_ref(), fixture.operation, &fixture.input).await;
+    let outcome = run_case(connector.as_ref(), fixture).await;
 
     let mut report = String::new();
     if let Err(e) = compare(fixture.operation, &fixture.expect, outcome) {
@@ -216,6 +216,10 @@ enum Outcome {
     Sales(Vec<Sale>),
     Customer(Customer),
     Customers(Vec<Customer>),
+    Product(Product),
+    Products(Vec<Product>),
+    Locations(Vec<Location>),
+    Value(Value),
     Unit,
 }
 
@@ -225,20 +229,43 @@ struct ById {
     id: String,
     #[serde(default)]
     customer: Option<Customer>,
+    #[serde(default)]
+    product: Option<Product>,
 }
 
-/// Runs `op` on a fixture's `input` through `connector`, exactly as a conformance case
-/// does: the receipt's disposition for the operations that give a receipt, `None` for
-/// the others. What a vendor's sandbox replay compares with the fixture's outcome.
+/// Runs a fixture's operation (or documented call) on its input through `connector`,
+/// exactly as a conformance case does: the receipt's disposition for the operations
+/// that give a receipt, `None` for the others. What a vendor's sandbox replay compares
+/// with the fixture's outcome.
 pub async fn run_disposition(
     connector: &dyn Connector,
-    op: Operation,
-    input: &Value,
+    fixture: &Fixture,
 ) -> Result<Option<posbridge_core::Disposition>, Error> {
-    Ok(match run_operation(connector, op, input).await? {
+    Ok(match run_case(connector, fixture).await? {
         Outcome::Receipt(r) => Some(r.disposition),
         _ => None,
     })
+}
+
+/// The fixture's operation, or its documented call, on its input.
+async fn run_case(connector: &dyn Connector, fixture: &Fixture) -> Result<Outcome, Error> {
+    match (fixture.operation, fixture.call.as_deref()) {
+        (Operation::Call, Some(name)) => {
+            let raw = connector.call(name, &fixture.input).await?;
+            // Compared with the expected JSON by value (numbers too: `7.0` and
+            // `7.0000` are the same amount).
+            let value = serde_json::from_str(raw.get()).map_err(|e| {
+                Error::decode(
+                    "conformance",
+                    format!("the call's answer is not JSON: {e}"),
+                    raw.get().as_bytes(),
+                )
+            })?;
+            Ok(Outcome::Value(value))
+        }
+        (Operation::Call, None) => Err(Error::invalid("fixture.call", "operation `call` needs the call's name")),
+        (op, _) => run_operation(connector, op, &fixture.input).await,
+    }
 }
 
 fn input<T: DeserializeOwned>(input: &Value) -> Result<T, Error> {
@@ -319,6 +346,35 @@ async fn run_operation(c: &dyn Connector, op: Operation, raw: &Value) -> Result<
             s.delete_customer(&input::<ById>(raw)?.id).await?;
             Ok(Outcome::Unit)
         }
+        Operation::ListProducts => {
+            let s = c.catalogue().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Products(s.products().try_collect().await?))
+        }
+        Operation::GetProduct => {
+            let s = c.catalogue().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Product(s.get_product(&input::<ById>(raw)?.id).await?))
+        }
+        Operation::CreateProduct => {
+            let s = c.catalogue().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Product(s.create_product(&input::<Product>(raw)?).await?))
+        }
+        Operation::UpdateProduct => {
+            let s = c.catalogue().ok_or_else(|| missing(c, op))?;
+            let by = input::<ById>(raw)?;
+            let product = by
+                .product
+                .ok_or_else(|| Error::invalid("fixture.input.product", "update_product needs a product"))?;
+            Ok(Outcome::Product(s.update_product(&by.id, &product).await?))
+        }
+        Operation::DeleteProduct => {
+            let s = c.catalogue().ok_or_else(|| missing(c, op))?;
+            s.delete_product(&input::<ById>(raw)?.id).await?;
+            Ok(Outcome::Unit)
+        }
+        Operation::ListLocations => {
+            let s = c.locations().ok_or_else(|| missing(c, op))?;
+            Ok(Outcome::Locations(s.locations().try_collect().await?))
+        }
         other => Err(missing(c, other)),
     }
 }
@@ -350,6 +406,16 @@ fn compare_value(op: Operation, want: &Value, got: Outcome) -> Result<(), String
         Outcome::Sales(s) => same(want, &s),
         Outcome::Customer(c) => same(want, &c),
         Outcome::Customers(c) => same(want, &c),
+        Outcome::Product(p) => same(want, &p),
+        Outcome::Products(p) => same(want, &p),
+        Outcome::Locations(l) => same(want, &l),
+        Outcome::Value(v) => {
+            if want == &v {
+                Ok(())
+            } else {
+                Err(format!("value differs:\n  expected {want}\n  got      {v}"))
+            }
+        }
         Outcome::Unit => match want {
             Value::Null => Ok(()),
             other => Err(format!("{op} returns nothing, but the case expects {other}")),

@@ -81,6 +81,70 @@ pub struct VendorDescriptor {
     config_template: &'static str,
     fuzz: Option<FuzzFn>,
     bench: Option<BenchHook>,
+    documented: &'static [Documented],
+}
+
+/// The shape of a documented operation, which decides the conformance cases it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Shape {
+    /// Reads one record.
+    Read,
+    /// Reads a list (paged or not).
+    List,
+    /// Writes.
+    Write,
+    /// Obtains or renews credentials (a login, a token endpoint).
+    Auth,
+    /// A page the user's browser visits (an OAuth2 authorize page): the connector sends
+    /// no request there, only builds the URL, so no HTTP case can show it; the
+    /// vendor's own tests cover the URL and its notes say which.
+    Browser,
+}
+
+/// What performs a documented operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Via {
+    /// A capability trait's operation (`push_sale`).
+    Operation(crate::traits::Operation),
+    /// The vendor's own call of that name, reached through
+    /// [`Connector::call`](crate::Connector::call) (`tax_rates`).
+    Call(&'static str),
+    /// Every authenticated call (a login or token renewal the connector makes on the
+    /// way); its fixtures are those of the operations that run it.
+    Authentication,
+}
+
+impl Via {
+    /// The name conformance fixtures use: the operation's, the call's, or `auth`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Operation(op) => op.as_str(),
+            Self::Call(name) => name,
+            Self::Authentication => "auth",
+        }
+    }
+}
+
+/// One operation of the vendor's own API document: what the conformance matrix has a
+/// row for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Documented {
+    /// The endpoint as the document names it (`GET /pos/taxrates`).
+    pub endpoint: &'static str,
+    /// Its shape.
+    pub shape: Shape,
+    /// What performs it.
+    pub via: Via,
+}
+
+impl Documented {
+    /// A documented operation.
+    pub const fn new(endpoint: &'static str, shape: Shape, via: Via) -> Self {
+        Self { endpoint, shape, via }
+    }
 }
 
 impl VendorDescriptor {
@@ -106,7 +170,21 @@ impl VendorDescriptor {
             config_template: "",
             fuzz: None,
             bench: None,
+            documented: &[],
         }
+    }
+
+    /// Every operation of the vendor's own API document, and what performs each: the
+    /// conformance matrix's rows.
+    #[must_use]
+    pub const fn with_documented(mut self, documented: &'static [Documented]) -> Self {
+        self.documented = documented;
+        self
+    }
+
+    /// The operations of the vendor's own API document.
+    pub const fn documented(&self) -> &'static [Documented] {
+        self.documented
     }
 
     /// The country the vendor serves (`Sri Lanka`).

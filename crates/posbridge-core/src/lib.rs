@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod catalogue;
 pub mod descriptor;
 pub mod error;
 #[doc(hidden)]
@@ -54,13 +55,14 @@ pub mod traits;
 pub mod wire;
 
 pub use auth::{Auth, Credentials, RefreshableBearer, StaticAuth, Token, TokenSource};
-pub use descriptor::VendorDescriptor;
+pub use catalogue::{Catalogue, Location, Locations, MatchBy, MatchReport, Product, match_products};
+pub use descriptor::{Documented, Shape, VendorDescriptor, Via};
 pub use error::{Error, ErrorKind, Result};
 pub use http::{HttpConfig, RateLimitConfig, Request, Response, RetryConfig, Transport};
 pub use idmap::{IdKind, IdLister, IdMap, InMemoryIdMap, ListingIdMap};
 pub use lifecycle::{ReconciledReturn, Return, SalePayment, SaleRef, Void};
 pub use model::{
-    Customer, Disposition, Payment, PaymentMethod, Purchase, PurchaseLine, PushReceipt, ReconciledPurchase,
+    Customer, Difference, Disposition, Payment, PaymentMethod, Purchase, PurchaseLine, PushReceipt, ReconciledPurchase,
     ReconciledSale, Sale, SaleKind, SaleLine, SaleStatus, StockLevel,
 };
 pub use money::{Discount, FieldPath, Tax};

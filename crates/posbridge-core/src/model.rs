@@ -287,6 +287,36 @@ pub struct PushReceipt {
     pub vendor_id: Option<String>,
     /// What the vendor did.
     pub disposition: Disposition,
+    /// Where the vendor booked the document other than it was sent: Asalta prices
+    /// each line from its own catalogue, and where the merchant lets the back
+    /// office's price win, the lines it priced differently are listed here. Empty
+    /// when the vendor booked what was sent (or cannot tell).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+}
+
+impl PushReceipt {
+    /// A receipt with no differences.
+    pub fn new(reference: impl Into<String>, vendor_id: Option<String>, disposition: Disposition) -> Self {
+        Self {
+            reference: reference.into(),
+            vendor_id,
+            disposition,
+            differences: Vec::new(),
+        }
+    }
+}
+
+/// An amount the vendor booked other than the document said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Difference {
+    /// Where in the document (`lines[2].unit_price`, `total`).
+    pub field: String,
+    /// What the document said.
+    pub sent: Decimal,
+    /// What the vendor booked.
+    pub booked: Decimal,
 }
 
 /// A sale whose totals have been checked: the only way to get one is

@@ -145,6 +145,11 @@ impl<'a> FieldPath<'a> {
 }
 
 /// Tax on a line.
+///
+/// A line carries one tax: none of the five vendors' documents books more than one on
+/// a line (Asalta takes one tax rate id per item; the others take a rate or none), so
+/// a line with several (a GST and a service charge as a tax) is modelled when a
+/// vendor needs it, not before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tax {
@@ -154,6 +159,22 @@ pub struct Tax {
     /// grow); `false` when the tax is added on top of the discounted amount.
     #[serde(default)]
     pub inclusive: bool,
+    /// The vendor's code or id for this tax (Asalta's tax rate id, a GST code), for
+    /// vendors that book a line's tax by reference; `None`: by rate alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl Tax {
+    /// A tax of `rate` percent, included in the price or added on top, with no vendor
+    /// code.
+    pub fn new(rate: Decimal, inclusive: bool) -> Self {
+        Self {
+            rate,
+            inclusive,
+            code: None,
+        }
+    }
 }
 
 /// The amounts of one line, each rounded once.
@@ -402,16 +423,10 @@ mod tests {
 
     #[test]
     fn tax_exclusive_adds_inclusive_does_not() {
-        let t = Tax {
-            rate: dec!(6),
-            inclusive: false,
-        };
+        let t = Tax::new(dec!(6), false);
         let l = line_amounts(dec!(1), dec!(10), None, Some(&t), "l").unwrap();
         assert_eq!((l.tax, l.total), (dec!(0.60), dec!(10.60)));
-        let t = Tax {
-            rate: dec!(6),
-            inclusive: true,
-        };
+        let t = Tax::new(dec!(6), true);
         let l = line_amounts(dec!(1), dec!(10.60), None, Some(&t), "l").unwrap();
         assert_eq!((l.tax, l.total), (dec!(0.60), dec!(10.60)));
     }
@@ -471,8 +486,8 @@ mod tests {
 
         #[test]
         fn no_panic_on_any_decimal_input(q in any_decimal(), p in any_decimal(), d in any_decimal(), t in any_decimal()) {
-            let _ = line_amounts(q, p, Some(&Discount::Percent(d)), Some(&Tax { rate: t, inclusive: false }), "l");
-            let _ = line_amounts(q, p, Some(&Discount::Amount(d)), Some(&Tax { rate: t, inclusive: true }), "l");
+            let _ = line_amounts(q, p, Some(&Discount::Percent(d)), Some(&Tax::new(t, false)), "l");
+            let _ = line_amounts(q, p, Some(&Discount::Amount(d)), Some(&Tax::new(t, true)), "l");
             let _ = line_amounts(q, p, Some(&Discount::Cascade(vec![d, t])), None, "l");
         }
 

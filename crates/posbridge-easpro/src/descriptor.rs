@@ -2,6 +2,7 @@
 
 use posbridge_core::VendorDescriptor;
 use posbridge_core::descriptor::connect_json;
+use posbridge_core::{Documented, Operation, Shape, Via};
 
 use crate::{Config, VENDOR, capabilities};
 
@@ -29,4 +30,19 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_secret_fields(&["partner", "user_id"])
 .with_config_template(CONFIG_TEMPLATE)
 .with_fuzz(crate::fuzzing::fuzz)
-.with_bench(crate::bench::HOOK);
+.with_bench(crate::bench::HOOK)
+.with_documented(DOCUMENTED);
+
+/// Every operation of EAS Pro's document and public notes, and what performs it.
+const DOCUMENTED: &[Documented] = &[
+    Documented::new(
+        "POST /eas/api/external/transaction/create",
+        Shape::Write,
+        Via::Operation(Operation::PushSale),
+    ),
+    Documented::new(
+        "POST /eas/api/external/transaction/payment/create",
+        Shape::Write,
+        Via::Operation(Operation::AddPayment),
+    ),
+];

@@ -459,6 +459,7 @@ pub(crate) fn receipt(reference: &str, accepted: &Accepted) -> PushReceipt {
         reference: reference.to_owned(),
         vendor_id: accepted.vendor_id.clone(),
         disposition: Disposition::Accepted,
+        differences: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use posbridge_core::VendorDescriptor;
 use posbridge_core::descriptor::connect_json;
+use posbridge_core::{Documented, Operation, Shape, Via};
 
 use crate::{Config, VENDOR, capabilities};
 
@@ -29,4 +30,81 @@ pub const DESCRIPTOR: VendorDescriptor = VendorDescriptor::new(
 .with_secret_fields(&["password"])
 .with_config_template(CONFIG_TEMPLATE)
 .with_fuzz(crate::fuzzing::fuzz)
-.with_bench(crate::bench::HOOK);
+.with_bench(crate::bench::HOOK)
+.with_documented(DOCUMENTED);
+
+/// Every operation of SalesMania's document (its navigation lists them), and what
+/// performs it.
+const DOCUMENTED: &[Documented] = &[
+    Documented::new("GET /extapi/v1.0/token", Shape::Auth, Via::Authentication),
+    Documented::new("GET /extapi/v1.0/databases", Shape::Auth, Via::Authentication),
+    Documented::new("GET /extapi/v1.0/team_token", Shape::Auth, Via::Authentication),
+    Documented::new(
+        "GET /extapi/v1.0/customers",
+        Shape::List,
+        Via::Operation(Operation::ListCustomers),
+    ),
+    Documented::new(
+        "POST /extapi/v1.0/customers",
+        Shape::Write,
+        Via::Operation(Operation::CreateCustomer),
+    ),
+    Documented::new(
+        "GET /extapi/v1.0/customers/{id}",
+        Shape::Read,
+        Via::Operation(Operation::GetCustomer),
+    ),
+    Documented::new(
+        "PATCH /extapi/v1.0/customers/{id}",
+        Shape::Write,
+        Via::Operation(Operation::UpdateCustomer),
+    ),
+    Documented::new(
+        "DELETE /extapi/v1.0/customers/{id}",
+        Shape::Write,
+        Via::Operation(Operation::DeleteCustomer),
+    ),
+    Documented::new(
+        "GET /extapi/v1.0/products",
+        Shape::List,
+        Via::Operation(Operation::ListProducts),
+    ),
+    Documented::new(
+        "POST /extapi/v1.0/products",
+        Shape::Write,
+        Via::Operation(Operation::CreateProduct),
+    ),
+    Documented::new(
+        "GET /extapi/v1.0/products/{id}",
+        Shape::Read,
+        Via::Operation(Operation::GetProduct),
+    ),
+    Documented::new(
+        "PATCH /extapi/v1.0/products/{id}",
+        Shape::Write,
+        Via::Operation(Operation::UpdateProduct),
+    ),
+    Documented::new(
+        "DELETE /extapi/v1.0/products/{id}",
+        Shape::Write,
+        Via::Operation(Operation::DeleteProduct),
+    ),
+    Documented::new("GET /extapi/v1.0/visits", Shape::List, Via::Call("visits")),
+    Documented::new("POST /extapi/v1.0/visits", Shape::Write, Via::Call("add_visit")),
+    Documented::new(
+        "POST /extapi/v1.0/orders",
+        Shape::Write,
+        Via::Operation(Operation::PushSale),
+    ),
+    Documented::new(
+        "GET /extapi/v1.0/orders/{id}",
+        Shape::Read,
+        Via::Operation(Operation::GetSale),
+    ),
+    Documented::new(
+        "PATCH /extapi/v1.0/orders/{id}",
+        Shape::Write,
+        Via::Operation(Operation::VoidSale),
+    ),
+    Documented::new("GET /extapi/v1.0/teams", Shape::List, Via::Call("teams")),
+];

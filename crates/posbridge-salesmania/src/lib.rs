@@ -4,8 +4,10 @@
 //! sales become SalesMania orders ([`Sales`]: push, read back; [`Voids`]: void by
 //! status Batal, by vendor id or POS reference), customers are
 //! managed ([`Customers`]: list, get, create, update, delete), stock is read from the
-//! products' `qty_on_hand` ([`Stock`]), and products, visits and teams have typed
-//! methods of their own ([`SalesMania::create_product`], [`SalesMania::add_visit`],
+//! products' `qty_on_hand` ([`Stock`]), the products are posbridge's catalogue, read
+//! and written ([`Catalogue`]: list, get, create, update, delete; no locations), and
+//! products, visits and teams have typed methods of their own
+//! ([`SalesMania::create_product`], [`SalesMania::add_visit`],
 //! [`SalesMania::list_teams`], …).
 //!
 //! SalesMania's public pages show the "Add new order" endpoint in full and little
@@ -102,9 +104,9 @@ use posbridge_core::http::{Request, Response};
 use posbridge_core::paging::{MAX_PAGES, Page, Paging};
 use posbridge_core::reqwest::Method;
 use posbridge_core::{
-    BoxFuture, BoxStream, Capabilities, Connector, ConnectorConfig, Customer, Customers, Disposition, DuplicatePolicy,
-    Error, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer, Result, Sale,
-    SaleStatus, Sales, SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
+    BoxFuture, BoxStream, Capabilities, Catalogue, Connector, ConnectorConfig, Customer, Customers, Disposition,
+    DuplicatePolicy, Error, HttpConfig, IdKind, IdMap, InMemoryIdMap, Operation, PushReceipt, RefreshableBearer,
+    Result, Sale, SaleStatus, Sales, SecretString, Stock, StockLevel, Transport, Vendor, Void, Voids,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -428,6 +430,11 @@ pub fn capabilities() -> Capabilities {
         Operation::CreateCustomer,
         Operation::UpdateCustomer,
         Operation::DeleteCustomer,
+        Operation::ListProducts,
+        Operation::GetProduct,
+        Operation::CreateProduct,
+        Operation::UpdateProduct,
+        Operation::DeleteProduct,
     ]);
     c.sale_duplicates = DuplicatePolicy::Ignored;
     c.void_duplicates = DuplicatePolicy::Ignored;
@@ -1187,6 +1194,7 @@ fn receipt(reference: &str, id: Option<u64>, disposition: Disposition) -> PushRe
         reference: reference.to_owned(),
         vendor_id: id.map(|id| id.to_string()),
         disposition,
+        differences: Vec::new(),
     }
 }
 
@@ -1259,6 +1267,7 @@ impl Voids for SalesMania {
             reference: void.sale.reference().map_or_else(|| id.to_string(), str::to_owned),
             vendor_id: Some(id.to_string()),
             disposition,
+            differences: Vec::new(),
         };
         match self.patch_status(id, SaleStatus::Void).await {
             Ok(()) => Ok(receipt(Disposition::Updated)),
@@ -1352,6 +1361,95 @@ impl Customers for SalesMania {
     }
 }
 
+/// SalesMania's products as posbridge's catalogue ("Catalogue and locations" in
+/// `docs/vendors/salesmania.md`): `code` ↔ `ext_product_code` (read: else the SKU,
+/// else the id), `unit`/`price` ↔ the unit of ratio 1, `active` ↔ `status`, the rest
+/// kept in `extras` (and sent back from there: `sku`, `description`, `tags`,
+/// `default_disc`, the other units; `qty_on_hand` on create only). No locations:
+/// SalesMania's teams are sales teams, not places stock is kept.
+#[async_trait]
+impl Catalogue for SalesMania {
+    /// Every product, page by page (`GET /extapi/v1.0/products?page=…`), lazily.
+    fn products(&self) -> BoxStream<'_, Result<posbridge_core::Product>> {
+        self.api
+            .pages(Listing::all("list_products", wire::PRODUCTS), map::catalogue_product)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+
+    /// One product by SalesMania's id (`GET /extapi/v1.0/products/{id}`).
+    async fn get_product(&self, vendor_id: &str) -> Result<posbridge_core::Product> {
+        let id = parse_id(vendor_id, "id")?;
+        let (value, response) = self.api.get("get_product", wire::by_id(wire::PRODUCTS, id)).await?;
+        map::catalogue_product(map::record(value)).map_err(|why| Error::decode(VENDOR, why, &response.body))
+    }
+
+    /// Creates a product (`POST /extapi/v1.0/products`), checked locally first; with
+    /// `qty_on_hand` from `extras` when given, else 0 (the stock is SalesMania's to
+    /// count from there). Not retried once sent (a second `POST` would be a second
+    /// product). Returns it as stored: the answer's record when it is one, else as
+    /// sent with the id found by `ext_product_code` (when the catalogue lists it).
+    async fn create_product(&self, product: &posbridge_core::Product) -> Result<posbridge_core::Product> {
+        let body = map::catalogue_body(product, self.config.unit.trim(), map::Write::Create)?;
+        let request = Request::post("create_product", wire::PRODUCTS).json(&body)?;
+        let answer = self.api.write(&request).await?;
+        self.ids.forget_products().await;
+        if let Some(stored) = stored_catalogue_product(answer) {
+            return Ok(stored);
+        }
+        let mut stored = product.clone();
+        stored.id = match self.ids.product_id_fresh(product.code.trim()).await {
+            Ok(id) => id.map(|id| id.to_string()),
+            Err(e) => {
+                tracing::debug!(vendor = VENDOR, error = %e, "reading the new product back failed");
+                None
+            }
+        };
+        Ok(stored)
+    }
+
+    /// Updates a product (`PATCH /extapi/v1.0/products/{id}`), checked locally
+    /// first; `qty_on_hand` is never sent (a catalogue write does not overwrite the
+    /// stock SalesMania counts). Setting the same values twice is harmless, so it is
+    /// retried like a read. Returns the answer's record when it is one, else the
+    /// product as sent with its id.
+    async fn update_product(
+        &self,
+        vendor_id: &str,
+        product: &posbridge_core::Product,
+    ) -> Result<posbridge_core::Product> {
+        let id = parse_id(vendor_id, "id")?;
+        let body = map::catalogue_body(product, self.config.unit.trim(), map::Write::Update)?;
+        let request = Request::new("update_product", Method::PATCH, wire::by_id(wire::PRODUCTS, id))
+            .json(&body)?
+            .idempotent(true);
+        let answer = self.api.write(&request).await;
+        self.ids.forget_products().await;
+        Ok(
+            stored_catalogue_product(answer?).unwrap_or_else(|| posbridge_core::Product {
+                id: Some(id.to_string()),
+                ..product.clone()
+            }),
+        )
+    }
+
+    /// Deletes a product (`DELETE /extapi/v1.0/products/{id}`). Not retried once
+    /// sent: a second delete of a product the first deleted would answer "not found".
+    async fn delete_product(&self, vendor_id: &str) -> Result<()> {
+        let id = parse_id(vendor_id, "id")?;
+        SalesMania::delete_product(self, id).await
+    }
+}
+
+/// The product a write's answer carries, when it is a whole product record with
+/// its id.
+fn stored_catalogue_product(answer: Value) -> Option<posbridge_core::Product> {
+    map::catalogue_product(map::record(answer))
+        .ok()
+        .filter(|p| p.id.is_some())
+}
+
 impl Connector for SalesMania {
     /// See [`capabilities`]: duplicates are [`DuplicatePolicy::Ignored`] while the
     /// order look-up works, [`DuplicatePolicy::Unknown`] once this client found that
@@ -1392,6 +1490,83 @@ impl Connector for SalesMania {
     fn voids(&self) -> Option<&dyn Voids> {
         Some(self)
     }
+
+    fn catalogue(&self) -> Option<&dyn Catalogue> {
+        Some(self)
+    }
+
+    /// SalesMania's documented operations that no capability trait covers, by the
+    /// name its descriptor gives them:
+    ///
+    /// | name | endpoint | input | answer |
+    /// |---|---|---|---|
+    /// | `visits` | `GET /extapi/v1.0/visits` | `null` | the [`Visit`]s, every page ([`SalesMania::list_visits`]) |
+    /// | `add_visit` | `POST /extapi/v1.0/visits` | `{"date": "YYYY-MM-DD", "customer_id": N}`, optional `"team_id": N`, `"visit_status"`, `"description"` | the new visit's id, or `null` ([`SalesMania::add_visit`]) |
+    /// | `teams` | `GET /extapi/v1.0/teams` | `null` | the [`Team`]s, every page ([`SalesMania::list_teams`]) |
+    ///
+    /// Another name is an [`Error::Invalid`] on `call` listing these; a missing or
+    /// mistyped input field, an [`Error::Invalid`] naming it (`input.date`, …).
+    fn call<'a>(&'a self, name: &'a str, input: &'a Value) -> BoxFuture<'a, Result<Box<serde_json::value::RawValue>>> {
+        Box::pin(async move {
+            match name {
+                "visits" => to_json(&self.list_visits().await?),
+                "add_visit" => {
+                    let visit = new_visit(input)?;
+                    to_json(&self.add_visit(&visit).await?)
+                }
+                "teams" => to_json(&self.list_teams().await?),
+                other => Err(Error::invalid(
+                    "call",
+                    format!(
+                        "SalesMania has no documented call {} (it offers {})",
+                        posbridge_core::error::quote(other),
+                        CALLS.join(", ")
+                    ),
+                )),
+            }
+        })
+    }
+}
+
+/// The names [`Connector::call`] knows.
+const CALLS: &[&str] = &["visits", "add_visit", "teams"];
+
+/// A call's answer as JSON.
+/// The answer as JSON text (what `Connector::call` answers).
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|e| Error::invalid("call", format!("the answer does not serialize: {e}")))
+}
+
+/// The visit an `add_visit` call's input describes.
+fn new_visit(input: &Value) -> Result<NewVisit> {
+    let bad = |field: &str, why: &str| Error::invalid(format!("input.{field}"), why.to_owned());
+    let date = input
+        .get("date")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("date", "required: the visit's day as \"YYYY-MM-DD\""))?
+        .trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| bad("date", "not a date (\"YYYY-MM-DD\")"))?;
+    let customer_id = input
+        .get("customer_id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("customer_id", "required: SalesMania's customer id, a whole number"))?;
+    let mut visit = NewVisit::new(date, customer_id);
+    visit.team_id = match input.get("team_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| bad("team_id", "not a whole number"))?),
+    };
+    let text = |field: &str| -> Result<Option<String>> {
+        match input.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(field, "not a string")),
+        }
+    };
+    visit.visit_status = text("visit_status")?;
+    visit.description = text("description")?;
+    Ok(visit)
 }
 
 impl SalesMania {

@@ -734,7 +734,7 @@ pub(crate) fn product_body(p: &Product) -> Result<wire::ProductBody> {
         status: p.status,
         ext_product_code: text(&p.ext_product_code),
         default_disc: (!p.default_disc.is_empty()).then(|| format_discount(&p.default_disc)),
-        qty_on_hand: p.qty_on_hand,
+        qty_on_hand: Some(p.qty_on_hand),
         product_units: p
             .product_units
             .iter()
@@ -776,6 +776,197 @@ pub(crate) fn product_from_record(r: wire::ProductRecord) -> std::result::Result
         product_units: units,
         name,
     })
+}
+
+// ---- the catalogue (core's `Product`) -----------------------------------------------
+
+/// The record fields the catalogue's [`posbridge_core::Product`] models; every other
+/// field of a product record is kept in its `extras`.
+const MODELLED: [&str; 5] = ["id", "name", "ext_product_code", "status", "product_units"];
+
+/// A decimal written as a JSON number or a string (`120`, `"80.5"`).
+fn decimal_of(v: &Value) -> Option<Decimal> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return None,
+    };
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .ok()
+}
+
+/// A product record (as SalesMania answers it) as a catalogue product: `code` is
+/// `ext_product_code`, else the SKU, else SalesMania's id (as for stock); `unit` and
+/// `price` are the first unit of ratio 1's; `active` is `status` (absent: active);
+/// no tax, barcode or category (SalesMania has none). `extras` keeps every other
+/// field as SalesMania wrote it (`qty_on_hand`, `sku`, `description`, `tags`,
+/// `default_disc`, anything else; nulls dropped), and the units other than the base
+/// one as `product_units`.
+pub(crate) fn catalogue_product(value: Value) -> std::result::Result<posbridge_core::Product, String> {
+    let Value::Object(raw) = value else {
+        return Err("a product is not a JSON object".into());
+    };
+    let r: wire::ProductRecord = serde_json::from_value(Value::Object(raw.clone())).map_err(|e| e.to_string())?;
+    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    let name = nonempty(&r.name).ok_or("a product has no name")?;
+    let code = nonempty(&r.ext_product_code)
+        .or_else(|| nonempty(&r.sku))
+        .or_else(|| r.id.map(|id| id.to_string()))
+        .ok_or_else(|| format!("product {name:?} has no ext_product_code, sku or id"))?;
+    let mut base = None;
+    for (i, u) in r.product_units.iter().enumerate() {
+        if base.is_none() && u.ratio == Some(Decimal::ONE) && nonempty(&u.name).is_some() {
+            base = Some(i);
+        }
+    }
+    let mut extras = serde_json::Map::new();
+    for (key, v) in raw {
+        if v.is_null() || MODELLED.contains(&key.as_str()) {
+            continue;
+        }
+        extras.insert(key, v);
+    }
+    let others = other_units(&r, base, &code)?;
+    if !others.is_empty() {
+        extras.insert("product_units".into(), Value::Array(others));
+    }
+    let base = base.and_then(|i| r.product_units.get(i));
+    let mut product = posbridge_core::Product::new(code, name);
+    product.unit = base.and_then(|u| nonempty(&u.name));
+    product.price = base.and_then(|u| u.price);
+    product.active = r.status.unwrap_or(true);
+    product.id = r.id.map(|id| id.to_string());
+    product.extras = extras;
+    Ok(product)
+}
+
+/// The units other than the base one, as `{name, price, ratio}`.
+fn other_units(r: &wire::ProductRecord, base: Option<usize>, code: &str) -> std::result::Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for (i, u) in r.product_units.iter().enumerate() {
+        let (Some(name), Some(price), Some(ratio)) = (&u.name, u.price, u.ratio) else {
+            return Err(format!("unit {i} of product {code:?} lacks a name, a price or a ratio"));
+        };
+        if Some(i) != base {
+            out.push(serde_json::json!({"name": name, "price": number(price), "ratio": number(ratio)}));
+        }
+    }
+    Ok(out)
+}
+
+/// A decimal as the JSON number that writes it exactly (`4500`, `17500.5`).
+fn number(d: Decimal) -> Value {
+    serde_json::from_str(&d.normalize().to_string()).unwrap_or_else(|_| Value::String(d.to_string()))
+}
+
+/// Where a catalogue product's body is for: a new product (`POST`, which requires
+/// `qty_on_hand`) or an update (`PATCH`, which leaves the stock alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// `POST /products`.
+    Create,
+    /// `PATCH /products/{id}`.
+    Update,
+}
+
+/// A catalogue product as SalesMania's product body, checked locally first (nothing
+/// is sent when it fails): a code, a name of at most 200 characters, a price that is
+/// not negative (SalesMania's base unit needs one). `ext_product_code` = `code`; the
+/// base unit (ratio 1) is `unit` (else `default_unit`) at `price`; the other units
+/// come from `extras.product_units`; `sku`, `description`, `tags`, `default_disc`
+/// from `extras` when there; `status` = `active`. `qty_on_hand`: on create,
+/// `extras.qty_on_hand` when given, else 0; on update, never sent. Barcode, tax and
+/// category have no SalesMania field and are not sent.
+pub(crate) fn catalogue_body(
+    p: &posbridge_core::Product,
+    default_unit: &str,
+    write: Write,
+) -> Result<wire::ProductBody> {
+    let code = p.code.trim();
+    if code.is_empty() {
+        return Err(Error::invalid(
+            "code",
+            "a product needs a code (SalesMania's ext_product_code)",
+        ));
+    }
+    let price = p.price.ok_or_else(|| {
+        Error::invalid(
+            "price",
+            "SalesMania needs the price of the product's base unit (ratio 1)",
+        )
+    })?;
+    if price < Decimal::ZERO {
+        return Err(Error::invalid("price", format!("price {price} is negative")));
+    }
+    let base_unit = p
+        .unit
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(default_unit)
+        .to_owned();
+    let mut units = vec![ProductUnit::new(base_unit.clone(), price, Decimal::ONE)];
+    match p.extras.get("product_units") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for (i, u) in list.iter().enumerate() {
+                let field = format!("extras.product_units[{i}]");
+                let name = u
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty());
+                let price = u.get("price").and_then(decimal_of);
+                let ratio = u.get("ratio").and_then(decimal_of);
+                let (Some(name), Some(price), Some(ratio)) = (name, price, ratio) else {
+                    return Err(Error::invalid(field, "a unit is {\"name\", \"price\", \"ratio\"}"));
+                };
+                if name.eq_ignore_ascii_case(&base_unit) {
+                    continue;
+                }
+                units.push(ProductUnit::new(name, price, ratio));
+            }
+        }
+        Some(_) => return Err(Error::invalid("extras.product_units", "not a list of units")),
+    }
+    let text = |key: &str| -> Result<Option<String>> {
+        match p.extras.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::invalid(format!("extras.{key}"), "not a string")),
+        }
+    };
+    let tags = match p.extras.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|t| t.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::invalid("extras.tags", "not a list of strings"))?,
+        Some(_) => return Err(Error::invalid("extras.tags", "not a list of strings")),
+    };
+    let default_disc = match text("default_disc")?.filter(|d| !d.trim().is_empty()) {
+        Some(d) => parse_discount(&d).map_err(|e| Error::invalid("extras.default_disc", e.to_string()))?,
+        None => Vec::new(),
+    };
+    let qty_on_hand = match (write, p.extras.get("qty_on_hand")) {
+        (Write::Update, _) => None,
+        (Write::Create, None | Some(Value::Null)) => Some(Decimal::ZERO),
+        (Write::Create, Some(v)) => {
+            Some(decimal_of(v).ok_or_else(|| Error::invalid("extras.qty_on_hand", "not a number"))?)
+        }
+    };
+    let mut product = Product::new(p.name.clone(), qty_on_hand.unwrap_or_default(), units);
+    product.description = text("description")?;
+    product.sku = text("sku")?;
+    product.tags = tags;
+    product.status = Some(p.active);
+    product.ext_product_code = Some(code.to_owned());
+    product.default_disc = default_disc;
+    let mut body = product_body(&product)?;
+    body.qty_on_hand = qty_on_hand;
+    Ok(body)
 }
 
 /// A product record as a stock level: the code is `ext_product_code`, else the SKU,
@@ -1339,6 +1530,71 @@ mod tests {
         let mut p = Product::new("Teh", dec!(1), vec![unit(dec!(1))]);
         p.default_disc = vec![dec!(55.55), dec!(3)];
         assert_eq!(product_body(&p).unwrap().default_disc.as_deref(), Some("55.55+3"));
+    }
+
+    #[test]
+    fn a_catalogue_product_read_back_and_updated_keeps_its_other_units_but_not_its_stock() {
+        let record = json!({"id": "501", "name": "Teh", "sku": "SW-25", "status": 0, "ext_product_code": " ",
+            "qty_on_hand": "120", "description": null, "default_disc": "5+2",
+            "product_units": [{"name": "DUS", "price": 216000, "ratio": 48}, {"name": "PCS", "price": "4500.50", "ratio": 1}]});
+        let p = catalogue_product(record).unwrap();
+        assert_eq!(
+            (p.code.as_str(), p.unit.as_deref(), p.price, p.active),
+            ("SW-25", Some("PCS"), Some(dec!(4500.50)), false)
+        );
+        assert_eq!(p.id.as_deref(), Some("501"));
+        assert!(
+            !p.extras.contains_key("description") && !p.extras.contains_key("status"),
+            "{:?}",
+            p.extras
+        );
+        assert_eq!(
+            p.extras["product_units"],
+            json!([{"name": "DUS", "price": 216000, "ratio": 48}])
+        );
+        let body = serde_json::to_value(catalogue_body(&p, "PCS", Write::Update).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"name": "Teh", "sku": "SW-25", "status": false, "ext_product_code": "SW-25", "default_disc": "5+2",
+                   "product_units": [{"name": "PCS", "price": 4500.5, "ratio": 1}, {"name": "DUS", "price": 216000, "ratio": 48}]})
+        );
+        let created = catalogue_body(&p, "PCS", Write::Create).unwrap();
+        assert_eq!(created.qty_on_hand, Some(dec!(120)));
+        assert!(
+            catalogue_product(
+                json!({"id": 1, "name": "x", "product_units": [{"name": "PCS", "price": "a", "ratio": 1}]})
+            )
+            .is_err()
+        );
+        assert!(catalogue_product(json!({"name": "x"})).is_err(), "no code, SKU or id");
+        assert!(catalogue_product(json!([1])).is_err());
+    }
+
+    #[test]
+    fn a_catalogue_product_is_refused_locally_naming_the_field() {
+        let field = |p: &posbridge_core::Product| match catalogue_body(p, "PCS", Write::Create) {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let mut p = posbridge_core::Product::new("A", "a");
+        assert_eq!(field(&p), "price");
+        p.price = Some(dec!(-0.01));
+        assert_eq!(field(&p), "price");
+        p.price = Some(Decimal::ZERO);
+        p.extras.insert("qty_on_hand".into(), json!("lots"));
+        assert_eq!(field(&p), "extras.qty_on_hand");
+        p.extras.insert("qty_on_hand".into(), json!(3));
+        p.extras.insert("product_units".into(), json!([{"name": "DUS"}]));
+        assert_eq!(field(&p), "extras.product_units[0]");
+        p.extras.remove("product_units");
+        p.extras.insert("default_disc".into(), json!("5,5"));
+        assert_eq!(field(&p), "extras.default_disc");
+        p.extras.remove("default_disc");
+        p.name = "n".repeat(201);
+        assert_eq!(field(&p), "name");
+        p.name = "n".repeat(200);
+        p.code = " ".into();
+        assert_eq!(field(&p), "code");
     }
 
     fn percentage() -> impl Strategy<Value = Decimal> {

@@ -18,7 +18,7 @@
 //! | `GET orders?ext_order_no=` | `[<Ext Order>]` with that `ext_order_no` (`[]` when none) |
 //! | `GET`/`PATCH orders/{id}` | the order; `PATCH {"status", "ext_order_status_name"?}` → `{}` |
 //! | `GET`/`POST customers`, `GET`/`PATCH`/`DELETE customers/{id}` | customers; `?ext_cust_no=` → a bare array |
-//! | `GET`/`POST products`, `GET`/`PATCH`/`DELETE products/{id}` | products; the catalogue's are products `501, 502, …` |
+//! | `GET`/`POST products`, `GET`/`PATCH`/`DELETE products/{id}` | products; the catalogue's are products `501, 502, …`; an `ext_product_code` another product has is 422 "has already been taken"; deleting a product an order names is 409 `Produk masih dipakai di order` |
 //! | `GET`/`POST visits`, `GET teams` | visits, teams |
 //!
 //! A catalogue product's one unit (ratio 1) is `PCS`, or the name `units` gives it
@@ -1784,6 +1784,9 @@ async fn add_product(
         Ok(qty) => rec.own_qty = qty.unwrap_or_default(),
         Err(r) => return r,
     }
+    if code_taken(&state, None, &rec) {
+        return invalid("ext_product_code", "The ext product code has already been taken.");
+    }
     let id = state.ledger.next_product;
     state.ledger.next_product = id.saturating_add(1);
     let value = product_value(&state, id, &rec);
@@ -1835,6 +1838,9 @@ async fn patch_product(
         Ok(q) => q,
         Err(r) => return r,
     };
+    if code_taken(&state, Some(id), &rec) {
+        return invalid("ext_product_code", "The ext product code has already been taken.");
+    }
     if let Some(qty) = qty {
         match &rec.stock_code {
             Some(code) => {
@@ -1863,10 +1869,32 @@ async fn delete_product(
     if let Err(r) = authorised(&state, &headers, &q) {
         return r;
     }
-    match parse_id(&id).and_then(|id| state.ledger.products.remove(&id)) {
-        Some(_) => applied(json!({"message": "Produk berhasil dihapus"})),
-        None => not_found("Produk"),
+    let Some(id) = parse_id(&id).filter(|id| state.ledger.products.contains_key(id)) else {
+        return not_found("Produk");
+    };
+    if state
+        .ledger
+        .orders
+        .values()
+        .any(|o| o.moves.iter().any(|(p, _)| *p == id))
+    {
+        return Reply::message(StatusCode::CONFLICT, "Produk masih dipakai di order");
     }
+    state.ledger.products.remove(&id);
+    applied(json!({"message": "Produk berhasil dihapus"}))
+}
+
+/// Whether another product (not `id`) has `rec`'s `ext_product_code`: SalesMania's
+/// order lines are resolved by it, so the sandbox keeps it unique.
+fn code_taken(state: &SandboxState<'_>, id: Option<u64>, rec: &ProductRec) -> bool {
+    let Some(code) = rec.ext_product_code.as_str().map(str::trim).filter(|c| !c.is_empty()) else {
+        return false;
+    };
+    state
+        .ledger
+        .products
+        .iter()
+        .any(|(other, p)| Some(*other) != id && p.ext_product_code.as_str().map(str::trim) == Some(code))
 }
 
 // ---- visits and teams ----------------------------------------------------------------

@@ -97,7 +97,7 @@ impl ProductUnit {
 }
 
 /// A salesperson's visit to a customer, as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Visit {
     /// SalesMania's id, when the answer carries one.
@@ -144,7 +144,7 @@ impl NewVisit {
 }
 
 /// A sales team.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Team {
     /// SalesMania's id.

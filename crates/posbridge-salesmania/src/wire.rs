@@ -324,8 +324,10 @@ pub(crate) struct ProductBody {
     pub ext_product_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_disc: Option<String>,
-    #[serde(with = "decimal_number")]
-    pub qty_on_hand: Decimal,
+    /// Required by a `POST`; a catalogue update (`PATCH`) leaves it out, so that the
+    /// stock SalesMania counts is not overwritten by a catalogue write.
+    #[serde(skip_serializing_if = "Option::is_none", with = "option_decimal_number")]
+    pub qty_on_hand: Option<Decimal>,
     pub product_units: Vec<UnitBody>,
 }
 

@@ -60,6 +60,929 @@ async fn add_payment__unknown_sale_is_not_found() {
 }
 
 #[tokio::test]
+async fn call__biller__happy_path() {
+    run::<Config>(FIXTURES, "call__biller__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__biller__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__biller__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__biller__malformed_response() {
+    run::<Config>(FIXTURES, "call__biller__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__biller__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__biller__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__biller__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__biller__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__happy_path() {
+    run::<Config>(FIXTURES, "call__billers__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__billers__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__malformed_response() {
+    run::<Config>(FIXTURES, "call__billers__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__paging() {
+    run::<Config>(FIXTURES, "call__billers__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__billers__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__billers__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__billers__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__expired_token_refresh_malformed_response() {
+    run::<Config>(
+        FIXTURES,
+        "call__categories__expired_token_refresh_malformed_response.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn call__categories__expired_token_refresh_rate_limited() {
+    run::<Config>(FIXTURES, "call__categories__expired_token_refresh_rate_limited.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__expired_token_refreshed() {
+    run::<Config>(FIXTURES, "call__categories__expired_token_refreshed.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__happy_path() {
+    run::<Config>(FIXTURES, "call__categories__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__categories__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__malformed_response() {
+    run::<Config>(FIXTURES, "call__categories__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__paging() {
+    run::<Config>(FIXTURES, "call__categories__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__categories__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__refresh_token_invalid_credentials() {
+    run::<Config>(FIXTURES, "call__categories__refresh_token_invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__categories__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__category__happy_path() {
+    run::<Config>(FIXTURES, "call__category__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__category__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__category__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__category__malformed_response() {
+    run::<Config>(FIXTURES, "call__category__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__category__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__category__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__category__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__category__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__happy_path() {
+    run::<Config>(FIXTURES, "call__claims_report__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__claims_report__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__malformed_response() {
+    run::<Config>(FIXTURES, "call__claims_report__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__claims_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__claims_report__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__happy_path() {
+    run::<Config>(FIXTURES, "call__crm_invoices_report__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__crm_invoices_report__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__malformed_response() {
+    run::<Config>(FIXTURES, "call__crm_invoices_report__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__rate_limited_long_retry_after() {
+    run::<Config>(
+        FIXTURES,
+        "call__crm_invoices_report__rate_limited_long_retry_after.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__crm_invoices_report__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_group__happy_path() {
+    run::<Config>(FIXTURES, "call__customer_group__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_group__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__customer_group__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_group__malformed_response() {
+    run::<Config>(FIXTURES, "call__customer_group__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_group__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__customer_group__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_group__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__customer_group__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__happy_path() {
+    run::<Config>(FIXTURES, "call__customer_groups__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__customer_groups__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__malformed_response() {
+    run::<Config>(FIXTURES, "call__customer_groups__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__paging() {
+    run::<Config>(FIXTURES, "call__customer_groups__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__customer_groups__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__customer_groups__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__gift_card__happy_path() {
+    run::<Config>(FIXTURES, "call__gift_card__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__gift_card__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__gift_card__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__gift_card__malformed_response() {
+    run::<Config>(FIXTURES, "call__gift_card__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__gift_card__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__gift_card__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__gift_card__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__gift_card__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__happy_path() {
+    run::<Config>(FIXTURES, "call__loyalty__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__loyalty__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__malformed_response() {
+    run::<Config>(FIXTURES, "call__loyalty__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__paging() {
+    run::<Config>(FIXTURES, "call__loyalty__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__loyalty__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__loyalty__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__order__happy_path() {
+    run::<Config>(FIXTURES, "call__order__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__order__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__order__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__order__malformed_response() {
+    run::<Config>(FIXTURES, "call__order__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__order__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__order__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__order__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__order__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__happy_path() {
+    run::<Config>(FIXTURES, "call__orders__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__orders__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__malformed_response() {
+    run::<Config>(FIXTURES, "call__orders__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__paging() {
+    run::<Config>(FIXTURES, "call__orders__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__orders__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__orders__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__payment__happy_path() {
+    run::<Config>(FIXTURES, "call__payment__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__payment__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__payment__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__payment__malformed_response() {
+    run::<Config>(FIXTURES, "call__payment__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__payment__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__payment__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payment__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__payment__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_method__happy_path() {
+    run::<Config>(FIXTURES, "call__payment_method__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_method__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__payment_method__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_method__malformed_response() {
+    run::<Config>(FIXTURES, "call__payment_method__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_method__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__payment_method__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_method__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__payment_method__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__happy_path() {
+    run::<Config>(FIXTURES, "call__payment_methods__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__payment_methods__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__malformed_response() {
+    run::<Config>(FIXTURES, "call__payment_methods__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__paging() {
+    run::<Config>(FIXTURES, "call__payment_methods__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__payment_methods__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__payment_methods__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__happy_path() {
+    run::<Config>(FIXTURES, "call__payments__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__payments__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__malformed_response() {
+    run::<Config>(FIXTURES, "call__payments__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__paging() {
+    run::<Config>(FIXTURES, "call__payments__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__payments__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payments__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__payments__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__happy_path() {
+    run::<Config>(FIXTURES, "call__payroll_report__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__payroll_report__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__malformed_response() {
+    run::<Config>(FIXTURES, "call__payroll_report__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__payroll_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__payroll_report__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__promotion__happy_path() {
+    run::<Config>(FIXTURES, "call__promotion__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__promotion__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__promotion__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__promotion__malformed_response() {
+    run::<Config>(FIXTURES, "call__promotion__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__promotion__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__promotion__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__promotion__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__promotion__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__happy_path() {
+    run::<Config>(FIXTURES, "call__promotions__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__promotions__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__malformed_response() {
+    run::<Config>(FIXTURES, "call__promotions__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__paging() {
+    run::<Config>(FIXTURES, "call__promotions__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__promotions__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__promotions__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoice__happy_path() {
+    run::<Config>(FIXTURES, "call__return_invoice__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoice__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__return_invoice__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoice__malformed_response() {
+    run::<Config>(FIXTURES, "call__return_invoice__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoice__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__return_invoice__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoice__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__return_invoice__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__happy_path() {
+    run::<Config>(FIXTURES, "call__return_invoices__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__return_invoices__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__malformed_response() {
+    run::<Config>(FIXTURES, "call__return_invoices__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__paging() {
+    run::<Config>(FIXTURES, "call__return_invoices__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__return_invoices__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__return_invoices__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__return_order__happy_path() {
+    run::<Config>(FIXTURES, "call__return_order__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__return_order__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__return_order__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__return_order__malformed_response() {
+    run::<Config>(FIXTURES, "call__return_order__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__return_order__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__return_order__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_order__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__return_order__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__happy_path() {
+    run::<Config>(FIXTURES, "call__return_orders__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__return_orders__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__malformed_response() {
+    run::<Config>(FIXTURES, "call__return_orders__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__paging() {
+    run::<Config>(FIXTURES, "call__return_orders__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__return_orders__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__return_orders__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__roster_schedule__happy_path() {
+    run::<Config>(FIXTURES, "call__roster_schedule__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__roster_schedule__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__roster_schedule__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__roster_schedule__malformed_response() {
+    run::<Config>(FIXTURES, "call__roster_schedule__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__roster_schedule__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__roster_schedule__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__roster_schedule__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__roster_schedule__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__happy_path() {
+    run::<Config>(FIXTURES, "call__sales_report__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__sales_report__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__malformed_response() {
+    run::<Config>(FIXTURES, "call__sales_report__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__sales_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__sales_report__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__happy_path() {
+    run::<Config>(FIXTURES, "call__subcategories__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__subcategories__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__malformed_response() {
+    run::<Config>(FIXTURES, "call__subcategories__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__paging() {
+    run::<Config>(FIXTURES, "call__subcategories__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__subcategories__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__subcategories__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__happy_path() {
+    run::<Config>(FIXTURES, "call__subcategories_of__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__subcategories_of__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__malformed_response() {
+    run::<Config>(FIXTURES, "call__subcategories_of__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__paging() {
+    run::<Config>(FIXTURES, "call__subcategories_of__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__subcategories_of__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__subcategories_of__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategory__happy_path() {
+    run::<Config>(FIXTURES, "call__subcategory__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategory__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__subcategory__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategory__malformed_response() {
+    run::<Config>(FIXTURES, "call__subcategory__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategory__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__subcategory__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategory__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__subcategory__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_item__happy_path() {
+    run::<Config>(FIXTURES, "call__tax_line_item__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_item__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__tax_line_item__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_item__malformed_response() {
+    run::<Config>(FIXTURES, "call__tax_line_item__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_item__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__tax_line_item__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_item__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__tax_line_item__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__happy_path() {
+    run::<Config>(FIXTURES, "call__tax_line_items__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__tax_line_items__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__malformed_response() {
+    run::<Config>(FIXTURES, "call__tax_line_items__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__paging() {
+    run::<Config>(FIXTURES, "call__tax_line_items__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__tax_line_items__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__tax_line_items__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rate__happy_path() {
+    run::<Config>(FIXTURES, "call__tax_rate__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rate__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__tax_rate__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rate__malformed_response() {
+    run::<Config>(FIXTURES, "call__tax_rate__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rate__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__tax_rate__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rate__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__tax_rate__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__happy_path() {
+    run::<Config>(FIXTURES, "call__tax_rates__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__tax_rates__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__malformed_response() {
+    run::<Config>(FIXTURES, "call__tax_rates__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__paging() {
+    run::<Config>(FIXTURES, "call__tax_rates__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__tax_rates__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__tax_rates__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__warehouse__happy_path() {
+    run::<Config>(FIXTURES, "call__warehouse__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__warehouse__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__warehouse__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__warehouse__malformed_response() {
+    run::<Config>(FIXTURES, "call__warehouse__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__warehouse__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__warehouse__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__warehouse__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__warehouse__server_error_then_success.json").await;
+}
+
+#[tokio::test]
 async fn create_customer__happy_path() {
     run::<Config>(FIXTURES, "create_customer__happy_path.json").await;
 }
@@ -160,6 +1083,36 @@ async fn get_customer__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn get_product__happy_path() {
+    run::<Config>(FIXTURES, "get_product__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn get_product__invalid_credentials() {
+    run::<Config>(FIXTURES, "get_product__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn get_product__malformed_response() {
+    run::<Config>(FIXTURES, "get_product__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn get_product__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "get_product__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn get_product__server_error_then_success() {
+    run::<Config>(FIXTURES, "get_product__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn get_product__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "get_product__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn get_sale__happy_path() {
     run::<Config>(FIXTURES, "get_sale__happy_path.json").await;
 }
@@ -205,6 +1158,11 @@ async fn list_customers__malformed_response() {
 }
 
 #[tokio::test]
+async fn list_customers__paging_three_pages() {
+    run::<Config>(FIXTURES, "list_customers__paging_three_pages.json").await;
+}
+
+#[tokio::test]
 async fn list_customers__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "list_customers__rate_limited_long_retry_after.json").await;
 }
@@ -217,6 +1175,71 @@ async fn list_customers__server_error_then_success() {
 #[tokio::test]
 async fn list_customers__three_pages_with_metadata() {
     run::<Config>(FIXTURES, "list_customers__three_pages_with_metadata.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__happy_path() {
+    run::<Config>(FIXTURES, "list_locations__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__invalid_credentials() {
+    run::<Config>(FIXTURES, "list_locations__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__malformed_response() {
+    run::<Config>(FIXTURES, "list_locations__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__paging_two_pages() {
+    run::<Config>(FIXTURES, "list_locations__paging_two_pages.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "list_locations__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__server_error_then_success() {
+    run::<Config>(FIXTURES, "list_locations__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn list_products__happy_path() {
+    run::<Config>(FIXTURES, "list_products__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn list_products__invalid_credentials() {
+    run::<Config>(FIXTURES, "list_products__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn list_products__item_without_code_is_a_decode_error() {
+    run::<Config>(FIXTURES, "list_products__item_without_code_is_a_decode_error.json").await;
+}
+
+#[tokio::test]
+async fn list_products__malformed_response() {
+    run::<Config>(FIXTURES, "list_products__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn list_products__paging_two_pages() {
+    run::<Config>(FIXTURES, "list_products__paging_two_pages.json").await;
+}
+
+#[tokio::test]
+async fn list_products__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "list_products__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_products__server_error_then_success() {
+    run::<Config>(FIXTURES, "list_products__server_error_then_success.json").await;
 }
 
 #[tokio::test]
@@ -237,6 +1260,11 @@ async fn list_sales__malformed_response() {
 #[tokio::test]
 async fn list_sales__page_loop_detected() {
     run::<Config>(FIXTURES, "list_sales__page_loop_detected.json").await;
+}
+
+#[tokio::test]
+async fn list_sales__paging_two_pages() {
+    run::<Config>(FIXTURES, "list_sales__paging_two_pages.json").await;
 }
 
 #[tokio::test]
@@ -267,6 +1295,30 @@ async fn push_return__malformed_response_is_uncertain() {
 #[tokio::test]
 async fn push_return__order_goes_to_return_orders() {
     run::<Config>(FIXTURES, "push_return__order_goes_to_return_orders.json").await;
+}
+
+#[tokio::test]
+async fn push_return__order_invalid_credentials() {
+    run::<Config>(FIXTURES, "push_return__order_invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn push_return__order_malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "push_return__order_malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn push_return__order_rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "push_return__order_rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn push_return__order_rejected_more_than_sold_less_earlier_returns() {
+    run::<Config>(
+        FIXTURES,
+        "push_return__order_rejected_more_than_sold_less_earlier_returns.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -324,6 +1376,20 @@ async fn push_return__unknown_sale_is_not_found() {
 }
 
 #[tokio::test]
+async fn push_sale__back_office_price_wins_on_a_mapped_product() {
+    run::<Config>(FIXTURES, "push_sale__back_office_price_wins_on_a_mapped_product.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__back_office_price_wins_with_the_differences_on_the_receipt() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__back_office_price_wins_with_the_differences_on_the_receipt.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn push_sale__expired_token_is_refreshed_once() {
     run::<Config>(FIXTURES, "push_sale__expired_token_is_refreshed_once.json").await;
 }
@@ -363,8 +1429,28 @@ async fn push_sale__malformed_response_is_uncertain() {
 }
 
 #[tokio::test]
+async fn push_sale__order_invalid_credentials() {
+    run::<Config>(FIXTURES, "push_sale__order_invalid_credentials.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__order_kind_goes_to_orders() {
     run::<Config>(FIXTURES, "push_sale__order_kind_goes_to_orders.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "push_sale__order_malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "push_sale__order_rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__order_rejected_mandatory_field() {
+    run::<Config>(FIXTURES, "push_sale__order_rejected_mandatory_field.json").await;
 }
 
 #[tokio::test]
@@ -380,6 +1466,20 @@ async fn push_sale__payments_by_every_method() {
 #[tokio::test]
 async fn push_sale__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "push_sale__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refused_catalogue_price_differs() {
+    run::<Config>(FIXTURES, "push_sale__refused_catalogue_price_differs.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refused_catalogue_price_differs_on_a_mapped_product() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__refused_catalogue_price_differs_on_a_mapped_product.json",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -128,8 +128,9 @@ impl Vendor for Op {
         }
     }
 
-    /// The invoices, the items and the token endpoint answering as they should, but for
-    /// `except`. When the token endpoint is the one under test, the invoice is refused
+    /// The invoices, the items (which a push lists for its price check) and the token
+    /// endpoint answering as they should, but for `except`. When the token endpoint is
+    /// the one under test, the invoice is refused
     /// with the configured token (so that the connector refreshes it) and accepted with
     /// the renewed one.
     async fn mock_the_rest(server: &MockServer, except: Target) {
@@ -150,6 +151,15 @@ impl Vendor for Op {
                         .path(INVOICES.path)
                         .header("authorization", format!("Bearer {ACCESS_2}"));
                     then.status(200).json_body(created);
+                })
+                .await;
+            // The listing the price check compares the sale with, whatever the token.
+            server
+                .mock_async(|when, then| {
+                    when.method(GET).path(ITEMS.path);
+                    then.status(200).json_body(json!({
+                        "data": [{"id": "943", "code": "vitadine", "name": "Vitadine", "price": "100.0000"}],
+                        "_metadata": {"currentPage": 1, "nextPage": null}}));
                 })
                 .await;
             return;
@@ -202,7 +212,8 @@ impl Vendor for Op {
                     when.method(GET).path(ITEMS.path);
                     then.status(200).json_body(json!({
                         "data": [{"id": "943", "code": "vitadine", "name": "Vitadine", "type": "standard",
-                                  "quantity": "5", "inventory": [{"warehouse_id": "2", "quantity": "5"}]}],
+                                  "price": "100.0000", "quantity": "5",
+                                  "inventory": [{"warehouse_id": "2", "quantity": "5"}]}],
                         "_metadata": {"currentPage": 1, "nextPage": null}}));
                 })
                 .await;

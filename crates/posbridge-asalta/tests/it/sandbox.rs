@@ -643,7 +643,8 @@ async fn reports_come_from_the_stored_invoices() {
         let (_, payroll) = api.form("report/payroll", &[("month", "11"), ("year", "2026")]).await;
         assert_eq!(payroll["payslip_date"], "2026-11-28");
         let (_, claims) = api.form("report/claims", &[("month", "11"), ("year", "2026")]).await;
-        assert!(claims["Transport"].is_array());
+        // As the document's sample: each claim type an object with its total.
+        assert_eq!(claims["Transport"]["total_expense"], "86.40");
         let (_, roster) = api
             .form(
                 "report/rosterschedule",
@@ -659,6 +660,54 @@ async fn reports_come_from_the_stored_invoices() {
             api.form("report/sales", &[("startdate", "2026-11-01")]).await.1["message"],
             "Field enddate is Mandatory."
         );
+        s.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn subcategories_loyalty_promotions_and_tax_line_items_answer_as_documented() {
+    bounded(async {
+        let s = start().await;
+        let api = Api::new(&s);
+        let (status, all) = api.get("pos/subcategories").await;
+        assert_eq!(status, 200);
+        assert_eq!(all["data"].as_array().unwrap().len(), 2);
+        assert_eq!(all["_meta"]["totalCount"], 2);
+        let (_, one) = api.get("pos/subcategories?id=3").await;
+        assert_eq!(one["sub_category_code"], "SC2");
+        let (_, of) = api.get("pos/subcategories?parent_category_id=1").await;
+        assert_eq!(of["data"].as_array().unwrap().len(), 2);
+        let (_, none) = api.get("pos/subcategories?parent_category_id=9").await;
+        assert!(none["data"].as_array().unwrap().is_empty());
+        assert_eq!(api.get("pos/subcategories?id=9").await.0, 404);
+
+        let (status, loyalty) = api.get("pos/loyalty?customer_id=1").await;
+        assert_eq!(status, 200);
+        assert!(loyalty["data"].as_array().unwrap().is_empty());
+        assert_eq!(loyalty["_metadata"]["totalRecord"], 0);
+        assert_eq!(api.get("pos/loyalty").await.0, 400);
+
+        let (_, promotions) = api.get("pos/promotions?warehouse_id=2").await;
+        assert_eq!(promotions["data"][0]["title"], "Offer 2 for $3.00");
+        assert_eq!(promotions["data"][0]["promotions_items"][0], 1001);
+        let (_, promotion) = api.get("pos/promotions?id=10").await;
+        assert_eq!(promotion["promotion_conditions"][0]["discount_amount"], "3.0000");
+        let (status, refused) = api.get("pos/promotions").await;
+        assert_eq!(status, 400);
+        assert_eq!(refused["message"], "Field warehouse_id is Mandatory.");
+
+        let (_, rates) = api.get("pos/taxrates").await;
+        assert_eq!(rates["data"][1]["tax_code"], "gst18");
+        assert_eq!(rates["data"][1]["line_item"], "yes");
+        let (_, items) = api.get("pos/taxlineitems?tax_rate_id=2").await;
+        assert_eq!(items["data"][1]["rate"], "8.0000");
+        let (_, item) = api.get("pos/taxlineitems?tax_rate_id=2&id=1").await;
+        assert_eq!(item["name"], "SGST");
+        assert_eq!(api.get("pos/taxlineitems?tax_rate_id=2&id=3").await.0, 404);
+        let (_, other) = api.get("pos/taxlineitems?tax_rate_id=1").await;
+        assert!(other["data"].as_array().unwrap().is_empty());
+        assert_eq!(api.get("pos/taxlineitems").await.0, 400);
         s.shutdown().await;
     })
     .await;

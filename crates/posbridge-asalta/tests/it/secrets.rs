@@ -83,7 +83,16 @@ async fn a_whole_push_with_a_refresh_at_trace_level_logs_no_secret() {
         .await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/pos/items");
+            // The listing the price check compares the sale with (its product is mapped).
+            when.method(GET).path("/pos/items").query_param("page", "1");
+            then.status(200).json_body(serde_json::json!({
+                "data": [{"id": "943", "code": "vitadine", "name": "Vitadine", "price": "100.0000"}],
+                "_metadata": {"currentPage": 1, "nextPage": null}}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/pos/items").query_param("id", "1");
             // A vendor that echoes the credential back in its error.
             then.status(400)
                 .json_body(serde_json::json!({"message": format!("bad access_token={NEW_ACCESS}")}));

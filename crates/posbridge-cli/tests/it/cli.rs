@@ -873,3 +873,238 @@ async fn a_later_payment_is_booked_and_a_delete_the_vendor_lacks_is_refused() {
     );
     handle.shutdown().await;
 }
+
+/// `idmap build` for a vendor without a product list (EAS Pro): the merchant's CSV
+/// export against the POS's CSV; matched by code, barcode and name in turn; the
+/// unmatched and the ambiguous reported with exit 1; a second run keeps a hand-made
+/// entry and adds nothing twice.
+#[test]
+fn idmap_build_matches_an_exported_catalogue_and_keeps_hand_made_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("posbridge.toml");
+    std::fs::write(
+        &config,
+        "[easpro]\nbase_url = \"http://127.0.0.1:9/\"\nid_map_file = \"maps/easpro.json\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("export.csv"),
+        "\u{feff}invProductId,SKU,Name,Barcode\n\
+         u-1,TEA-100,\"Tea, Ceylon 100g\",\n\
+         u-2,,Milo 1kg,9556001\n\
+         u-3,,Sugar 1kg,\n\
+         u-4,,SUGAR  1KG,\n\
+         u-5,BREAD,Bread,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pos.csv"),
+        "code,name,barcode\nTEA-100,Teh,\nMILO-1KG,Milo,9556001\nSUGAR-1KG,sugar 1kg,\nBREAD,Roti,\nNOPE,Nothing,\n",
+    )
+    .unwrap();
+    let build = || {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config)
+            .env("POSBRIDGE_EASPRO_PARTNER", "p")
+            .env("POSBRIDGE_EASPRO_USER_ID", "u")
+            .args(["--json", "idmap", "build", "--vendor", "easpro"])
+            .arg("--vendor-catalogue")
+            .arg(dir.path().join("export.csv"))
+            .arg("--pos-catalogue")
+            .arg(dir.path().join("pos.csv"));
+        cmd.output().unwrap()
+    };
+    let out = build();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["matched"], 3, "{report}");
+    assert_eq!(report["matched_by"]["code"], 2, "{report}");
+    assert_eq!(report["matched_by"]["barcode"], 1, "{report}");
+    assert_eq!(report["unmatched"], serde_json::json!(["NOPE"]), "{report}");
+    assert_eq!(report["ambiguous"][0]["code"], "SUGAR-1KG", "{report}");
+    assert_eq!(
+        report["ambiguous"][0]["ids"],
+        serde_json::json!(["u-3", "u-4"]),
+        "{report}"
+    );
+    let file = dir.path().join("maps/easpro.json");
+    let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        map["product"],
+        serde_json::json!({"TEA-100": "u-1", "MILO-1KG": "u-2", "BREAD": "u-5"})
+    );
+
+    // A hand-made entry, and another kind, survive the next build.
+    std::fs::write(
+        &file,
+        r#"{"product": {"TEA-100": "u-hand", "SUGAR-1KG": "u-3"}, "customer": {"C-1": "9"}}"#,
+    )
+    .unwrap();
+    let out = build();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 2, "{report}");
+    assert_eq!(report["kept_hand_made"][0]["code"], "TEA-100", "{report}");
+    let map: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(map["product"]["TEA-100"], "u-hand");
+    assert_eq!(map["product"]["SUGAR-1KG"], "u-3");
+    assert_eq!(map["customer"]["C-1"], "9");
+    // The connector reads the map it wrote (EAS Pro's check sends nothing).
+    let mut cmd = posbridge(dir.path());
+    cmd.env("POSBRIDGE_CONFIG", &config)
+        .env("POSBRIDGE_EASPRO_PARTNER", "p")
+        .env("POSBRIDGE_EASPRO_USER_ID", "u")
+        .args(["check", "--vendor", "easpro"]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// The catalogue commands against the sandbox's Asalta: products (CSV, one by id),
+/// locations, Asalta's own lists, and `idmap build` from a POS catalogue with one
+/// product Asalta does not have (reported, exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_commands_read_asalta_and_build_its_id_map() {
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sandbox_vendor_config(dir.path(), &handle, "asalta");
+    let cli = |args: &[&str]| {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config).args(args);
+        cmd
+    };
+    let catalogue = handle.state().products;
+
+    let out = run(cli(&["products", "list", "--format", "csv"])).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut rows = stdout.lines();
+    assert_eq!(rows.next(), Some("code,name,price,tax %,barcode,active,id"));
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(rows.len(), catalogue.len(), "{stdout}");
+    let first = &catalogue[0];
+    let row = rows
+        .iter()
+        .find(|r| r.starts_with(&format!("{},", first.code)))
+        .unwrap_or_else(|| panic!("{} not listed: {stdout}", first.code));
+    let id = row.rsplit(',').next().unwrap().to_owned();
+
+    let out = run(cli(&["products", "get", &id])).await;
+    let product: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(product["code"], first.code.as_str(), "{product}");
+
+    let out = run(cli(&["--json", "locations", "list"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let locations: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !locations.is_empty() && locations.iter().all(|l| l["code"].is_string()),
+        "{locations:?}"
+    );
+
+    let out = run(cli(&["--json", "asalta", "list", "tax-rates"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rates: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rates.as_array().unwrap().is_empty(), "{rates}");
+    let out = run(cli(&["asalta", "list", "promotions"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--warehouse"), "{}", text(&out.stderr));
+
+    // The POS sells three of Asalta's products under the same codes, one by its
+    // barcode-less name only, and one Asalta does not have.
+    let pos = format!(
+        "code,name\n{},x\n{},y\nHOUSE-BLEND,House blend\n",
+        catalogue[0].code, catalogue[1].code
+    );
+    std::fs::write(dir.path().join("pos.csv"), pos).unwrap();
+    let map = dir.path().join("asalta-map.json");
+    let out = run(cli(&[
+        "--json",
+        "idmap",
+        "build",
+        "--pos-catalogue",
+        dir.path().join("pos.csv").to_str().unwrap(),
+        "--out",
+        map.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["matched"], 2, "{report}");
+    assert_eq!(report["unmatched"], serde_json::json!(["HOUSE-BLEND"]), "{report}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    assert_eq!(written["product"][&first.code], id.as_str(), "{written}");
+    handle.shutdown().await;
+}
+
+/// SalesMania as the master catalogue's mirror: `products push` creates one product
+/// and updates another, `products list` reads them back; its own teams and visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesmania_products_are_pushed_and_its_teams_and_visits_reached() {
+    let handle = Sandbox::start(SandboxConfig::default(), posbridge::sandbox_imitations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sandbox_vendor_config(dir.path(), &handle, "salesmania");
+    let cli = |args: &[&str]| {
+        let mut cmd = posbridge(dir.path());
+        cmd.env("POSBRIDGE_CONFIG", &config).args(args);
+        cmd
+    };
+    let out = run(cli(&["--json", "products", "list"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let existing = &before[0];
+    let mut changed = existing.clone();
+    changed["price"] = serde_json::json!("1234.50");
+    let new = serde_json::json!({"code": "HOUSE-BLEND", "name": "House blend 250 g", "price": "990.00"});
+    let file = dir.path().join("products.ndjson");
+    std::fs::write(&file, format!("{new}\n{changed}\n")).unwrap();
+    let out = run(cli(&["products", "push", file.to_str().unwrap()])).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("1 created, 1 updated, 0 failed"), "{stdout}");
+
+    let out = run(cli(&["--json", "products", "list"])).await;
+    let after: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(after.len(), before.len() + 1);
+    let find = |code: &str| after.iter().find(|p| p["code"] == code).unwrap().clone();
+    let price = |p: serde_json::Value| p["price"].as_str().unwrap().parse::<posbridge::Decimal>().unwrap();
+    assert_eq!(price(find("HOUSE-BLEND")), posbridge::Decimal::new(99000, 2));
+    assert_eq!(
+        price(find(existing["code"].as_str().unwrap())),
+        posbridge::Decimal::new(123450, 2)
+    );
+
+    let out = run(cli(&["--json", "salesmania", "teams"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let teams: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!teams.as_array().unwrap().is_empty(), "{teams}");
+    let visits = dir.path().join("visits.json");
+    std::fs::write(
+        &visits,
+        r#"{"date": "2026-12-07", "customer_id": 3001, "description": "restock talk"}"#,
+    )
+    .unwrap();
+    let out = run(cli(&["salesmania", "visits", "add", visits.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = run(cli(&["--json", "salesmania", "visits", "list"])).await;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["description"] == "restock talk" && v["customer_id"] == 3001),
+        "{listed}"
+    );
+    handle.shutdown().await;
+}

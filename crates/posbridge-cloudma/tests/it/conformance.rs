@@ -10,6 +10,46 @@ use posbridge_conformance::run;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
 #[tokio::test]
+async fn list_products__happy_path() {
+    run::<Config>(FIXTURES, "list_products__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn list_products__invalid_credentials() {
+    run::<Config>(FIXTURES, "list_products__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn list_products__item_without_a_code_is_skipped() {
+    run::<Config>(FIXTURES, "list_products__item_without_a_code_is_skipped.json").await;
+}
+
+#[tokio::test]
+async fn list_products__item_without_a_name_is_a_decode_error() {
+    run::<Config>(FIXTURES, "list_products__item_without_a_name_is_a_decode_error.json").await;
+}
+
+#[tokio::test]
+async fn list_products__malformed_response() {
+    run::<Config>(FIXTURES, "list_products__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn list_products__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "list_products__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_products__server_error_then_success() {
+    run::<Config>(FIXTURES, "list_products__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn list_products__wrapped_in_data() {
+    run::<Config>(FIXTURES, "list_products__wrapped_in_data.json").await;
+}
+
+#[tokio::test]
 async fn push_purchase__happy_path() {
     run::<Config>(FIXTURES, "push_purchase__happy_path.json").await;
 }
@@ -151,6 +191,11 @@ async fn stock_levels__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn stock_levels__server_error_then_success() {
     run::<Config>(FIXTURES, "stock_levels__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn stock_levels__unpaged_list_is_read_whole() {
+    run::<Config>(FIXTURES, "stock_levels__unpaged_list_is_read_whole.json").await;
 }
 
 #[tokio::test]

@@ -23,9 +23,10 @@
 //! listed in [`TOLERATED`], and the test fails if that list is not exactly the set of
 //! fixtures that needed it.
 //!
-//! Stock: the sandbox is seeded with a catalogue made from the stock list the fixture's
-//! mock answers (code, name, qty), so the connector's stock levels are compared with
-//! the fixture's expected value exactly.
+//! Stock and the catalogue (both read from sync-stock): the sandbox is seeded with a
+//! catalogue made from the stock list the fixture's mock answers (code, name, qty), so
+//! the connector's stock levels are compared with the fixture's expected value
+//! exactly, and its products by code, name and the `qty` kept in their extras.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::sandbox_common;
@@ -35,8 +36,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::TryStreamExt;
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Expect, RequestBody, ResponseBody};
-use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Purchase, Sale, StockLevel};
-use posbridge_sandbox::{Catalogue, Product, SandboxConfig, SandboxHandle};
+use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Product, Purchase, Sale, StockLevel};
+use posbridge_sandbox::{Catalogue, SandboxConfig, SandboxHandle};
 use sandbox_common::{bounded, client, start_with};
 use serde_json::{Value, json};
 
@@ -44,6 +45,14 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
 /// Fixtures that are not semantic, each with its reason.
 const EXCLUDED: &[(&str, &str)] = &[
+    ("list_products__item_without_a_code_is_skipped", CODELESS),
+    ("list_products__item_without_a_name_is_a_decode_error", NAMELESS),
+    ("list_products__malformed_response", NOT_JSON),
+    (
+        "list_products__rate_limited_long_retry_after",
+        "mocked 429: a transport fault (tests/admin_faults.rs)",
+    ),
+    ("list_products__server_error_then_success", SCRIPTED_RETRY),
     ("push_purchase__malformed_response_is_uncertain", NOT_JSON),
     (
         "push_purchase__rate_limited_long_retry_after",
@@ -79,15 +88,23 @@ const SCRIPTED_RETRY: &str = "several exchanges: a scripted retry, not one reque
 /// Shapes the sandbox deliberately never produces.
 const FAILURE_FLAG: &str = "a 200 with \"success\": false; the sandbox refuses with a 4xx, never with a failure flag";
 const NON_NUMERIC_QTY: &str = "a non-numeric qty; the sandbox's stock is always a number";
+const NAMELESS: &str = "an item without a name; the sandbox's products always have one";
+const CODELESS: &str = "an item without a code; the sandbox's products always have one";
 
 /// Fixtures excluded by hand (the rest of [`EXCLUDED`] follows from the definition).
 const SHAPES_NEVER_PRODUCED: &[(&str, &str)] = &[
     ("push_sale__rejected_by_failure_flag_in_200", FAILURE_FLAG),
     ("stock_levels__non_numeric_quantity_is_a_decode_error", NON_NUMERIC_QTY),
+    ("list_products__item_without_a_name_is_a_decode_error", NAMELESS),
+    ("list_products__item_without_a_code_is_skipped", CODELESS),
 ];
 
 /// Semantic fixtures whose mocked answer the sandbox matches only in class.
 const TOLERATED: &[(&str, &str)] = &[
+    (
+        "list_products__invalid_credentials",
+        "mock: 401 \"Invalid API token\"; the sandbox's 401 says \"Unauthorized\"",
+    ),
     (
         "push_purchase__invalid_credentials",
         "mock: 403 {\"error\": \"Forbidden\"}; the sandbox answers every bad token 401 \"Unauthorized\" (both are auth errors)",
@@ -129,7 +146,13 @@ const SETUPS: &[(&str, Setup)] = &[
         "push_purchase__rejected_unknown_product",
         Setup::CatalogueWithout("MUG-1"),
     ),
+    ("list_products__happy_path", Setup::CatalogueFromMockedStock),
+    ("list_products__wrapped_in_data", Setup::CatalogueFromMockedStock),
     ("stock_levels__happy_path", Setup::CatalogueFromMockedStock),
+    (
+        "stock_levels__unpaged_list_is_read_whole",
+        Setup::CatalogueFromMockedStock,
+    ),
     ("stock_levels__wrapped_in_data", Setup::CatalogueFromMockedStock),
 ];
 
@@ -199,7 +222,7 @@ fn catalogue_for(name: &str, f: &Fixture) -> Catalogue {
             let list = body.as_array().or_else(|| body["data"].as_array()).unwrap();
             let products = list
                 .iter()
-                .map(|item| Product {
+                .map(|item| posbridge_sandbox::Product {
                     code: item["code"].as_str().unwrap().to_owned(),
                     name: item["name"].as_str().unwrap_or_default().to_owned(),
                     price: Decimal::ZERO,
@@ -328,7 +351,8 @@ async fn fixture_requests_get_the_fixture_answers_from_the_sandbox() {
             }
             // A bad token never changes anything; an accepted push always does.
             let applied = sandbox.requests().last().map(|r| r.applied);
-            if (200..300).contains(&status) && f.operation != Operation::StockLevels {
+            let read = matches!(f.operation, Operation::StockLevels | Operation::ListProducts);
+            if (200..300).contains(&status) && !read {
                 assert_eq!(applied, Some(true), "{name}");
             } else {
                 assert_eq!(applied, Some(false), "{name}");
@@ -367,6 +391,26 @@ fn connector_config(f: &Fixture, sandbox: &SandboxHandle) -> posbridge_cloudma::
 enum Outcome {
     Receipt(posbridge_core::PushReceipt),
     Stock(Vec<StockLevel>),
+    Products(Vec<Product>),
+}
+
+/// What the catalogue's products say that the sandbox and a fixture must agree on:
+/// code, name, and the quantity kept in `extras` (as a number: the sandbox writes it
+/// its own way). The other extras are the mock's own fields.
+/// The flag is "active, with no price, tax, unit or id" (CloudMA's document has none).
+fn product_essentials(products: &[Product]) -> Vec<(String, String, bool, Option<Decimal>)> {
+    products
+        .iter()
+        .map(|p| {
+            let qty = match p.extras.get("qty") {
+                Some(Value::String(s)) => s.parse().ok(),
+                Some(Value::Number(n)) => n.to_string().parse().ok(),
+                _ => None,
+            };
+            let plain = p.price.is_none() && p.tax.is_none() && p.id.is_none() && p.unit.is_none();
+            (p.code.clone(), p.name.clone(), p.active && plain, qty)
+        })
+        .collect()
 }
 
 async fn run(f: &Fixture, sandbox: &SandboxHandle) -> Result<Outcome, Error> {
@@ -384,6 +428,9 @@ async fn run(f: &Fixture, sandbox: &SandboxHandle) -> Result<Outcome, Error> {
         }
         Operation::StockLevels => Ok(Outcome::Stock(
             connector.stock().unwrap().stock_levels().try_collect().await?,
+        )),
+        Operation::ListProducts => Ok(Outcome::Products(
+            connector.catalogue().unwrap().products().try_collect().await?,
         )),
         other => panic!("no CloudMA fixture should test {other}"),
     }
@@ -406,6 +453,11 @@ async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
                 (Expect::Ok(want), Ok(Outcome::Stock(levels))) => {
                     let want: Vec<StockLevel> = serde_json::from_value(want.clone()).unwrap();
                     (want != levels).then(|| format!("stock {levels:?}, the fixture expects {want:?}"))
+                }
+                (Expect::Ok(want), Ok(Outcome::Products(products))) => {
+                    let want: Vec<Product> = serde_json::from_value(want.clone()).unwrap();
+                    let (want, got) = (product_essentials(&want), product_essentials(&products));
+                    (want != got).then(|| format!("products {got:?}, the fixture expects {want:?}"))
                 }
                 (Expect::Ok(_), Err(e)) => Some(format!("expected success, got {} error: {e}", e.kind())),
                 (Expect::Error(want), Ok(_)) => Some(format!("expected a {} error, got success", want.kind)),

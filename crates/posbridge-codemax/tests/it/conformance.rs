@@ -34,6 +34,16 @@ async fn push_sale__invalid_credentials() {
 }
 
 #[tokio::test]
+async fn push_sale__login_malformed_answer_sends_nothing() {
+    run::<Config>(FIXTURES, "push_sale__login_malformed_answer_sends_nothing.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__login_rate_limited_sends_nothing() {
+    run::<Config>(FIXTURES, "push_sale__login_rate_limited_sends_nothing.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__malformed_response_is_uncertain() {
     run::<Config>(FIXTURES, "push_sale__malformed_response_is_uncertain.json").await;
 }
@@ -41,6 +51,25 @@ async fn push_sale__malformed_response_is_uncertain() {
 #[tokio::test]
 async fn push_sale__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "push_sale__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refresh_malformed_answer_logs_in_again() {
+    run::<Config>(FIXTURES, "push_sale__refresh_malformed_answer_logs_in_again.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refresh_rate_limited() {
+    run::<Config>(FIXTURES, "push_sale__refresh_rate_limited.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__refresh_refused_and_login_refused_is_an_auth_error() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__refresh_refused_and_login_refused_is_an_auth_error.json",
+    )
+    .await;
 }
 
 #[tokio::test]

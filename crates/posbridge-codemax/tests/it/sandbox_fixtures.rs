@@ -71,6 +71,12 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("void_sale__malformed_response", NOT_JSON),
     ("void_sale__refused_vendor_id_only", NOTHING_SENT),
     ("push_sale__malformed_response_is_uncertain", NOT_JSON),
+    ("push_sale__login_malformed_answer_sends_nothing", NOT_JSON),
+    ("push_sale__refresh_malformed_answer_logs_in_again", NOT_JSON),
+    (
+        "push_sale__refresh_refused_and_login_refused_is_an_auth_error",
+        PASSWORD_CHANGED,
+    ),
     ("push_sale__refused_quotation", NOTHING_SENT),
     ("push_sale__refused_return_quantity", NOTHING_SENT),
     ("push_sale__results_naming_another_invoice_are_uncertain", WRONG_RESULTS),
@@ -79,6 +85,8 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("push_sales__twenty_one_sales_go_in_requests_of_20_and_1", INCONSISTENT),
 ];
 
+const PASSWORD_CHANGED: &str = "the mock accepts the password at one login and refuses it at a later one: the \
+     sandbox's password does not change while it runs";
 const NOTHING_SENT: &str = "refused locally: nothing reaches the server";
 const NOT_JSON: &str = "a mocked body that is not JSON: a broken answer, which the sandbox never gives";
 const WRONG_RESULTS: &str =
@@ -312,6 +320,17 @@ fn prerequisites(f: &Fixture) -> Vec<Value> {
 fn classify(f: &Fixture) -> Result<(), String> {
     if f.exchanges.is_empty() {
         return Err(NOTHING_SENT.to_owned());
+    }
+    let logins: Vec<u16> = f
+        .exchanges
+        .iter()
+        .filter(|e| is_route(f, e, "auth/login"))
+        .map(|e| e.response.status)
+        .collect();
+    let accepted = logins.iter().position(|s| *s == 200);
+    let refused = logins.iter().rposition(|s| *s == 401);
+    if matches!((accepted, refused), (Some(a), Some(r)) if a < r) {
+        return Err(PASSWORD_CHANGED.to_owned());
     }
     let mut accepted_items = BTreeSet::new();
     for e in &f.exchanges {

@@ -10,6 +10,91 @@ use posbridge_salesmania::Config;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
 #[tokio::test]
+async fn call__add_visit__happy_path() {
+    run::<Config>(FIXTURES, "call__add_visit__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__add_visit__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__add_visit__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__add_visit__malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "call__add_visit__malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn call__add_visit__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__add_visit__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__add_visit__rejected_unknown_customer() {
+    run::<Config>(FIXTURES, "call__add_visit__rejected_unknown_customer.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__happy_path() {
+    run::<Config>(FIXTURES, "call__teams__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__teams__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__malformed_response() {
+    run::<Config>(FIXTURES, "call__teams__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__paging() {
+    run::<Config>(FIXTURES, "call__teams__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__teams__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__teams__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__happy_path() {
+    run::<Config>(FIXTURES, "call__visits__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__invalid_credentials() {
+    run::<Config>(FIXTURES, "call__visits__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__malformed_response() {
+    run::<Config>(FIXTURES, "call__visits__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__paging() {
+    run::<Config>(FIXTURES, "call__visits__paging.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "call__visits__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__server_error_then_success() {
+    run::<Config>(FIXTURES, "call__visits__server_error_then_success.json").await;
+}
+
+#[tokio::test]
 async fn create_customer__empty_answer_is_read_back_by_code() {
     run::<Config>(FIXTURES, "create_customer__empty_answer_is_read_back_by_code.json").await;
 }
@@ -37,6 +122,55 @@ async fn create_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn create_customer__rejected_duplicate_code() {
     run::<Config>(FIXTURES, "create_customer__rejected_duplicate_code.json").await;
+}
+
+#[tokio::test]
+async fn create_product__happy_path() {
+    run::<Config>(FIXTURES, "create_product__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn create_product__invalid_credentials() {
+    run::<Config>(FIXTURES, "create_product__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn create_product__malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "create_product__malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn create_product__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "create_product__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn create_product__refused_name_over_200_characters() {
+    run::<Config>(FIXTURES, "create_product__refused_name_over_200_characters.json").await;
+}
+
+#[tokio::test]
+async fn create_product__refused_negative_price() {
+    run::<Config>(FIXTURES, "create_product__refused_negative_price.json").await;
+}
+
+#[tokio::test]
+async fn create_product__refused_without_price() {
+    run::<Config>(FIXTURES, "create_product__refused_without_price.json").await;
+}
+
+#[tokio::test]
+async fn create_product__rejected_duplicate_code() {
+    run::<Config>(FIXTURES, "create_product__rejected_duplicate_code.json").await;
+}
+
+#[tokio::test]
+async fn create_product__without_stock_sends_zero_and_the_default_unit() {
+    run::<Config>(
+        FIXTURES,
+        "create_product__without_stock_sends_zero_and_the_default_unit.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -70,6 +204,65 @@ async fn delete_customer__server_error_is_uncertain_not_retried() {
 }
 
 #[tokio::test]
+async fn delete_product__happy_path() {
+    run::<Config>(FIXTURES, "delete_product__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__invalid_credentials() {
+    run::<Config>(FIXTURES, "delete_product__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "delete_product__malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "delete_product__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__rejected_product_with_orders() {
+    run::<Config>(FIXTURES, "delete_product__rejected_product_with_orders.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__server_error_is_uncertain_not_retried() {
+    run::<Config>(FIXTURES, "delete_product__server_error_is_uncertain_not_retried.json").await;
+}
+
+#[tokio::test]
+async fn delete_product__unknown_product_is_not_found() {
+    run::<Config>(FIXTURES, "delete_product__unknown_product_is_not_found.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__databases_step_happy_path() {
+    run::<Config>(FIXTURES, "get_customer__databases_step_happy_path.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__databases_step_invalid_credentials() {
+    run::<Config>(FIXTURES, "get_customer__databases_step_invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__databases_step_malformed_response() {
+    run::<Config>(FIXTURES, "get_customer__databases_step_malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__databases_step_rate_limited_long_retry_after() {
+    run::<Config>(
+        FIXTURES,
+        "get_customer__databases_step_rate_limited_long_retry_after.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn get_customer__happy_path() {
     run::<Config>(FIXTURES, "get_customer__happy_path.json").await;
 }
@@ -97,6 +290,85 @@ async fn get_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn get_customer__server_error_then_success() {
     run::<Config>(FIXTURES, "get_customer__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__team_token_step_happy_path() {
+    run::<Config>(FIXTURES, "get_customer__team_token_step_happy_path.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__team_token_step_invalid_credentials() {
+    run::<Config>(FIXTURES, "get_customer__team_token_step_invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__team_token_step_malformed_response() {
+    run::<Config>(FIXTURES, "get_customer__team_token_step_malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__team_token_step_rate_limited_long_retry_after() {
+    run::<Config>(
+        FIXTURES,
+        "get_customer__team_token_step_rate_limited_long_retry_after.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn get_customer__token_step_happy_path() {
+    run::<Config>(FIXTURES, "get_customer__token_step_happy_path.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__token_step_invalid_credentials() {
+    run::<Config>(FIXTURES, "get_customer__token_step_invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__token_step_malformed_response() {
+    run::<Config>(FIXTURES, "get_customer__token_step_malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__token_step_rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "get_customer__token_step_rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn get_product__happy_path() {
+    run::<Config>(FIXTURES, "get_product__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn get_product__invalid_credentials() {
+    run::<Config>(FIXTURES, "get_product__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn get_product__malformed_response() {
+    run::<Config>(FIXTURES, "get_product__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn get_product__not_found() {
+    run::<Config>(FIXTURES, "get_product__not_found.json").await;
+}
+
+#[tokio::test]
+async fn get_product__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "get_product__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn get_product__refused_non_numeric_id() {
+    run::<Config>(FIXTURES, "get_product__refused_non_numeric_id.json").await;
+}
+
+#[tokio::test]
+async fn get_product__server_error_then_success() {
+    run::<Config>(FIXTURES, "get_product__server_error_then_success.json").await;
 }
 
 #[tokio::test]
@@ -172,6 +444,36 @@ async fn list_customers__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn list_customers__server_error_then_success() {
     run::<Config>(FIXTURES, "list_customers__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn list_products__happy_path() {
+    run::<Config>(FIXTURES, "list_products__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn list_products__invalid_credentials() {
+    run::<Config>(FIXTURES, "list_products__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn list_products__malformed_response() {
+    run::<Config>(FIXTURES, "list_products__malformed_response.json").await;
+}
+
+#[tokio::test]
+async fn list_products__not_a_list_is_a_decode_error() {
+    run::<Config>(FIXTURES, "list_products__not_a_list_is_a_decode_error.json").await;
+}
+
+#[tokio::test]
+async fn list_products__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "list_products__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_products__server_error_then_success() {
+    run::<Config>(FIXTURES, "list_products__server_error_then_success.json").await;
 }
 
 #[tokio::test]
@@ -471,6 +773,36 @@ async fn update_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn update_customer__rejected() {
     run::<Config>(FIXTURES, "update_customer__rejected.json").await;
+}
+
+#[tokio::test]
+async fn update_product__happy_path() {
+    run::<Config>(FIXTURES, "update_product__happy_path.json").await;
+}
+
+#[tokio::test]
+async fn update_product__invalid_credentials() {
+    run::<Config>(FIXTURES, "update_product__invalid_credentials.json").await;
+}
+
+#[tokio::test]
+async fn update_product__malformed_response_is_uncertain() {
+    run::<Config>(FIXTURES, "update_product__malformed_response_is_uncertain.json").await;
+}
+
+#[tokio::test]
+async fn update_product__rate_limited_long_retry_after() {
+    run::<Config>(FIXTURES, "update_product__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn update_product__rejected_code_taken() {
+    run::<Config>(FIXTURES, "update_product__rejected_code_taken.json").await;
+}
+
+#[tokio::test]
+async fn update_product__server_error_then_success() {
+    run::<Config>(FIXTURES, "update_product__server_error_then_success.json").await;
 }
 
 #[tokio::test]

@@ -442,8 +442,21 @@ async fn products_are_the_catalogue_paged_with_the_shared_stock() {
         let (status, patched) = call(&s, &auth, Method::PATCH, "products/502", Some(json!({"qty_on_hand": 40}))).await;
         assert_eq!((status, patched["qty_on_hand"].clone()), (200, json!(40)));
         assert_eq!(stock(&s, "MUG-1"), dec("40"));
-        assert_eq!(call(&s, &auth, Method::DELETE, "products/531", None).await.0, 200);
-        assert_eq!(call(&s, &auth, Method::GET, "products/531", None).await.0, 404);
+        // A product an order names is not deleted; one no order names is.
+        let (status, body) = call(&s, &auth, Method::DELETE, "products/531", None).await;
+        assert_eq!((status, body["message"].clone()), (409, json!("Produk masih dipakai di order")));
+        let spare = json!({"name": "Kopi Susu", "ext_product_code": "KOPI-2", "qty_on_hand": 0,
+                           "product_units": [{"name": "PCS", "price": 1500, "ratio": 1}]});
+        let (status, body) = call(&s, &auth, Method::POST, "products", Some(spare.clone())).await;
+        assert_eq!((status, body["id"].clone()), (201, json!(532)));
+        // An ext_product_code is unique, on create and on update.
+        let (status, body) = call(&s, &auth, Method::POST, "products", Some(spare)).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["errors"]["ext_product_code"].is_array(), "{body}");
+        let taken = json!({"ext_product_code": "TEA-100"});
+        assert_eq!(call(&s, &auth, Method::PATCH, "products/532", Some(taken)).await.0, 422);
+        assert_eq!(call(&s, &auth, Method::DELETE, "products/532", None).await.0, 200);
+        assert_eq!(call(&s, &auth, Method::GET, "products/532", None).await.0, 404);
 
         let (_, visits) = call(&s, &auth, Method::GET, "visits", None).await;
         assert_eq!(visits["data"][0]["id"], 7001);

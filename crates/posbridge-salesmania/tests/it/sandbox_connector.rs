@@ -247,3 +247,69 @@ fn returns_and_payments_are_not_offered_and_voids_are_safe_to_repeat() {
         }
     }
 }
+
+#[tokio::test]
+async fn documented_calls_add_a_visit_list_it_and_refuse_bad_names_and_input() {
+    bounded(async {
+        let sandbox = start_with(SandboxConfig::default()).await;
+        let connector_config: posbridge_salesmania::Config = serde_json::from_value(json!({
+            "username": "kasir@tokomaju.id", "password": "Rahasia-123", "database": "Toko Maju",
+            "base_url": sandbox.vendor_url("salesmania"),
+        }))
+        .unwrap();
+        let connector = connector_config.connect().unwrap();
+        // What a call answers is JSON text; read it back to look inside.
+        let json_of =
+            |raw: Box<serde_json::value::RawValue>| serde_json::from_str::<serde_json::Value>(raw.get()).unwrap();
+
+        let before = json_of(connector.call("visits", &json!(null)).await.unwrap());
+        let seeded = before.as_array().unwrap().len();
+        let input = json!({"date": "2026-11-28", "customer_id": 3001, "description": "Stok teh habis"});
+        let id = json_of(connector.call("add_visit", &input).await.unwrap());
+        assert!(id.as_u64().is_some(), "{id}");
+        let after = json_of(connector.call("visits", &json!(null)).await.unwrap());
+        let after = after.as_array().unwrap();
+        assert_eq!(after.len(), seeded + 1);
+        let added = after.iter().find(|v| v["id"] == id).unwrap();
+        assert_eq!(
+            (&added["date"], &added["customer_id"], &added["description"]),
+            (&json!("2026-11-28"), &json!(3001), &json!("Stok teh habis"))
+        );
+        let teams = json_of(connector.call("teams", &json!(null)).await.unwrap());
+        assert_eq!(teams, json!([{"id": 24728, "name": "Tim Bandung"}]));
+
+        match connector.call("orders", &json!(null)).await.unwrap_err() {
+            Error::Invalid { field, reason } => {
+                assert_eq!(field, "call");
+                assert!(
+                    reason.contains("visits, add_visit, teams") && reason.contains("orders"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        for (input, field) in [
+            (json!({"customer_id": 3001}), "input.date"),
+            (json!({"date": "28/11/2026", "customer_id": 3001}), "input.date"),
+            (json!({"date": "2026-11-28"}), "input.customer_id"),
+            (
+                json!({"date": "2026-11-28", "customer_id": 3001, "team_id": "x"}),
+                "input.team_id",
+            ),
+            (
+                json!({"date": "2026-11-28", "customer_id": 3001, "description": 5}),
+                "input.description",
+            ),
+        ] {
+            match connector.call("add_visit", &input).await.unwrap_err() {
+                Error::Invalid { field: got, .. } => assert_eq!(got, field, "{input}"),
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        // Nothing was posted for the refused input.
+        let last = json_of(connector.call("visits", &json!(null)).await.unwrap());
+        assert_eq!(last.as_array().unwrap().len(), seeded + 1);
+        sandbox.shutdown().await;
+    })
+    .await;
+}

@@ -178,6 +178,7 @@ impl Ledger {
             reference: key.clone(),
             vendor_id: Some(format!("V-{key}")),
             disposition: Disposition::Created,
+            differences: Vec::new(),
         };
         let sale_key = match sale {
             None => None,

@@ -131,6 +131,7 @@ pub fn created(sale: &Sale) -> PushReceipt {
         reference: sale.reference.clone(),
         vendor_id: Some(format!("V-{}", sale.reference)),
         disposition: Disposition::Created,
+        differences: Vec::new(),
     }
 }
 
