@@ -110,7 +110,7 @@ pub enum Via {
     /// A capability trait's operation (`push_sale`).
     Operation(crate::traits::Operation),
     /// The vendor's own call of that name, reached through
-    /// [`Connector::call`](crate::Connector::call) (`tax_rates`).
+    /// [`Connector::call`] (`tax_rates`).
     Call(&'static str),
     /// Every authenticated call (a login or token renewal the connector makes on the
     /// way); its fixtures are those of the operations that run it.
