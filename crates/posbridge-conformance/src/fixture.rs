@@ -99,6 +99,7 @@ impl Case {
             Shape::List => &[
                 Case::HappyPath,
                 Case::InvalidCredentials,
+                Case::Rejected,
                 Case::RateLimited,
                 Case::ServerErrorThenSuccess,
                 Case::MalformedResponse,
@@ -109,12 +110,14 @@ impl Case {
                 Case::InvalidCredentials,
                 Case::Rejected,
                 Case::RateLimited,
+                Case::ServerError,
                 Case::MalformedResponse,
             ],
             Shape::Auth => &[
                 Case::HappyPath,
                 Case::InvalidCredentials,
                 Case::RateLimited,
+                Case::ServerErrorThenSuccess,
                 Case::MalformedResponse,
             ],
             // No request of the connector's goes there: nothing a fixture can show.
@@ -122,6 +125,7 @@ impl Case {
             _ => &[
                 Case::HappyPath,
                 Case::InvalidCredentials,
+                Case::Rejected,
                 Case::RateLimited,
                 Case::ServerErrorThenSuccess,
                 Case::MalformedResponse,

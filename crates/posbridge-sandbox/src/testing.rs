@@ -21,9 +21,24 @@ pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(15);
 /// # Panics
 ///
 /// When `f` takes longer than the limit.
-#[expect(clippy::expect_used, reason = "a test helper: a test that hangs fails by panicking")]
 pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(TEST_TIME_LIMIT, f)
-        .await
-        .expect("the test took longer than 15 s")
+    bounded_for(TEST_TIME_LIMIT, f).await
+}
+
+/// The time limit of a test that replays every conformance fixture of a vendor
+/// against the sandbox (hundreds of cases, each its own connector and exchanges): a
+/// bound that catches a hang without failing a run on a busy two-core machine.
+pub const REPLAY_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs a test body with the time limit `limit`.
+///
+/// # Panics
+///
+/// When `f` takes longer than the limit.
+#[expect(clippy::panic, reason = "a test helper: a test that hangs fails by panicking")]
+pub async fn bounded_for<F: Future>(limit: Duration, f: F) -> F::Output {
+    match tokio::time::timeout(limit, f).await {
+        Ok(out) => out,
+        Err(_) => panic!("the test took longer than {} s", limit.as_secs()),
+    }
 }

@@ -85,6 +85,11 @@ async fn call__biller__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__biller__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__biller__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__billers__happy_path() {
     run::<Config>(FIXTURES, "call__billers__happy_path.json").await;
 }
@@ -110,6 +115,11 @@ async fn call__billers__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn call__billers__rejected() {
+    run::<Config>(FIXTURES, "call__billers__rejected.json").await;
+}
+
+#[tokio::test]
 async fn call__billers__server_error_then_success() {
     run::<Config>(FIXTURES, "call__billers__server_error_then_success.json").await;
 }
@@ -126,6 +136,15 @@ async fn call__categories__expired_token_refresh_malformed_response() {
 #[tokio::test]
 async fn call__categories__expired_token_refresh_rate_limited() {
     run::<Config>(FIXTURES, "call__categories__expired_token_refresh_rate_limited.json").await;
+}
+
+#[tokio::test]
+async fn call__categories__expired_token_refresh_server_error_then_success() {
+    run::<Config>(
+        FIXTURES,
+        "call__categories__expired_token_refresh_server_error_then_success.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -164,6 +183,11 @@ async fn call__categories__refresh_token_invalid_credentials() {
 }
 
 #[tokio::test]
+async fn call__categories__rejected() {
+    run::<Config>(FIXTURES, "call__categories__rejected.json").await;
+}
+
+#[tokio::test]
 async fn call__categories__server_error_then_success() {
     run::<Config>(FIXTURES, "call__categories__server_error_then_success.json").await;
 }
@@ -194,6 +218,11 @@ async fn call__category__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__category__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__category__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__claims_report__happy_path() {
     run::<Config>(FIXTURES, "call__claims_report__happy_path.json").await;
 }
@@ -211,6 +240,11 @@ async fn call__claims_report__malformed_response() {
 #[tokio::test]
 async fn call__claims_report__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__claims_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__claims_report__rejected() {
+    run::<Config>(FIXTURES, "call__claims_report__rejected.json").await;
 }
 
 #[tokio::test]
@@ -240,6 +274,11 @@ async fn call__crm_invoices_report__rate_limited_long_retry_after() {
         "call__crm_invoices_report__rate_limited_long_retry_after.json",
     )
     .await;
+}
+
+#[tokio::test]
+async fn call__crm_invoices_report__rejected() {
+    run::<Config>(FIXTURES, "call__crm_invoices_report__rejected.json").await;
 }
 
 #[tokio::test]
@@ -273,6 +312,11 @@ async fn call__customer_group__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__customer_group__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__customer_group__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__customer_groups__happy_path() {
     run::<Config>(FIXTURES, "call__customer_groups__happy_path.json").await;
 }
@@ -295,6 +339,11 @@ async fn call__customer_groups__paging() {
 #[tokio::test]
 async fn call__customer_groups__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__customer_groups__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__customer_groups__rejected() {
+    run::<Config>(FIXTURES, "call__customer_groups__rejected.json").await;
 }
 
 #[tokio::test]
@@ -328,6 +377,11 @@ async fn call__gift_card__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__gift_card__unknown_card_is_not_found() {
+    run::<Config>(FIXTURES, "call__gift_card__unknown_card_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__loyalty__happy_path() {
     run::<Config>(FIXTURES, "call__loyalty__happy_path.json").await;
 }
@@ -350,6 +404,11 @@ async fn call__loyalty__paging() {
 #[tokio::test]
 async fn call__loyalty__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__loyalty__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__loyalty__rejected() {
+    run::<Config>(FIXTURES, "call__loyalty__rejected.json").await;
 }
 
 #[tokio::test]
@@ -383,6 +442,11 @@ async fn call__order__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__order__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__order__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__orders__happy_path() {
     run::<Config>(FIXTURES, "call__orders__happy_path.json").await;
 }
@@ -405,6 +469,11 @@ async fn call__orders__paging() {
 #[tokio::test]
 async fn call__orders__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__orders__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__orders__rejected() {
+    run::<Config>(FIXTURES, "call__orders__rejected.json").await;
 }
 
 #[tokio::test]
@@ -438,6 +507,11 @@ async fn call__payment__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__payment__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__payment__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__payment_method__happy_path() {
     run::<Config>(FIXTURES, "call__payment_method__happy_path.json").await;
 }
@@ -463,6 +537,11 @@ async fn call__payment_method__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__payment_method__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__payment_method__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__payment_methods__happy_path() {
     run::<Config>(FIXTURES, "call__payment_methods__happy_path.json").await;
 }
@@ -485,6 +564,11 @@ async fn call__payment_methods__paging() {
 #[tokio::test]
 async fn call__payment_methods__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__payment_methods__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payment_methods__rejected() {
+    run::<Config>(FIXTURES, "call__payment_methods__rejected.json").await;
 }
 
 #[tokio::test]
@@ -518,6 +602,11 @@ async fn call__payments__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn call__payments__rejected() {
+    run::<Config>(FIXTURES, "call__payments__rejected.json").await;
+}
+
+#[tokio::test]
 async fn call__payments__server_error_then_success() {
     run::<Config>(FIXTURES, "call__payments__server_error_then_success.json").await;
 }
@@ -540,6 +629,11 @@ async fn call__payroll_report__malformed_response() {
 #[tokio::test]
 async fn call__payroll_report__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__payroll_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__payroll_report__rejected() {
+    run::<Config>(FIXTURES, "call__payroll_report__rejected.json").await;
 }
 
 #[tokio::test]
@@ -573,6 +667,11 @@ async fn call__promotion__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__promotion__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__promotion__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__promotions__happy_path() {
     run::<Config>(FIXTURES, "call__promotions__happy_path.json").await;
 }
@@ -595,6 +694,11 @@ async fn call__promotions__paging() {
 #[tokio::test]
 async fn call__promotions__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__promotions__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__promotions__rejected() {
+    run::<Config>(FIXTURES, "call__promotions__rejected.json").await;
 }
 
 #[tokio::test]
@@ -628,6 +732,11 @@ async fn call__return_invoice__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__return_invoice__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__return_invoice__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__return_invoices__happy_path() {
     run::<Config>(FIXTURES, "call__return_invoices__happy_path.json").await;
 }
@@ -650,6 +759,11 @@ async fn call__return_invoices__paging() {
 #[tokio::test]
 async fn call__return_invoices__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__return_invoices__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_invoices__rejected() {
+    run::<Config>(FIXTURES, "call__return_invoices__rejected.json").await;
 }
 
 #[tokio::test]
@@ -683,6 +797,11 @@ async fn call__return_order__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__return_order__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__return_order__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__return_orders__happy_path() {
     run::<Config>(FIXTURES, "call__return_orders__happy_path.json").await;
 }
@@ -705,6 +824,11 @@ async fn call__return_orders__paging() {
 #[tokio::test]
 async fn call__return_orders__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__return_orders__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__return_orders__rejected() {
+    run::<Config>(FIXTURES, "call__return_orders__rejected.json").await;
 }
 
 #[tokio::test]
@@ -733,6 +857,11 @@ async fn call__roster_schedule__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn call__roster_schedule__rejected() {
+    run::<Config>(FIXTURES, "call__roster_schedule__rejected.json").await;
+}
+
+#[tokio::test]
 async fn call__roster_schedule__server_error_then_success() {
     run::<Config>(FIXTURES, "call__roster_schedule__server_error_then_success.json").await;
 }
@@ -755,6 +884,11 @@ async fn call__sales_report__malformed_response() {
 #[tokio::test]
 async fn call__sales_report__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__sales_report__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__sales_report__rejected() {
+    run::<Config>(FIXTURES, "call__sales_report__rejected.json").await;
 }
 
 #[tokio::test]
@@ -788,6 +922,11 @@ async fn call__subcategories__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn call__subcategories__rejected() {
+    run::<Config>(FIXTURES, "call__subcategories__rejected.json").await;
+}
+
+#[tokio::test]
 async fn call__subcategories__server_error_then_success() {
     run::<Config>(FIXTURES, "call__subcategories__server_error_then_success.json").await;
 }
@@ -815,6 +954,11 @@ async fn call__subcategories_of__paging() {
 #[tokio::test]
 async fn call__subcategories_of__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__subcategories_of__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__subcategories_of__rejected() {
+    run::<Config>(FIXTURES, "call__subcategories_of__rejected.json").await;
 }
 
 #[tokio::test]
@@ -848,6 +992,11 @@ async fn call__subcategory__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__subcategory__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__subcategory__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__tax_line_item__happy_path() {
     run::<Config>(FIXTURES, "call__tax_line_item__happy_path.json").await;
 }
@@ -873,6 +1022,11 @@ async fn call__tax_line_item__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__tax_line_item__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__tax_line_item__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__tax_line_items__happy_path() {
     run::<Config>(FIXTURES, "call__tax_line_items__happy_path.json").await;
 }
@@ -895,6 +1049,11 @@ async fn call__tax_line_items__paging() {
 #[tokio::test]
 async fn call__tax_line_items__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__tax_line_items__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_line_items__rejected() {
+    run::<Config>(FIXTURES, "call__tax_line_items__rejected.json").await;
 }
 
 #[tokio::test]
@@ -928,6 +1087,11 @@ async fn call__tax_rate__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__tax_rate__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__tax_rate__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn call__tax_rates__happy_path() {
     run::<Config>(FIXTURES, "call__tax_rates__happy_path.json").await;
 }
@@ -950,6 +1114,11 @@ async fn call__tax_rates__paging() {
 #[tokio::test]
 async fn call__tax_rates__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__tax_rates__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__tax_rates__rejected() {
+    run::<Config>(FIXTURES, "call__tax_rates__rejected.json").await;
 }
 
 #[tokio::test]
@@ -983,6 +1152,11 @@ async fn call__warehouse__server_error_then_success() {
 }
 
 #[tokio::test]
+async fn call__warehouse__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "call__warehouse__unknown_id_is_not_found.json").await;
+}
+
+#[tokio::test]
 async fn create_customer__happy_path() {
     run::<Config>(FIXTURES, "create_customer__happy_path.json").await;
 }
@@ -1010,6 +1184,11 @@ async fn create_customer__refused_without_name() {
 #[tokio::test]
 async fn create_customer__rejected_invalid_email() {
     run::<Config>(FIXTURES, "create_customer__rejected_invalid_email.json").await;
+}
+
+#[tokio::test]
+async fn create_customer__server_error_is_uncertain() {
+    run::<Config>(FIXTURES, "create_customer__server_error_is_uncertain.json").await;
 }
 
 #[tokio::test]
@@ -1080,6 +1259,11 @@ async fn get_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn get_customer__server_error_then_success() {
     run::<Config>(FIXTURES, "get_customer__server_error_then_success.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__unknown_id_is_not_found() {
+    run::<Config>(FIXTURES, "get_customer__unknown_id_is_not_found.json").await;
 }
 
 #[tokio::test]
@@ -1168,6 +1352,11 @@ async fn list_customers__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn list_customers__rejected() {
+    run::<Config>(FIXTURES, "list_customers__rejected.json").await;
+}
+
+#[tokio::test]
 async fn list_customers__server_error_then_success() {
     run::<Config>(FIXTURES, "list_customers__server_error_then_success.json").await;
 }
@@ -1200,6 +1389,11 @@ async fn list_locations__paging_two_pages() {
 #[tokio::test]
 async fn list_locations__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "list_locations__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_locations__rejected() {
+    run::<Config>(FIXTURES, "list_locations__rejected.json").await;
 }
 
 #[tokio::test]
@@ -1238,6 +1432,11 @@ async fn list_products__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn list_products__rejected() {
+    run::<Config>(FIXTURES, "list_products__rejected.json").await;
+}
+
+#[tokio::test]
 async fn list_products__server_error_then_success() {
     run::<Config>(FIXTURES, "list_products__server_error_then_success.json").await;
 }
@@ -1270,6 +1469,11 @@ async fn list_sales__paging_two_pages() {
 #[tokio::test]
 async fn list_sales__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "list_sales__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_sales__rejected() {
+    run::<Config>(FIXTURES, "list_sales__rejected.json").await;
 }
 
 #[tokio::test]
@@ -1319,6 +1523,11 @@ async fn push_return__order_rejected_more_than_sold_less_earlier_returns() {
         "push_return__order_rejected_more_than_sold_less_earlier_returns.json",
     )
     .await;
+}
+
+#[tokio::test]
+async fn push_return__order_server_error_is_uncertain() {
+    run::<Config>(FIXTURES, "push_return__order_server_error_is_uncertain.json").await;
 }
 
 #[tokio::test]
@@ -1454,6 +1663,11 @@ async fn push_sale__order_rejected_mandatory_field() {
 }
 
 #[tokio::test]
+async fn push_sale__order_server_error_is_uncertain() {
+    run::<Config>(FIXTURES, "push_sale__order_server_error_is_uncertain.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__payments_booked_after_the_invoice() {
     run::<Config>(FIXTURES, "push_sale__payments_booked_after_the_invoice.json").await;
 }
@@ -1515,6 +1729,11 @@ async fn push_sale__rejected_out_of_stock() {
 #[tokio::test]
 async fn push_sale__rounding_once_per_line_half_away_from_zero() {
     run::<Config>(FIXTURES, "push_sale__rounding_once_per_line_half_away_from_zero.json").await;
+}
+
+#[tokio::test]
+async fn push_sale__server_error_is_uncertain() {
+    run::<Config>(FIXTURES, "push_sale__server_error_is_uncertain.json").await;
 }
 
 #[tokio::test]

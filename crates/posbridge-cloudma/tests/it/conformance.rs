@@ -89,6 +89,11 @@ async fn push_purchase__rounding_half_away_from_zero_once_per_line() {
 }
 
 #[tokio::test]
+async fn push_purchase__server_error_is_uncertain_not_retried() {
+    run::<Config>(FIXTURES, "push_purchase__server_error_is_uncertain_not_retried.json").await;
+}
+
+#[tokio::test]
 async fn push_purchase__supplier_location_note_and_date_not_sent() {
     run::<Config>(FIXTURES, "push_purchase__supplier_location_note_and_date_not_sent.json").await;
 }
@@ -186,6 +191,11 @@ async fn stock_levels__non_numeric_quantity_is_a_decode_error() {
 #[tokio::test]
 async fn stock_levels__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "stock_levels__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn stock_levels__rejected() {
+    run::<Config>(FIXTURES, "stock_levels__rejected.json").await;
 }
 
 #[tokio::test]

@@ -37,8 +37,9 @@ use futures_util::TryStreamExt;
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Expect, RequestBody, ResponseBody};
 use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Product, Purchase, Sale, StockLevel};
+use posbridge_sandbox::testing::{REPLAY_TIME_LIMIT, bounded_for};
 use posbridge_sandbox::{Catalogue, SandboxConfig, SandboxHandle};
-use sandbox_common::{bounded, client, start_with};
+use sandbox_common::{client, start_with};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
@@ -59,6 +60,10 @@ const EXCLUDED: &[(&str, &str)] = &[
         "mocked 429: a transport fault (tests/admin_faults.rs)",
     ),
     ("push_purchase__refused_shipping", NOTHING_SENT),
+    (
+        "push_purchase__server_error_is_uncertain_not_retried",
+        "mocked 500: a transport fault (tests/admin_faults.rs)",
+    ),
     ("push_sale__malformed_response_is_uncertain", NOT_JSON),
     (
         "push_sale__rate_limited_long_retry_after",
@@ -79,6 +84,7 @@ const EXCLUDED: &[(&str, &str)] = &[
         "stock_levels__rate_limited_long_retry_after",
         "mocked 429: a transport fault (tests/admin_faults.rs)",
     ),
+    ("stock_levels__rejected", REFUSED_STOCK),
     ("stock_levels__server_error_then_success", SCRIPTED_RETRY),
 ];
 
@@ -90,6 +96,8 @@ const FAILURE_FLAG: &str = "a 200 with \"success\": false; the sandbox refuses w
 const NON_NUMERIC_QTY: &str = "a non-numeric qty; the sandbox's stock is always a number";
 const NAMELESS: &str = "an item without a name; the sandbox's products always have one";
 const CODELESS: &str = "an item without a code; the sandbox's products always have one";
+const REFUSED_STOCK: &str =
+    "a 400 refusing a well-formed sync-stock request; the sandbox answers every one with a valid token with its stock";
 
 /// Fixtures excluded by hand (the rest of [`EXCLUDED`] follows from the definition).
 const SHAPES_NEVER_PRODUCED: &[(&str, &str)] = &[
@@ -97,6 +105,7 @@ const SHAPES_NEVER_PRODUCED: &[(&str, &str)] = &[
     ("stock_levels__non_numeric_quantity_is_a_decode_error", NON_NUMERIC_QTY),
     ("list_products__item_without_a_name_is_a_decode_error", NAMELESS),
     ("list_products__item_without_a_code_is_skipped", CODELESS),
+    ("stock_levels__rejected", REFUSED_STOCK),
 ];
 
 /// Semantic fixtures whose mocked answer the sandbox matches only in class.
@@ -327,7 +336,7 @@ fn every_fixture_is_either_checked_or_excluded_with_its_reason() {
 
 #[tokio::test]
 async fn fixture_requests_get_the_fixture_answers_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         let mut tolerated = BTreeSet::new();
@@ -438,7 +447,7 @@ async fn run(f: &Fixture, sandbox: &SandboxHandle) -> Result<Outcome, Error> {
 
 #[tokio::test]
 async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         for (name, f) in semantic() {

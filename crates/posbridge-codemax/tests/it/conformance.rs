@@ -44,6 +44,11 @@ async fn push_sale__login_rate_limited_sends_nothing() {
 }
 
 #[tokio::test]
+async fn push_sale__login_server_error_then_success() {
+    run::<Config>(FIXTURES, "push_sale__login_server_error_then_success.json").await;
+}
+
+#[tokio::test]
 async fn push_sale__malformed_response_is_uncertain() {
     run::<Config>(FIXTURES, "push_sale__malformed_response_is_uncertain.json").await;
 }
@@ -70,6 +75,11 @@ async fn push_sale__refresh_refused_and_login_refused_is_an_auth_error() {
         "push_sale__refresh_refused_and_login_refused_is_an_auth_error.json",
     )
     .await;
+}
+
+#[tokio::test]
+async fn push_sale__refresh_server_error_then_success() {
+    run::<Config>(FIXTURES, "push_sale__refresh_server_error_then_success.json").await;
 }
 
 #[tokio::test]

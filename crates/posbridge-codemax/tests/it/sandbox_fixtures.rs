@@ -56,8 +56,9 @@ use posbridge_codemax::sandbox::ImitationConfig as CodemaxConfig;
 use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Exchange, Expect, ExpectedError, ExpectedRequest, RequestBody, ResponseBody};
 use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, PushReceipt, Sale, Void};
+use posbridge_sandbox::testing::{REPLAY_TIME_LIMIT, bounded_for};
 use posbridge_sandbox::{Catalogue, Fault, FaultRule, Product, SandboxConfig, SandboxHandle};
-use sandbox_common::{bounded, client, start_with};
+use sandbox_common::{client, start_with};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
@@ -99,6 +100,11 @@ const INCONSISTENT: &str = "the mock accepts an item code in one request and rep
 
 /// Semantic fixtures checked raw only, each with its reason.
 const CONNECTOR_EXCLUDED: &[(&str, &str)] = &[
+    (
+        "push_sale__login_server_error_then_success",
+        "the mock fails the first login only (500, then 200); a fault rule applies to every matching request, so the \
+         connector's retry meets the 500 again (checked raw: the rule is set for the first login only)",
+    ),
     (
         "push_sale__service_unavailable_is_retried_then_accepted",
         "the mock fails the first sync only (503, then 200); a fault rule applies to every matching request, so the \
@@ -706,7 +712,7 @@ fn every_fixture_is_either_checked_or_excluded_with_its_reason() {
 
 #[tokio::test]
 async fn fixture_requests_get_answers_of_the_same_class_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         let mut checked = 0;
@@ -877,7 +883,7 @@ fn sequence(log: &[posbridge_sandbox::RequestRecord]) -> Vec<(String, Option<u16
 
 #[tokio::test]
 async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         let mut disagreeing = BTreeSet::new();

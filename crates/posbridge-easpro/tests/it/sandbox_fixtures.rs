@@ -39,8 +39,9 @@ use posbridge_conformance::Fixture;
 use posbridge_conformance::fixture::{Exchange, Expect, ExpectedRequest, RequestBody, ResponseBody};
 use posbridge_core::{ConnectorConfig, Decimal, Error, Operation, Sale, SalePayment};
 use posbridge_easpro::sandbox::ImitationConfig;
+use posbridge_sandbox::testing::{REPLAY_TIME_LIMIT, bounded_for};
 use posbridge_sandbox::{Catalogue, Product, SandboxConfig, SandboxHandle};
-use sandbox_common::{bounded, client, start_with};
+use sandbox_common::{client, start_with};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
@@ -390,7 +391,7 @@ fn every_fixture_is_either_checked_or_excluded_with_its_reason() {
 
 #[tokio::test]
 async fn fixture_requests_get_the_fixture_answers_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         let mut checked = 0;
@@ -519,7 +520,7 @@ fn disagreement(expect: &Expect, outcome: Result<posbridge_core::PushReceipt, Er
 
 #[tokio::test]
 async fn the_connector_gets_the_fixture_outcomes_from_the_sandbox() {
-    bounded(async {
+    bounded_for(REPLAY_TIME_LIMIT, async {
         let all = load_all();
         let mut problems = Vec::new();
         let mut disagreeing = BTreeSet::new();

@@ -35,6 +35,11 @@ async fn call__add_visit__rejected_unknown_customer() {
 }
 
 #[tokio::test]
+async fn call__add_visit__server_error_is_uncertain_not_retried() {
+    run::<Config>(FIXTURES, "call__add_visit__server_error_is_uncertain_not_retried.json").await;
+}
+
+#[tokio::test]
 async fn call__teams__happy_path() {
     run::<Config>(FIXTURES, "call__teams__happy_path.json").await;
 }
@@ -57,6 +62,11 @@ async fn call__teams__paging() {
 #[tokio::test]
 async fn call__teams__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__teams__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__teams__rejected() {
+    run::<Config>(FIXTURES, "call__teams__rejected.json").await;
 }
 
 #[tokio::test]
@@ -87,6 +97,11 @@ async fn call__visits__paging() {
 #[tokio::test]
 async fn call__visits__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "call__visits__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn call__visits__rejected() {
+    run::<Config>(FIXTURES, "call__visits__rejected.json").await;
 }
 
 #[tokio::test]
@@ -122,6 +137,11 @@ async fn create_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn create_customer__rejected_duplicate_code() {
     run::<Config>(FIXTURES, "create_customer__rejected_duplicate_code.json").await;
+}
+
+#[tokio::test]
+async fn create_customer__server_error_is_uncertain_not_retried() {
+    run::<Config>(FIXTURES, "create_customer__server_error_is_uncertain_not_retried.json").await;
 }
 
 #[tokio::test]
@@ -162,6 +182,11 @@ async fn create_product__refused_without_price() {
 #[tokio::test]
 async fn create_product__rejected_duplicate_code() {
     run::<Config>(FIXTURES, "create_product__rejected_duplicate_code.json").await;
+}
+
+#[tokio::test]
+async fn create_product__server_error_is_uncertain_not_retried() {
+    run::<Config>(FIXTURES, "create_product__server_error_is_uncertain_not_retried.json").await;
 }
 
 #[tokio::test]
@@ -263,6 +288,11 @@ async fn get_customer__databases_step_rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn get_customer__databases_step_server_error_then_success() {
+    run::<Config>(FIXTURES, "get_customer__databases_step_server_error_then_success.json").await;
+}
+
+#[tokio::test]
 async fn get_customer__happy_path() {
     run::<Config>(FIXTURES, "get_customer__happy_path.json").await;
 }
@@ -317,6 +347,11 @@ async fn get_customer__team_token_step_rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn get_customer__team_token_step_server_error_then_success() {
+    run::<Config>(FIXTURES, "get_customer__team_token_step_server_error_then_success.json").await;
+}
+
+#[tokio::test]
 async fn get_customer__token_step_happy_path() {
     run::<Config>(FIXTURES, "get_customer__token_step_happy_path.json").await;
 }
@@ -334,6 +369,11 @@ async fn get_customer__token_step_malformed_response() {
 #[tokio::test]
 async fn get_customer__token_step_rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "get_customer__token_step_rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn get_customer__token_step_server_error_then_success() {
+    run::<Config>(FIXTURES, "get_customer__token_step_server_error_then_success.json").await;
 }
 
 #[tokio::test]
@@ -442,6 +482,11 @@ async fn list_customers__rate_limited_long_retry_after() {
 }
 
 #[tokio::test]
+async fn list_customers__rejected() {
+    run::<Config>(FIXTURES, "list_customers__rejected.json").await;
+}
+
+#[tokio::test]
 async fn list_customers__server_error_then_success() {
     run::<Config>(FIXTURES, "list_customers__server_error_then_success.json").await;
 }
@@ -469,6 +514,11 @@ async fn list_products__not_a_list_is_a_decode_error() {
 #[tokio::test]
 async fn list_products__rate_limited_long_retry_after() {
     run::<Config>(FIXTURES, "list_products__rate_limited_long_retry_after.json").await;
+}
+
+#[tokio::test]
+async fn list_products__rejected() {
+    run::<Config>(FIXTURES, "list_products__rejected.json").await;
 }
 
 #[tokio::test]
@@ -687,6 +737,15 @@ async fn push_sale__rounding_cascade_once_per_line_half_away_from_zero() {
 }
 
 #[tokio::test]
+async fn push_sale__server_error_not_found_on_reading_back_is_uncertain() {
+    run::<Config>(
+        FIXTURES,
+        "push_sale__server_error_not_found_on_reading_back_is_uncertain.json",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn push_sale__server_error_settled_by_reading_back() {
     run::<Config>(FIXTURES, "push_sale__server_error_settled_by_reading_back.json").await;
 }
@@ -773,6 +832,11 @@ async fn update_customer__rate_limited_long_retry_after() {
 #[tokio::test]
 async fn update_customer__rejected() {
     run::<Config>(FIXTURES, "update_customer__rejected.json").await;
+}
+
+#[tokio::test]
+async fn update_customer__server_error_then_success() {
+    run::<Config>(FIXTURES, "update_customer__server_error_then_success.json").await;
 }
 
 #[tokio::test]
