@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::commands::{Output, table, was_sent};
 use crate::config::VendorInfo;
-use crate::demo_lifecycle::{self, AfterSale};
+use crate::demo_lifecycle::{self, AfterSale, SETTLE_ATTEMPTS, Settled, settle};
 use crate::exit::{CliError, Exit};
 use crate::quote::bound_text;
 
@@ -38,9 +38,6 @@ pub struct DemoOptions {
     /// Seed for the sample data and the faults.
     pub seed: u64,
 }
-
-/// How often a re-send is tried to settle an uncertain outcome.
-const SETTLE_ATTEMPTS: usize = 6;
 
 /// A product that is not in the catalogue: every vendor refuses the sale holding it.
 const UNKNOWN_PRODUCT: &str = "DISCONTINUED-9";
@@ -400,34 +397,6 @@ async fn read_stock(
         }
     }
     Err(last.unwrap_or(Error::config("stock could not be read")))
-}
-
-/// How an uncertain push ended after re-sending.
-pub(crate) enum Settled {
-    AlreadyBooked,
-    BookedOnResend,
-    NotBooked(Error),
-    Unsettled(Error),
-}
-
-/// Re-sends a document whose outcome was uncertain. Safe here because the vendor (and
-/// the sandbox imitating it) refuses a repeated reference with a recognisable code:
-/// a duplicate rejection means the first push landed.
-pub(crate) async fn settle<F, Fut>(mut resend: F) -> Settled
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<PushReceipt, Error>>,
-{
-    let mut last = None;
-    for _ in 0..SETTLE_ATTEMPTS {
-        match resend().await {
-            Ok(_) => return Settled::BookedOnResend,
-            Err(e) if e.vendor_code() == Some(posbridge::error::DUPLICATE_REFERENCE) => return Settled::AlreadyBooked,
-            Err(e) if e.kind() == ErrorKind::Uncertain || e.is_retryable() => last = Some(e),
-            Err(e) => return Settled::NotBooked(e),
-        }
-    }
-    Settled::Unsettled(last.unwrap_or(Error::config("no attempt made")))
 }
 
 async fn run_vendor(

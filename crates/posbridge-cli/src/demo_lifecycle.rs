@@ -196,14 +196,14 @@ where
 {
     match first {
         Err(e) if e.kind() == ErrorKind::Uncertain && policy != DuplicatePolicy::Unknown => {
-            match crate::demo::settle(resend).await {
-                crate::demo::Settled::AlreadyBooked | crate::demo::Settled::BookedOnResend => Ok(PushReceipt {
+            match settle(resend).await {
+                Settled::AlreadyBooked | Settled::BookedOnResend => Ok(PushReceipt {
                     reference: String::new(),
                     vendor_id: None,
                     disposition: posbridge::Disposition::Accepted,
                     differences: Vec::new(),
                 }),
-                crate::demo::Settled::NotBooked(e) | crate::demo::Settled::Unsettled(e) => Err(e),
+                Settled::NotBooked(e) | Settled::Unsettled(e) => Err(e),
             }
         }
         other => other,
@@ -309,4 +309,35 @@ pub async fn after_sale(
         }
     }
     day
+}
+
+/// How often a re-send is tried to settle an uncertain outcome.
+pub(crate) const SETTLE_ATTEMPTS: usize = 6;
+
+/// How an uncertain push ended after re-sending.
+pub(crate) enum Settled {
+    AlreadyBooked,
+    BookedOnResend,
+    NotBooked(Error),
+    Unsettled(Error),
+}
+
+/// Re-sends a document whose outcome was uncertain. Safe here because the vendor (and
+/// the sandbox imitating it) refuses a repeated reference with a recognisable code:
+/// a duplicate rejection means the first push landed.
+pub(crate) async fn settle<F, Fut>(mut resend: F) -> Settled
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<PushReceipt, Error>>,
+{
+    let mut last = None;
+    for _ in 0..SETTLE_ATTEMPTS {
+        match resend().await {
+            Ok(_) => return Settled::BookedOnResend,
+            Err(e) if e.vendor_code() == Some(posbridge::error::DUPLICATE_REFERENCE) => return Settled::AlreadyBooked,
+            Err(e) if e.kind() == ErrorKind::Uncertain || e.is_retryable() => last = Some(e),
+            Err(e) => return Settled::NotBooked(e),
+        }
+    }
+    Settled::Unsettled(last.unwrap_or(Error::config("no attempt made")))
 }
