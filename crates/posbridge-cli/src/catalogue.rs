@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use posbridge::{Catalogue, Connector, Error, Location, MatchBy, MatchReport, Operation, Product, match_products};
 use serde_json::json;
 
-use crate::commands::{Ctx, Format, table};
+use crate::commands::{Ctx, Format, csv_line, table};
 use crate::config::VendorInfo;
 use crate::exit::{CliError, Exit};
 use crate::quote::{quote, shorten};
@@ -70,14 +70,6 @@ fn product_row(p: &Product) -> [String; 7] {
 }
 
 const PRODUCT_HEADER: [&str; 7] = ["code", "name", "price", "tax %", "barcode", "active", "id"];
-
-fn csv_line(fields: &[String]) -> String {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    // Writing into a Vec cannot fail.
-    let _ = w.write_record(fields);
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8_lossy(&bytes).trim_end().to_owned()
-}
 
 /// `posbridge products …`.
 pub async fn products(ctx: &Ctx, vendor: Option<&str>, action: &ProductsAction) -> Result<Exit, CliError> {

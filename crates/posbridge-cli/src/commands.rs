@@ -420,17 +420,17 @@ pub fn render_stock(levels: &[StockLevel], format: Format) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(levels).unwrap_or_default(),
         Format::Csv => {
-            let mut s = String::from("product_code,name,quantity,location\n");
+            let mut s = String::from("product_code,name,quantity,location");
             for l in levels {
-                s.push_str(&format!(
-                    "{},{},{},{}\n",
-                    csv_field(&l.product_code),
-                    csv_field(l.name.as_deref().unwrap_or("")),
-                    l.quantity,
-                    csv_field(l.location.as_deref().unwrap_or(""))
-                ));
+                s.push('\n');
+                s.push_str(&csv_line(&[
+                    l.product_code.clone(),
+                    l.name.clone().unwrap_or_default(),
+                    l.quantity.to_string(),
+                    l.location.clone().unwrap_or_default(),
+                ]));
             }
-            s.trim_end().to_owned()
+            s
         }
         Format::Table => {
             let rows: Vec<[String; 3]> = levels
@@ -448,11 +448,24 @@ pub fn render_stock(levels: &[StockLevel], format: Format) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
+/// One CSV record (RFC 4180 quoting, by the `csv` crate), without its line end.
+pub(crate) fn csv_line(fields: &[String]) -> String {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    // Writing into a Vec cannot fail.
+    let _ = w.write_record(fields);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .trim_end_matches(['\r', '\n'])
+        .to_owned()
+}
+
+/// A value's JSON name (`invoice`, `void`, `order`): the string it serializes to, else
+/// its JSON text.
+pub(crate) fn json_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".to_owned(),
     }
 }
 
@@ -672,4 +685,23 @@ pub async fn sandbox(
         .await;
     out.human("sandbox stopped");
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn stock_csv_quotes_what_needs_quoting() {
+        let level: StockLevel = serde_json::from_value(json!({
+            "product_code": "TEA-100", "name": "Tea, \"Ceylon\"\r\n100g", "quantity": "12.50", "location": "KL"
+        }))
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let csv = render_stock(&[level], Format::Csv);
+        assert_eq!(
+            csv,
+            "product_code,name,quantity,location\nTEA-100,\"Tea, \"\"Ceylon\"\"\r\n100g\",12.50,KL"
+        );
+        assert_eq!(json_name(&posbridge::SaleKind::Order), "order");
+    }
 }

@@ -14,7 +14,7 @@ use posbridge::{
 };
 use serde::Serialize;
 
-use crate::commands::was_sent;
+use crate::commands::{json_name, was_sent};
 use crate::quote::bound_text;
 
 /// How the documents of one kind fared.
@@ -160,14 +160,6 @@ fn return_of(sale: &Sale, receipt: &PushReceipt, partial: bool, n: usize) -> Opt
         });
     }
     Some(ret)
-}
-
-/// A value's JSON name (`order`).
-fn json_name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
 }
 
 fn sale_ref(sale: &Sale, receipt: &PushReceipt) -> SaleRef {

@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use posbridge::{Connector, Error, Operation, Return, Sale, SalePayment, SaleRef, Sales, Void};
 use serde_json::json;
 
-use crate::commands::{Ctx, check_all, push_each, summarise, table};
+use crate::commands::{Ctx, check_all, json_name, push_each, summarise, table};
 use crate::config::VendorInfo;
 use crate::exit::{CliError, Exit};
 use crate::quote::shorten;
@@ -222,15 +222,6 @@ fn sale_row(sale: &Sale) -> [String; 6] {
         sale.lines.len().to_string(),
         total,
     ]
-}
-
-/// A value's JSON name (`invoice`, `void`).
-fn json_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => "?".to_owned(),
-    }
 }
 
 /// `posbridge payments …`.
