@@ -801,6 +801,19 @@ fn test_gate(epilogue: &mut Vec<String>) -> Result<()> {
         &pg_env,
         &mut timings,
     )?;
+    // The API's description must be valid OpenAPI 3.1 under a standard validator (the
+    // tests already hold docs/openapi.json equal to what the handlers generate).
+    let t = Instant::now();
+    say("\n== openapi: python3 -m openapi_spec_validator docs/openapi.json");
+    let status = Command::new("python3")
+        .current_dir(&root)
+        .args(["-m", "openapi_spec_validator", "docs/openapi.json"])
+        .status()
+        .context("running python3 -m openapi_spec_validator (.ci/run installs it from PyPI)")?;
+    if !status.success() {
+        bail!("docs/openapi.json is not valid OpenAPI (python3 -m openapi_spec_validator docs/openapi.json)");
+    }
+    timings.push(("openapi validate".to_owned(), t.elapsed().as_secs_f32()));
     // The benchmarks cannot rot: one short round of each, dev profile, no target judged.
     let t = Instant::now();
     say("\n== bench smoke: cargo xtask bench --smoke --dev");

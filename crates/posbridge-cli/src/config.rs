@@ -14,7 +14,7 @@ use crate::exit::{CliError, Exit};
 use crate::quote::{quote, shorten, shorten_quoted};
 
 /// The top-level sections that are not vendors.
-const OTHER_SECTIONS: [&str; 2] = ["outbox", "tenants"];
+const OTHER_SECTIONS: [&str; 3] = ["outbox", "serve", "tenants"];
 
 /// A compiled-in vendor, as the registry describes it.
 pub type VendorInfo = &'static posbridge::VendorDescriptor;
@@ -62,6 +62,45 @@ pub struct OutboxSection {
     /// Per-target protection, keyed `vendor` (every tenant) or `tenant/vendor`.
     #[serde(default)]
     pub targets: std::collections::BTreeMap<String, OutboxTargetSection>,
+}
+
+/// The `[serve]` section: how `posbridge serve` listens and limits its callers.
+/// Secrets are not here: the console's session secret comes from
+/// `POSBRIDGE_SESSION_SECRET`, each webhook's signing secret from the environment
+/// variable its section names.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSection {
+    /// Address to bind (default 127.0.0.1; put a reverse proxy with TLS in front).
+    pub bind: Option<std::net::IpAddr>,
+    /// Port (default 8080).
+    pub port: Option<u16>,
+    /// Largest request body, in bytes.
+    pub body_limit: Option<usize>,
+    /// Requests per minute per API key.
+    pub requests_per_minute: Option<u32>,
+    /// How long stock and product reads are cached, in seconds.
+    pub read_cache_secs: Option<u64>,
+    /// Most sales per batch request.
+    pub batch_limit: Option<usize>,
+    /// How long a console login lasts, in hours.
+    pub session_hours: Option<u64>,
+    /// Mark the console cookie Secure (TLS ends at a proxy in front).
+    pub secure_cookies: Option<bool>,
+    /// Webhooks by tenant (`default` for the top-level vendors).
+    #[serde(default)]
+    pub webhooks: std::collections::BTreeMap<String, WebhookSection>,
+}
+
+/// `[serve.webhooks.<tenant>]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// The POS's URL the tenant's delivery state changes are POSTed to.
+    pub url: String,
+    /// The environment variable holding the signing secret
+    /// [default: POSBRIDGE_WEBHOOK_SECRET_<TENANT>].
+    pub secret_env: Option<String>,
 }
 
 /// `[outbox.targets."<target>"]`: what one worker process sends a target at most.
@@ -172,6 +211,32 @@ impl Settings {
     /// The config file's directory, when a config file was found or named.
     pub fn file_dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// The top-level `[serve]` section, if any.
+    pub fn serve_section(&self) -> Result<ServeSection, CliError> {
+        match self.root.get("serve") {
+            None => Ok(ServeSection::default()),
+            Some(v @ toml::Value::Table(_)) => v.clone().try_into::<ServeSection>().map_err(|e| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("the [serve] section is not valid: {}", shorten_quoted(e.message())),
+                )
+            }),
+            Some(_) => Err(CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!("[serve] in the config file must be a table"),
+            )),
+        }
+    }
+
+    /// The tenants of `[tenants.NAME]` sections, in name order.
+    pub fn tenant_names(&self) -> Vec<String> {
+        self.root
+            .get("tenants")
+            .and_then(|t| t.as_table())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The top-level `[outbox]` section (shared by every tenant), if any.

@@ -141,7 +141,10 @@ fn demo_http() -> HttpConfig {
 /// The connector of `vendor` pointed at the sandbox, with the credentials and ids its
 /// imitation accepts and the demo's HTTP settings; `None` when the sandbox does not
 /// imitate that vendor.
-fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Option<Box<dyn Connector>>, CliError> {
+pub(crate) fn sandbox_connector(
+    vendor: &VendorInfo,
+    handle: &SandboxHandle,
+) -> Result<Option<Box<dyn Connector>>, CliError> {
     let Some(mut section) = handle.connector_section(vendor.name()) else {
         return Ok(None);
     };
@@ -153,10 +156,11 @@ fn sandbox_connector(vendor: &VendorInfo, handle: &SandboxHandle) -> Result<Opti
     vendor.connect(section).map(Some).map_err(setup)
 }
 
-/// `posbridge demo`.
-pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
-    // A well-stocked shop: ten times the sample's stock, so a day of sales never runs a
-    // product out at a vendor that refuses to oversell.
+/// Starts the sandbox as the demo uses it: every imitation with its demo settings, a
+/// well-stocked shop (ten times the sample's stock, so a day of sales never runs a
+/// product out at a vendor that refuses to oversell), and with `faults` the demo's
+/// faults. `posbridge serve --demo` starts the same.
+pub(crate) async fn start_sandbox(seed: u64, faults: bool) -> Result<SandboxHandle, CliError> {
     let mut catalogue = posbridge_sandbox::Catalogue::sample();
     for p in &mut catalogue.products {
         p.stock *= Decimal::TEN;
@@ -164,12 +168,8 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
     let imitations = posbridge::sandbox_imitations();
     let mut config = SandboxConfig {
         catalogue,
-        seed: options.seed,
-        faults: if options.faults {
-            demo_faults(&imitations)
-        } else {
-            Vec::new()
-        },
+        seed,
+        faults: if faults { demo_faults(&imitations) } else { Vec::new() },
         ..SandboxConfig::default()
     };
     for imitation in &imitations {
@@ -177,9 +177,14 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
             config.vendors.insert(imitation.name().to_owned(), settings);
         }
     }
-    let handle = Sandbox::start(config, imitations)
+    Sandbox::start(config, imitations)
         .await
-        .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))?;
+        .map_err(|e| CliError::new(Exit::Usage, anyhow!("cannot start the sandbox: {e}")))
+}
+
+/// `posbridge demo`.
+pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
+    let handle = start_sandbox(options.seed, options.faults).await?;
     out.human(format!(
         "posbridge demo: {} sales and a purchase per vendor against the sandbox at {}{}",
         options.sales,
@@ -228,7 +233,13 @@ pub async fn demo(out: Output, options: DemoOptions) -> Result<Exit, CliError> {
 
 /// A day of sales for `vendor`: valid sales over the catalogue, then one holding a
 /// product the vendor does not know.
-fn sample_sales(vendor: &str, n: usize, seed: u64, catalogue: &[Product], profile: &DemoProfile) -> Vec<Sale> {
+pub(crate) fn sample_sales(
+    vendor: &str,
+    n: usize,
+    seed: u64,
+    catalogue: &[Product],
+    profile: &DemoProfile,
+) -> Vec<Sale> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5a1e);
     let customers = [
         ("C-0001", "Nimal Perera", "nimal@example.lk"),

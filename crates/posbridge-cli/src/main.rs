@@ -32,6 +32,7 @@ mod quote;
 mod records;
 #[cfg(feature = "salesmania")]
 mod salesmania;
+mod serve;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -233,6 +234,38 @@ enum Command {
         db: Option<String>,
         #[command(subcommand)]
         action: outbox::OutboxAction,
+    },
+    /// Serve the outbox over HTTP: a JSON API for tills in any language, and an operator console
+    #[command(
+        after_help = "Same config file and outbox as `posbridge outbox`; [serve] sets the address and limits, \
+        [serve.webhooks.TENANT] a tenant's webhook. Workers run in-process unless --no-workers. See docs/serve.md.\n\n\
+        Example:\n  posbridge serve --demo\n  posbridge serve --port 8080 --workers 8\n  \
+        posbridge serve --db postgres://posbridge@db/posbridge --no-workers"
+    )]
+    Serve {
+        /// The outbox database [default: as `posbridge outbox`]
+        #[arg(long, env = "POSBRIDGE_OUTBOX_DATABASE", hide_env_values = true, value_name = "URL")]
+        db: Option<String>,
+        #[command(flatten)]
+        args: serve::ServeArgs,
+    },
+    /// The API keys of `posbridge serve`: create, list, revoke
+    #[command(
+        after_help = "Example:\n  posbridge keys create --tenant colombo --label \"till 3\"\n  \
+        posbridge keys create --operator\n  posbridge keys list\n  posbridge keys revoke 3f9a0c12b7e4"
+    )]
+    Keys {
+        /// The outbox database [default: as `posbridge outbox`]
+        #[arg(
+            long,
+            global = true,
+            env = "POSBRIDGE_OUTBOX_DATABASE",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        db: Option<String>,
+        #[command(subcommand)]
+        action: serve::KeysAction,
     },
     /// Manage the config file
     Config {
@@ -448,6 +481,8 @@ async fn run(cli: Cli, out: Output) -> Result<Exit, CliError> {
         Command::Customers { vendor, action } => commands::customers(&ctx()?, vendor.as_deref(), action).await,
         Command::Check { vendor } => commands::check(&ctx()?, vendor.as_deref()).await,
         Command::Outbox { db, action } => outbox::outbox(&ctx()?, db.as_deref(), action).await,
+        Command::Serve { db, args } => serve::serve(&ctx()?, db.as_deref(), args).await,
+        Command::Keys { db, action } => serve::keys(&ctx()?, db.as_deref(), action).await,
         Command::Sandbox {
             port,
             bind,

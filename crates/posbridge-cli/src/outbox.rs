@@ -247,14 +247,14 @@ pub async fn outbox(ctx: &Ctx, db: Option<&str>, action: &OutboxAction) -> Resul
 // Opening the outbox
 
 /// An open outbox and how to name its database to a human (password hidden).
-struct Opened {
-    outbox: Outbox,
-    display: String,
+pub(crate) struct Opened {
+    pub(crate) outbox: Outbox,
+    pub(crate) display: String,
 }
 
 /// Opens the outbox, with `extra_connections` more database connections than the
 /// configured pool (a worker needs one per delivery in flight, plus its own).
-async fn open(ctx: &Ctx, db: Option<&str>, extra_connections: u32) -> Result<Opened, CliError> {
+pub(crate) async fn open(ctx: &Ctx, db: Option<&str>, extra_connections: u32) -> Result<Opened, CliError> {
     let section = ctx.settings.outbox_section()?;
     let url = database_url(&ctx.settings, &section, db)?;
     let display = redact(&url);
@@ -408,7 +408,7 @@ fn outbox_config(section: &OutboxSection, extra_connections: u32) -> Result<Outb
 }
 
 /// An outbox error with what we were doing, and the exit code and hint for it.
-fn outbox_error(context: impl Into<String>, e: OutboxError) -> CliError {
+pub(crate) fn outbox_error(context: impl Into<String>, e: OutboxError) -> CliError {
     let context = context.into();
     let (exit, hint) = match &e {
         OutboxError::Database(_) => (
@@ -438,10 +438,11 @@ fn outbox_error(context: impl Into<String>, e: OutboxError) -> CliError {
 // Targets
 
 /// A target with the connector that delivers to it.
-struct Resolved {
-    target: Target,
-    connector: Arc<dyn Connector>,
-    options: TargetOptions,
+#[derive(Clone)]
+pub(crate) struct Resolved {
+    pub(crate) target: Target,
+    pub(crate) connector: Arc<dyn Connector>,
+    pub(crate) options: TargetOptions,
 }
 
 /// The tenant a bare `VENDOR` means: the `--tenant` in force, else the default.
@@ -465,7 +466,7 @@ fn parse_target(text: &str, scope: &str) -> Result<Target, CliError> {
 
 /// The config sections a target's connector is built from: the top level for the
 /// default tenant, `[tenants.NAME]` for another.
-fn settings_for(settings: &Settings, tenant: &str) -> Result<Settings, CliError> {
+pub(crate) fn settings_for(settings: &Settings, tenant: &str) -> Result<Settings, CliError> {
     if tenant == DEFAULT_TENANT {
         settings.for_tenant(None)
     } else {
@@ -543,7 +544,7 @@ fn named_targets(ctx: &Ctx, section: &OutboxSection, to: &[String]) -> Result<Ve
 }
 
 /// Every configured vendor (of the tenant in scope) that takes sales.
-fn configured_targets(ctx: &Ctx, section: &OutboxSection) -> Result<Vec<Resolved>, CliError> {
+pub(crate) fn configured_targets(ctx: &Ctx, section: &OutboxSection) -> Result<Vec<Resolved>, CliError> {
     let scope = scope_tenant(&ctx.settings).to_owned();
     let mut out = Vec::new();
     for info in ctx.configured() {
@@ -560,13 +561,13 @@ fn no_targets() -> CliError {
         .hint("name the targets with --to VENDOR[,TENANT/VENDOR…], or configure a vendor (`posbridge config init`)")
 }
 
-fn register(outbox: Outbox, targets: &[Resolved]) -> Outbox {
+pub(crate) fn register(outbox: Outbox, targets: &[Resolved]) -> Outbox {
     targets.iter().fold(outbox, |o, r| {
         o.with_target_options(r.target.clone(), r.connector.clone(), r.options.clone())
     })
 }
 
-fn target_names(targets: &[Resolved]) -> String {
+pub(crate) fn target_names(targets: &[Resolved]) -> String {
     targets
         .iter()
         .map(|r| r.target.to_string())
@@ -998,7 +999,7 @@ async fn default_run_targets(ctx: &Ctx, section: &OutboxSection, outbox: &Outbox
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, noting it in `flag`. After it, a second
 /// Ctrl-C or SIGTERM ends the process at once.
-fn shutdown_signal(
+pub(crate) fn shutdown_signal(
     flag: Arc<AtomicBool>,
     grace: Duration,
 ) -> Result<impl Future<Output = ()> + Send + 'static, CliError> {

@@ -34,6 +34,7 @@ fn yes() -> bool {
 /// A product as the back office holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// The product code (SKU) a POS sells it under; what an [`IdMap`](crate::IdMap)
     /// maps.
@@ -64,6 +65,7 @@ pub struct Product {
     /// What else the vendor said about it, as it said it (fields posbridge does not
     /// model, kept rather than dropped).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extras: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -88,6 +90,7 @@ impl Product {
 /// A place stock is kept or sales are made: a warehouse, branch or outlet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     /// The code a POS names it by (a sale's `location`).
     pub code: String,

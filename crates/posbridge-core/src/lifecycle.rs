@@ -40,6 +40,7 @@ use crate::money::{Discount, DocumentAmounts};
 /// for it, or both. At least one is required ([`SaleRef::check`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleRef {
     /// The sale's POS reference, as it was pushed ([`Sale::reference`](crate::Sale::reference)).
     #[serde(default)]
@@ -141,6 +142,7 @@ fn rename(e: Error, field: &str) -> Error {
 /// returns of some lines or of part of a line's quantity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Return {
     /// The POS's own reference for the return (its credit-note number).
     pub reference: String,
@@ -278,6 +280,7 @@ impl Return {
 /// A void (cancellation) of a sale already pushed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Void {
     /// The sale to void.
     pub sale: SaleRef,
@@ -309,6 +312,7 @@ impl Void {
 /// instalment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SalePayment {
     /// The sale it pays.
     pub sale: SaleRef,

@@ -19,6 +19,7 @@ use crate::money::{self, Discount, DocumentAmounts, FieldPath, Tax};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SaleKind {
     /// A tax invoice or receipt: goods left the shop.
     #[default]
@@ -36,6 +37,7 @@ pub enum SaleKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SaleStatus {
     /// Recorded, not yet paid or fulfilled.
     #[default]
@@ -54,6 +56,7 @@ pub enum SaleStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PaymentMethod {
     /// Notes and coins.
     Cash,
@@ -76,6 +79,7 @@ pub enum PaymentMethod {
 /// A payment against a sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     /// The POS's own reference for the payment; vendors that upsert payments key on it.
     #[serde(default)]
@@ -92,6 +96,7 @@ pub struct Payment {
 /// A customer, as a POS knows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     /// The vendor's id for this customer, when known (set on records read back).
     #[serde(default)]
@@ -121,6 +126,7 @@ pub struct Customer {
 /// One line of a sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleLine {
     /// The POS product code (SKU).
     pub product_code: String,
@@ -152,6 +158,7 @@ pub struct SaleLine {
 /// A sale, invoice, quotation or order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sale {
     /// The POS's unique reference (receipt or invoice number).
     pub reference: String,
@@ -191,6 +198,7 @@ pub struct Sale {
 /// One line of a purchase (goods received).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurchaseLine {
     /// The POS product code (SKU).
     pub product_code: String,
@@ -218,6 +226,7 @@ pub struct PurchaseLine {
 /// A purchase or goods received note (GRN).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Purchase {
     /// The POS's unique reference.
     pub reference: String,
@@ -248,6 +257,7 @@ pub struct Purchase {
 /// The stock of one product at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLevel {
     /// The product code.
     pub product_code: String,
@@ -265,6 +275,7 @@ pub struct StockLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Disposition {
     /// The vendor created a new record.
     Created,
@@ -279,6 +290,7 @@ pub enum Disposition {
 /// The receipt for a document the vendor accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushReceipt {
     /// The POS reference of the document.
     pub reference: String,
@@ -310,6 +322,7 @@ impl PushReceipt {
 /// An amount the vendor booked other than the document said.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Difference {
     /// Where in the document (`lines[2].unit_price`, `total`).
     pub field: String,

@@ -24,6 +24,7 @@ pub fn round_money(amount: Decimal) -> Decimal {
 /// A discount on a line or on a whole document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Discount {
     /// A flat amount off (in the document's currency), not per unit.
     Amount(Decimal),
@@ -152,6 +153,7 @@ impl<'a> FieldPath<'a> {
 /// vendor needs it, not before.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tax {
     /// The rate in percent, `0..=100`.
     pub rate: Decimal,

@@ -19,6 +19,11 @@
 //! LOCKED`). Both run the same statements; migrations are embedded and run on open.
 //! Money is stored exactly: the sale is kept as JSON whose amounts are decimal strings.
 //!
+//! Every change of a delivery's state is recorded, by the database in the same
+//! statement, as a [`DeliveryEvent`] ([`Outbox::events`], [`Outbox::events_after`]);
+//! [`Outbox::query`], [`Outbox::status_of`], [`Outbox::outcomes_by_hour`] and
+//! [`Outbox::ping`] serve an operator console and readiness checks.
+//!
 //! The states, the delivery guarantee each vendor gets and how to run workers on
 //! several machines are in `docs/outbox.md`.
 //!
@@ -59,7 +64,7 @@ use sqlx::{PgPool, SqlitePool};
 mod store;
 mod worker;
 
-use store::{DeliveryRow, Store};
+use store::{DeliveryRow, EventRow, QueryArgs, Store};
 pub use worker::{RunOptions, RunReport};
 
 mod sealed {
@@ -503,6 +508,102 @@ pub struct StatusRow {
     pub count: u64,
     /// The age of the oldest of them, measured from enqueue.
     pub oldest_age_ms: Option<u64>,
+}
+
+/// One change in a delivery's life: its enqueue, an outcome a worker recorded, the
+/// sweep settling an orphaned claim, a block or unblock, an operator's retry, release
+/// or resolve, an upsert vendor's sale queued again as an update.
+///
+/// Recorded by the database itself (triggers on the deliveries table) in the statement
+/// that makes the change, so no change goes unrecorded and none is recorded that did
+/// not commit. A worker's claim (into [`DeliveryState::Delivering`]) is not recorded:
+/// the outcome that ends it has `from` `Delivering`. Events outlive a purge of their
+/// delivery. See the "Events" section of `docs/outbox.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryEvent {
+    /// The event's id, increasing in the order the events were written (a cursor for
+    /// [`Outbox::events_after`]).
+    pub id: i64,
+    /// The delivery it happened to.
+    pub delivery_id: i64,
+    /// The delivery's target.
+    pub target: Target,
+    /// The delivery's reference ([`Delivery::reference`]).
+    pub reference: String,
+    /// What the delivery carries.
+    pub kind: DocumentKind,
+    /// The state before (`None` for the enqueue).
+    pub from: Option<DeliveryState>,
+    /// The state after. Equal to `from` only for an update of an upsert vendor's
+    /// pending sale.
+    pub to: DeliveryState,
+    /// The delivery's attempts after the change (the attempt an outcome ends).
+    pub attempt: u32,
+    /// The kind of the delivery's last error after the change (`rejected`,
+    /// `unavailable`, `uncertain`, `blocked`, …).
+    pub error_kind: Option<String>,
+    /// The delivery's last error after the change (the vendor's reason, why it is blocked).
+    pub error: Option<String>,
+    /// What the vendor did, once delivered: `created`, `updated`, `duplicate`, `accepted`.
+    pub disposition: Option<String>,
+    /// The vendor's id for the record, once it gave one.
+    pub vendor_id: Option<String>,
+    /// Who made the change, where the row tells: `enqueue`, a worker's id (an outcome,
+    /// or a claim it gave back), `operator` (retry, release, resolve) or `sweep` (a
+    /// worker's sweep: an orphaned claim settled, a dependent blocked or unblocked).
+    pub actor: Option<String>,
+    /// How long the request of the attempt this outcome ends took (`None` when nothing
+    /// was sent, and for changes that end no attempt).
+    pub duration_ms: Option<u64>,
+    /// When it happened.
+    pub at: Timestamp,
+}
+
+/// What [`Outbox::query`] lists: deliveries matching every filter given, by id
+/// ascending, after a cursor.
+///
+/// As JSON every field may be left out (`{"tenant": "acme", "limit": 50}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeliveryQuery {
+    /// Only this tenant's deliveries.
+    pub tenant: Option<String>,
+    /// Only deliveries to this vendor.
+    pub vendor: Option<String>,
+    /// Only deliveries in this state.
+    pub state: Option<DeliveryState>,
+    /// Only deliveries with this reference, or referring to the sale with this
+    /// reference: a sale's reference finds its returns, voids and payments too.
+    /// Matched exactly.
+    pub reference: Option<String>,
+    /// Only deliveries carrying this kind of document.
+    pub kind: Option<DocumentKind>,
+    /// Only deliveries enqueued at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only deliveries enqueued before this time.
+    pub until: Option<Timestamp>,
+    /// The cursor: only deliveries with a greater id (the last id of the previous page).
+    pub after: Option<i64>,
+    /// At most this many; 0 means [`DEFAULT_LIMIT`].
+    pub limit: u32,
+}
+
+/// How many rows a listing returns when its limit is 0.
+pub const DEFAULT_LIMIT: u32 = 100;
+
+/// How many deliveries of a target reached an outcome in one UTC hour (a bar of the
+/// console's chart; see [`Outbox::outcomes_by_hour`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourlyOutcome {
+    /// The target.
+    pub target: Target,
+    /// The start of the UTC hour.
+    pub hour: Timestamp,
+    /// The outcome: delivered, retrying, dead or uncertain.
+    pub outcome: DeliveryState,
+    /// How many changes into that state the hour saw (a delivery retried three times
+    /// in the hour counts three).
+    pub count: u64,
 }
 
 /// What an operator says about an uncertain delivery.
@@ -1049,7 +1150,12 @@ impl Outbox {
 
     /// Counts per target and state, with the age of the oldest of each.
     pub async fn status(&self) -> Result<Vec<StatusRow>, OutboxError> {
-        let rows = with_conn!(&self.db, c => c.status().await?);
+        self.status_of(None).await
+    }
+
+    /// Like [`Outbox::status`], of one tenant's targets only (`None`: every tenant).
+    pub async fn status_of(&self, tenant: Option<&str>) -> Result<Vec<StatusRow>, OutboxError> {
+        let rows = with_conn!(&self.db, c => c.status(tenant).await?);
         let now = now_ms();
         rows.into_iter()
             .map(|(tenant, vendor, state, count, oldest)| {
@@ -1068,6 +1174,112 @@ impl Outbox {
         let state = state.map(DeliveryState::as_str);
         let rows = with_conn!(&self.db, c => c.list(state, i64::from(limit)).await?);
         rows.into_iter().map(delivery_from_row).collect()
+    }
+
+    /// Lists the deliveries matching every filter of `q`, by id ascending, at most
+    /// `q.limit` of them. Page by passing the last id returned as `q.after`.
+    ///
+    /// ```no_run
+    /// # async fn example(outbox: posbridge_outbox::Outbox) -> Result<(), posbridge_outbox::OutboxError> {
+    /// use posbridge_outbox::{DeliveryQuery, DeliveryState};
+    /// let mut q = DeliveryQuery { tenant: Some("acme".into()), state: Some(DeliveryState::Dead), limit: 50, ..Default::default() };
+    /// loop {
+    ///     let page = outbox.query(&q).await?;
+    ///     let Some(last) = page.last() else { break };
+    ///     q.after = Some(last.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn query(&self, q: &DeliveryQuery) -> Result<Vec<Delivery>, OutboxError> {
+        let args = QueryArgs {
+            tenant: q.tenant.as_deref(),
+            vendor: q.vendor.as_deref(),
+            state: q.state.map(DeliveryState::as_str),
+            reference: q.reference.as_deref(),
+            kind: q.kind.map(DocumentKind::as_str),
+            since: q.since.map(Timestamp::as_millisecond),
+            until: q.until.map(Timestamp::as_millisecond),
+            after: q.after.unwrap_or(0),
+            limit: limit_or_default(q.limit),
+        };
+        let rows = with_conn!(&self.db, c => c.query(&args).await?);
+        rows.into_iter().map(delivery_from_row).collect()
+    }
+
+    /// A delivery's history, oldest first (empty for an id that never existed).
+    pub async fn events(&self, delivery_id: i64) -> Result<Vec<DeliveryEvent>, OutboxError> {
+        let rows = with_conn!(&self.db, c => c.events(delivery_id).await?);
+        rows.into_iter().map(event_from_row).collect()
+    }
+
+    /// Up to `limit` events (0 means [`DEFAULT_LIMIT`]) with ids greater than
+    /// `after_id`, of one tenant or all, by id ascending: what a webhook dispatcher
+    /// reads, passing the last id it sent.
+    ///
+    /// On PostgreSQL an id is taken when its change is written but seen only once its
+    /// transaction commits, so concurrent writers can commit a lower id just after a
+    /// higher one was read; a dispatcher that must see every event reads events a
+    /// moment old, or reads again from a little before its cursor and skips the ids it
+    /// sent (see `docs/outbox.md`). SQLite has one writer at a time: ids commit in order.
+    pub async fn events_after(
+        &self,
+        after_id: i64,
+        tenant: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryEvent>, OutboxError> {
+        let limit = limit_or_default(limit);
+        let rows = with_conn!(&self.db, c => c.events_after(after_id, tenant, limit).await?);
+        rows.into_iter().map(event_from_row).collect()
+    }
+
+    /// Counts, per target and UTC hour since `since` (of one tenant or all), the
+    /// changes into delivered, retrying, dead and uncertain: the console's chart.
+    /// Ordered by hour, then target, then outcome; hours without any are left out.
+    pub async fn outcomes_by_hour(
+        &self,
+        since: Timestamp,
+        tenant: Option<&str>,
+    ) -> Result<Vec<HourlyOutcome>, OutboxError> {
+        let since = since.as_millisecond();
+        let rows = with_conn!(&self.db, c => c.outcomes_by_hour(since, tenant).await?);
+        rows.into_iter()
+            .map(|(tenant, vendor, hour, outcome, count)| {
+                Ok(HourlyOutcome {
+                    target: Target { tenant, vendor },
+                    hour: ts(hour)?,
+                    outcome: outcome.parse()?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// When each target (of one tenant or all) last had a delivery delivered, among
+    /// the deliveries still kept (see [`Outbox::purge_delivered_before`]).
+    pub async fn last_delivered_at(&self, tenant: Option<&str>) -> Result<Vec<(Target, Timestamp)>, OutboxError> {
+        let rows = with_conn!(&self.db, c => c.last_delivered(tenant).await?);
+        rows.into_iter()
+            .filter_map(|(tenant, vendor, at)| at.map(|at| (Target { tenant, vendor }, at)))
+            .map(|(target, at)| Ok((target, ts(at)?)))
+            .collect()
+    }
+
+    /// Checks that the database answers (a trivial query): a readiness probe.
+    pub async fn ping(&self) -> Result<(), OutboxError> {
+        with_conn!(&self.db, c => c.ping().await?);
+        Ok(())
+    }
+
+    /// Whether every migration this build embeds is recorded as applied, successfully,
+    /// in the database (false when another process opened it with an older build and
+    /// this one has not run its migrations there, or a migration failed half-way).
+    pub async fn migrations_current(&self) -> Result<bool, OutboxError> {
+        let postgres = matches!(self.db, Db::Postgres(_));
+        let applied = with_conn!(&self.db, c => c.applied_migrations().await?);
+        Ok(store::migrator(postgres)
+            .migrations
+            .iter()
+            .all(|m| applied.contains(&m.version)))
     }
 
     /// Queues dead deliveries (all, or the one with `id`) again, due now, with their
@@ -1292,6 +1504,34 @@ pub(crate) fn now_ms() -> i64 {
 
 fn ts(ms: i64) -> Result<Timestamp, OutboxError> {
     Timestamp::from_millisecond(ms).map_err(|e| OutboxError::Corrupt(format!("timestamp {ms}: {e}")))
+}
+
+/// A listing's limit: `limit`, or [`DEFAULT_LIMIT`] for 0.
+fn limit_or_default(limit: u32) -> i64 {
+    i64::from(if limit == 0 { DEFAULT_LIMIT } else { limit })
+}
+
+fn event_from_row(row: EventRow) -> Result<DeliveryEvent, OutboxError> {
+    Ok(DeliveryEvent {
+        id: row.id,
+        delivery_id: row.delivery_id,
+        target: Target {
+            tenant: row.tenant,
+            vendor: row.vendor,
+        },
+        reference: row.reference,
+        kind: row.kind.parse()?,
+        from: row.from_state.map(|s| s.parse()).transpose()?,
+        to: row.to_state.parse()?,
+        attempt: u32::try_from(row.attempt).unwrap_or(u32::MAX),
+        error_kind: row.error_kind,
+        error: row.error,
+        disposition: row.disposition,
+        vendor_id: row.vendor_id,
+        actor: row.actor,
+        duration_ms: row.duration_ms.map(|d| u64::try_from(d).unwrap_or(0)),
+        at: ts(row.at)?,
+    })
 }
 
 fn delivery_from_row(row: DeliveryRow) -> Result<Delivery, OutboxError> {

@@ -46,6 +46,53 @@ pub(crate) struct DeliveryRow {
     pub sale_reference: Option<String>,
 }
 
+/// The columns a [`crate::DeliveryEvent`] is read from, in the order of [`EventRow`].
+macro_rules! event_columns {
+    () => {
+        "id, delivery_id, tenant, vendor, reference, kind, from_state, to_state, attempt, error_kind, error, \
+         disposition, vendor_id, actor, duration_ms, at"
+    };
+}
+
+/// An event row as the database returns it.
+#[derive(Debug)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub delivery_id: i64,
+    pub tenant: String,
+    pub vendor: String,
+    pub reference: String,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub attempt: i64,
+    pub error_kind: Option<String>,
+    pub error: Option<String>,
+    pub disposition: Option<String>,
+    pub vendor_id: Option<String>,
+    pub actor: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub at: i64,
+}
+
+/// The filters of [`Store::query`], as bound: every value a parameter, `None` for
+/// "any".
+#[derive(Debug, Default)]
+pub(crate) struct QueryArgs<'a> {
+    pub tenant: Option<&'a str>,
+    pub vendor: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// One bar of the hourly outcome chart: tenant, vendor, hour (Unix ms), state, count.
+pub(crate) type HourlyDbRow = (String, String, i64, String, i64);
+
 /// A row a worker claimed: what it needs to deliver it and to record the outcome:
 /// id, reference, payload, attempts, resend, kind and the referenced sale's reference.
 pub(crate) type ClaimedRow = (i64, String, String, i64, i64, String, Option<String>);
@@ -70,20 +117,25 @@ pub(crate) struct Completion {
     pub delivered_at: Option<i64>,
 }
 
-/// One outcome to record: the claim it ends (id and attempt) and what to write.
+/// One outcome to record: the claim it ends (id and attempt), what to write, and how
+/// long the attempt's request took (`None` when nothing was sent).
 #[derive(Debug)]
 pub(crate) struct Outcome {
     pub id: i64,
     pub attempt: i64,
     pub reference: String,
     pub completion: Completion,
+    pub duration_ms: Option<i64>,
 }
 
-/// The most outcomes [`Store::complete_many`] writes in one statement (10 parameters
+/// The most outcomes [`Store::complete_many`] writes in one statement (11 parameters
 /// each, well under SQLite's and PostgreSQL's limits).
 pub(crate) const MAX_COMPLETIONS: usize = 64;
 
-/// The statement recording `n` outcomes: `$1` is the time, `$2` the owner, then ten
+/// The parameters each outcome binds in [`complete_sql`].
+const PER_COMPLETION: usize = 11;
+
+/// The statement recording `n` outcomes: `$1` is the time, `$2` the owner, then eleven
 /// parameters per outcome, joined to the rows as a `VALUES` list (whose columns both
 /// databases name `column1`, `column2`, …). Built once per size, so the prepared
 /// statement caches see at most [`MAX_COMPLETIONS`] texts.
@@ -94,12 +146,12 @@ fn complete_sql(n: usize) -> Arc<str> {
             .map(|n| {
                 let mut values = String::new();
                 for i in 0..n {
-                    let p = 3 + i * 10;
+                    let p = 3 + i * PER_COMPLETION;
                     if i > 0 {
                         values.push_str(", ");
                     }
                     values.push('(');
-                    for k in 0..10 {
+                    for k in 0..PER_COMPLETION {
                         if k > 0 {
                             values.push_str(", ");
                         }
@@ -111,7 +163,7 @@ fn complete_sql(n: usize) -> Arc<str> {
                     "UPDATE posbridge_outbox_deliveries SET state = v.column3, next_attempt_at = v.column4, \
                      resend = v.column5, vendor_id = COALESCE(v.column6, vendor_id), \
                      disposition = COALESCE(v.column7, disposition), last_error = v.column8, \
-                     last_error_kind = v.column9, delivered_at = v.column10, \
+                     last_error_kind = v.column9, delivered_at = v.column10, last_attempt_ms = v.column11, \
                      delivered_by = CASE WHEN v.column3 = 'delivered' THEN lease_owner ELSE delivered_by END, \
                      lease_owner = NULL, lease_until = NULL, updated_at = $1 \
                      FROM (VALUES {values}) AS v \
@@ -154,17 +206,19 @@ pub(crate) type StatusDbRow = (String, String, String, i64, Option<i64>);
 /// The embedded migrations of one backend, recorded in their own table so they never
 /// mix with the application's own sqlx migrations in a shared database.
 pub(crate) fn migrator(postgres: bool) -> Migrator {
-    let (deliveries, claim_index, documents) = if postgres {
+    let (deliveries, claim_index, documents, events) = if postgres {
         (
             include_str!("../migrations/postgres/0001_deliveries.sql"),
             include_str!("../migrations/postgres/0002_claim_index.sql"),
             include_str!("../migrations/postgres/0003_documents.sql"),
+            include_str!("../migrations/postgres/0004_events.sql"),
         )
     } else {
         (
             include_str!("../migrations/sqlite/0001_deliveries.sql"),
             include_str!("../migrations/sqlite/0002_claim_index.sql"),
             include_str!("../migrations/sqlite/0003_documents.sql"),
+            include_str!("../migrations/sqlite/0004_events.sql"),
         )
     };
     let migration = |version, name, sql| {
@@ -181,6 +235,7 @@ pub(crate) fn migrator(postgres: bool) -> Migrator {
             migration(1, "deliveries", deliveries),
             migration(2, "claim index", claim_index),
             migration(3, "documents", documents),
+            migration(4, "events", events),
         ]),
         table_name: Cow::Borrowed("posbridge_outbox_migrations"),
         ..Migrator::DEFAULT
@@ -312,8 +367,42 @@ pub(crate) trait Store: Send {
         now: i64,
     ) -> impl Future<Output = sqlx::Result<u64>> + Send;
 
-    /// Counts per target and state, with the oldest creation time.
-    fn status(&mut self) -> impl Future<Output = sqlx::Result<Vec<StatusDbRow>>> + Send;
+    /// Counts per target and state, with the oldest creation time, of one tenant or all.
+    fn status(&mut self, tenant: Option<&str>) -> impl Future<Output = sqlx::Result<Vec<StatusDbRow>>> + Send;
+
+    /// Lists deliveries matching every filter given, by id, after a cursor.
+    fn query(&mut self, q: &QueryArgs<'_>) -> impl Future<Output = sqlx::Result<Vec<DeliveryRow>>> + Send;
+
+    /// One delivery's events, oldest first.
+    fn events(&mut self, delivery_id: i64) -> impl Future<Output = sqlx::Result<Vec<EventRow>>> + Send;
+
+    /// Up to `limit` events with ids above `after` (of one tenant or all), by id.
+    fn events_after(
+        &mut self,
+        after: i64,
+        tenant: Option<&str>,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<EventRow>>> + Send;
+
+    /// Counts the outcome events (into delivered, retrying, dead, uncertain) since a
+    /// time, per target, UTC hour and state.
+    fn outcomes_by_hour(
+        &mut self,
+        since: i64,
+        tenant: Option<&str>,
+    ) -> impl Future<Output = sqlx::Result<Vec<HourlyDbRow>>> + Send;
+
+    /// The latest delivery time per target (of one tenant or all).
+    fn last_delivered(
+        &mut self,
+        tenant: Option<&str>,
+    ) -> impl Future<Output = sqlx::Result<Vec<(String, String, Option<i64>)>>> + Send;
+
+    /// A trivial statement: the database answers.
+    fn ping(&mut self) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+    /// The versions of the outbox's migrations recorded as applied successfully.
+    fn applied_migrations(&mut self) -> impl Future<Output = sqlx::Result<Vec<i64>>> + Send;
 
     /// Lists deliveries, optionally in one state, oldest first.
     fn list(&mut self, state: Option<&str>, limit: i64) -> impl Future<Output = sqlx::Result<Vec<DeliveryRow>>> + Send;
@@ -364,6 +453,30 @@ macro_rules! impl_store {
                     delivered_at: row.try_get("delivered_at")?,
                     kind: row.try_get("kind")?,
                     sale_reference: row.try_get("sale_reference")?,
+                })
+            }
+        }
+
+        impl<'r> sqlx::FromRow<'r, $row> for EventRow {
+            fn from_row(row: &'r $row) -> sqlx::Result<Self> {
+                use sqlx::Row;
+                Ok(Self {
+                    id: row.try_get("id")?,
+                    delivery_id: row.try_get("delivery_id")?,
+                    tenant: row.try_get("tenant")?,
+                    vendor: row.try_get("vendor")?,
+                    reference: row.try_get("reference")?,
+                    kind: row.try_get("kind")?,
+                    from_state: row.try_get("from_state")?,
+                    to_state: row.try_get("to_state")?,
+                    attempt: row.try_get("attempt")?,
+                    error_kind: row.try_get("error_kind")?,
+                    error: row.try_get("error")?,
+                    disposition: row.try_get("disposition")?,
+                    vendor_id: row.try_get("vendor_id")?,
+                    actor: row.try_get("actor")?,
+                    duration_ms: row.try_get("duration_ms")?,
+                    at: row.try_get("at")?,
                 })
             }
         }
@@ -549,7 +662,8 @@ macro_rules! impl_store {
                 let done = sqlx::query(
                     "UPDATE posbridge_outbox_deliveries SET payload = $2, revision = revision + 1, \
                      state = 'pending', attempts = 0, next_attempt_at = $3, lease_owner = NULL, lease_until = NULL, \
-                     last_error = NULL, last_error_kind = NULL, delivered_at = NULL, updated_at = $3 WHERE id = $1",
+                     last_error = NULL, last_error_kind = NULL, delivered_at = NULL, last_attempt_ms = NULL, \
+                     updated_at = $3 WHERE id = $1",
                 )
                 .bind(id)
                 .bind(payload)
@@ -629,7 +743,7 @@ macro_rules! impl_store {
                 let done = sqlx::query(concat!(
                     "UPDATE posbridge_outbox_deliveries SET state = $3, resend = 1, lease_owner = NULL, \
                      lease_until = NULL, next_attempt_at = $4, updated_at = $4, last_error = $5, \
-                     last_error_kind = 'uncertain' \
+                     last_error_kind = 'uncertain', last_attempt_ms = NULL \
                      WHERE id IN (SELECT id FROM posbridge_outbox_deliveries \
                      WHERE tenant = $1 AND vendor = $2 AND state = 'delivering' AND lease_until < $4 AND kind = $6",
                     $lock,
@@ -679,7 +793,8 @@ macro_rules! impl_store {
                         .bind(c.disposition.as_deref())
                         .bind(c.last_error.as_deref())
                         .bind(c.last_error_kind.as_deref())
-                        .bind(c.delivered_at);
+                        .bind(c.delivered_at)
+                        .bind(o.duration_ms);
                 }
                 let rows = q.fetch_all(&mut *self).await?;
                 written.extend(rows.into_iter().map(|r| r.0));
@@ -691,7 +806,7 @@ macro_rules! impl_store {
                 let done = sqlx::query(
                     "UPDATE posbridge_outbox_deliveries SET \
                      state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, attempts = attempts - 1, \
-                     lease_owner = NULL, lease_until = NULL, updated_at = $4 \
+                     lease_owner = NULL, lease_until = NULL, last_attempt_ms = NULL, updated_at = $4 \
                      WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'delivering'",
                 )
                 .bind(id)
@@ -703,13 +818,101 @@ macro_rules! impl_store {
                 Ok(done.rows_affected())
             }
 
-            async fn status(&mut self) -> sqlx::Result<Vec<StatusDbRow>> {
+            async fn status(&mut self, tenant: Option<&str>) -> sqlx::Result<Vec<StatusDbRow>> {
                 sqlx::query_as(
                     "SELECT tenant, vendor, state, COUNT(*), MIN(created_at) FROM posbridge_outbox_deliveries \
+                     WHERE ($1 IS NULL OR tenant = $1) \
                      GROUP BY tenant, vendor, state ORDER BY tenant, vendor, state",
                 )
+                .bind(tenant)
                 .fetch_all(&mut *self)
                 .await
+            }
+
+            async fn query(&mut self, q: &QueryArgs<'_>) -> sqlx::Result<Vec<DeliveryRow>> {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    delivery_columns!(),
+                    " FROM posbridge_outbox_deliveries WHERE id > $1 \
+                     AND ($2 IS NULL OR tenant = $2) AND ($3 IS NULL OR vendor = $3) \
+                     AND ($4 IS NULL OR state = $4) \
+                     AND ($5 IS NULL OR reference = $5 OR sale_reference = $5) \
+                     AND ($6 IS NULL OR kind = $6) \
+                     AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8) \
+                     ORDER BY id LIMIT $9"
+                ))
+                .bind(q.after)
+                .bind(q.tenant)
+                .bind(q.vendor)
+                .bind(q.state)
+                .bind(q.reference)
+                .bind(q.kind)
+                .bind(q.since)
+                .bind(q.until)
+                .bind(q.limit)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn events(&mut self, delivery_id: i64) -> sqlx::Result<Vec<EventRow>> {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM posbridge_outbox_events WHERE delivery_id = $1 ORDER BY id"
+                ))
+                .bind(delivery_id)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn events_after(&mut self, after: i64, tenant: Option<&str>, limit: i64) -> sqlx::Result<Vec<EventRow>> {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    event_columns!(),
+                    " FROM posbridge_outbox_events WHERE id > $1 AND ($2 IS NULL OR tenant = $2) ORDER BY id LIMIT $3"
+                ))
+                .bind(after)
+                .bind(tenant)
+                .bind(limit)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn outcomes_by_hour(&mut self, since: i64, tenant: Option<&str>) -> sqlx::Result<Vec<HourlyDbRow>> {
+                sqlx::query_as(
+                    "SELECT tenant, vendor, at - at % 3600000, to_state, COUNT(*) FROM posbridge_outbox_events \
+                     WHERE at >= $1 AND ($2 IS NULL OR tenant = $2) \
+                     AND to_state IN ('delivered', 'retrying', 'dead', 'uncertain') \
+                     GROUP BY tenant, vendor, at - at % 3600000, to_state \
+                     ORDER BY 3, 1, 2, 4",
+                )
+                .bind(since)
+                .bind(tenant)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn last_delivered(&mut self, tenant: Option<&str>) -> sqlx::Result<Vec<(String, String, Option<i64>)>> {
+                sqlx::query_as(
+                    "SELECT tenant, vendor, MAX(delivered_at) FROM posbridge_outbox_deliveries \
+                     WHERE delivered_at IS NOT NULL AND ($1 IS NULL OR tenant = $1) \
+                     GROUP BY tenant, vendor ORDER BY tenant, vendor",
+                )
+                .bind(tenant)
+                .fetch_all(&mut *self)
+                .await
+            }
+
+            async fn ping(&mut self) -> sqlx::Result<()> {
+                sqlx::query("SELECT 1").execute(&mut *self).await.map(|_| ())
+            }
+
+            async fn applied_migrations(&mut self) -> sqlx::Result<Vec<i64>> {
+                let rows: Vec<(i64,)> =
+                    sqlx::query_as("SELECT version FROM posbridge_outbox_migrations WHERE success ORDER BY version")
+                        .fetch_all(&mut *self)
+                        .await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
             }
 
             async fn list(&mut self, state: Option<&str>, limit: i64) -> sqlx::Result<Vec<DeliveryRow>> {
@@ -803,6 +1006,13 @@ mod tests {
     #[test]
     fn delivery_columns_match_the_row_type() {
         assert_eq!(delivery_columns!().split(',').count(), 19);
+        assert_eq!(event_columns!().split(',').count(), 16);
+    }
+
+    #[test]
+    fn outcomes_bind_eleven_parameters_each() {
+        let sql = complete_sql(2);
+        assert!(sql.contains("$24)") && !sql.contains("$25"), "{sql}");
     }
 
     #[test]
@@ -810,7 +1020,7 @@ mod tests {
         for pg in [false, true] {
             let m = migrator(pg);
             assert_eq!(m.table_name, "posbridge_outbox_migrations");
-            assert_eq!(m.migrations.len(), 3);
+            assert_eq!(m.migrations.len(), 4);
         }
     }
 }

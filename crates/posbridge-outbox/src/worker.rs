@@ -229,6 +229,8 @@ struct Held {
     resend: bool,
     kind: String,
     sale_reference: Option<String>,
+    /// How long the attempt's request took, once it was sent.
+    duration_ms: Option<i64>,
 }
 
 impl Outbox {
@@ -512,6 +514,7 @@ fn held(row: ClaimedRow) -> (Held, String) {
             resend: resend != 0,
             kind,
             sale_reference,
+            duration_ms: None,
         },
         payload,
     )
@@ -825,6 +828,7 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         }
         return;
     };
+    let started = Instant::now();
     let results = if t.batch > 1 {
         api.push_sales(&sales).await
     } else {
@@ -834,9 +838,12 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
         }
         out
     };
+    // A batch's deliveries share its request, and so its duration.
+    let took = duration_ms(started.elapsed());
     let mut results = results.into_iter();
     let policy = t.policy(DocumentKind::Sale);
-    for claim in live {
+    for mut claim in live {
+        claim.duration_ms = Some(took);
         let result = results.next().unwrap_or_else(|| {
             Err(posbridge_core::Error::Uncertain {
                 vendor: t.connector.vendor(),
@@ -853,7 +860,7 @@ async fn deliver(ctx: &Ctx, t: &TargetRt, rows: Vec<ClaimedRow>, mut stop: watch
 /// Delivers one return, void or payment: with its sale's vendor id filled in from the
 /// sale's delivery at the same target, through the connector's ability, or recorded
 /// `not_offered` where the connector has none.
-async fn deliver_dependent(ctx: &Ctx, t: &TargetRt, claim: Held, mut document: Document) {
+async fn deliver_dependent(ctx: &Ctx, t: &TargetRt, mut claim: Held, mut document: Document) {
     let kind = document.kind();
     if let Some(sale_reference) = claim.sale_reference.as_deref()
         && document.sale().is_some_and(|s| s.vendor_id().is_none())
@@ -885,6 +892,7 @@ async fn deliver_dependent(ctx: &Ctx, t: &TargetRt, claim: Held, mut document: D
         }
     }
     let connector = &t.connector;
+    let started = Instant::now();
     let result = match &document {
         Document::Return(r) => match connector.returns() {
             Some(api) => Some(api.push_return(r).await),
@@ -901,7 +909,10 @@ async fn deliver_dependent(ctx: &Ctx, t: &TargetRt, claim: Held, mut document: D
         Document::Sale(_) => None,
     };
     let completion = match result {
-        Some(result) => ctx.classify(t, t.policy(kind), &claim, result),
+        Some(result) => {
+            claim.duration_ms = Some(duration_ms(started.elapsed()));
+            ctx.classify(t, t.policy(kind), &claim, result)
+        }
         None => ctx.not_offered(connector.unsupported_here(kind.operation()).to_string()),
     };
     record(ctx, claim, completion);
@@ -1054,6 +1065,7 @@ fn record(ctx: &Ctx, claim: Held, completion: Completion) {
         attempt: claim.attempt,
         reference: claim.reference,
         completion,
+        duration_ms: claim.duration_ms,
     };
     if let Err(mpsc::error::SendError(ToRecorder::Outcome(o))) = ctx.outcomes.send(ToRecorder::Outcome(outcome)) {
         // Only when the run is gone; the row stays claimed and the sweep settles it.

@@ -6,6 +6,7 @@ mod mapping;
 mod outbox;
 mod per_call;
 mod sandbox;
+mod serve;
 mod streaming;
 
 use std::cell::Cell;
@@ -51,7 +52,7 @@ pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
     };
     let mut rows = Vec::new();
     type Scenario = for<'b> fn(&'b Ctx<'b>) -> futures_util::future::LocalBoxFuture<'b, Result<Vec<Row>>>;
-    let scenarios: [(u32, &str, Scenario); 7] = [
+    let scenarios: [(u32, &str, Scenario); 8] = [
         (1, "per-call overhead", |c| Box::pin(per_call::run(c))),
         (2, "mapping and validation", |c| Box::pin(mapping::run(c))),
         (3, "batching", |c| Box::pin(batching::run(c))),
@@ -59,6 +60,7 @@ pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
         (5, "outbox", |c| Box::pin(outbox::run(c))),
         (6, "sandbox", |c| Box::pin(sandbox::run(c))),
         (7, "footprint", |c| Box::pin(footprint::run(c))),
+        (8, "serve", |c| Box::pin(serve::run(c))),
     ];
     for (n, name, scenario) in scenarios {
         if !options.runs(n) {

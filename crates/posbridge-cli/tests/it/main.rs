@@ -5,3 +5,4 @@ mod asalta;
 mod cli;
 mod outbox;
 mod secrets;
+mod serve;

@@ -27,10 +27,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_posbridge");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_posbridge");
 
 /// How long one short command may take before the test fails.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A product the sandbox's catalogue does not hold: every vendor refuses it.
 const UNKNOWN_PRODUCT: &str = "DISCONTINUED-9";
@@ -40,15 +40,15 @@ const UNKNOWN_PRODUCT: &str = "DISCONTINUED-9";
 
 /// A child process that is killed (SIGKILL) and reaped when dropped, so a failing
 /// test leaves nothing running.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Proc {
-    fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.0.id()
     }
 
     /// Waits up to `limit` for the process to end; kills it and fails after that.
-    fn wait_for(&mut self, limit: Duration, what: &str) -> ExitStatus {
+    pub(crate) fn wait_for(&mut self, limit: Duration, what: &str) -> ExitStatus {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.0.try_wait().unwrap() {
@@ -64,7 +64,7 @@ impl Proc {
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reaps it.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -77,7 +77,7 @@ impl Drop for Proc {
 }
 
 /// The sandbox, as its own process, and a client for its admin API.
-struct SandboxProc {
+pub(crate) struct SandboxProc {
     _proc: Proc,
     base: String,
     rt: tokio::runtime::Runtime,
@@ -87,7 +87,7 @@ struct SandboxProc {
 impl SandboxProc {
     /// Starts `posbridge sandbox --port 0` (with fault rules, if any) and reads the
     /// address it prints.
-    fn start(dir: &Path, faults: Option<Value>) -> Self {
+    pub(crate) fn start(dir: &Path, faults: Option<Value>) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -134,11 +134,11 @@ impl SandboxProc {
         }
     }
 
-    fn vendor_url(&self, vendor: &str) -> String {
+    pub(crate) fn vendor_url(&self, vendor: &str) -> String {
         format!("{}{vendor}/", self.base)
     }
 
-    fn get(&self, path: &str) -> Value {
+    pub(crate) fn get(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.base);
         self.rt.block_on(async {
             let r = self.http.get(&url).send().await.unwrap();
@@ -147,7 +147,7 @@ impl SandboxProc {
         })
     }
 
-    fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) fn post(&self, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.base);
         self.rt.block_on(async {
             let r = self.http.post(&url).json(&body).send().await.unwrap();
@@ -156,20 +156,20 @@ impl SandboxProc {
         })
     }
 
-    fn state(&self) -> Value {
+    pub(crate) fn state(&self) -> Value {
         self.get("_sandbox/state")
     }
 
-    fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         self.get("_sandbox/requests").as_array().unwrap().clone()
     }
 
-    fn set_faults(&self, rules: Value) {
+    pub(crate) fn set_faults(&self, rules: Value) {
         self.post("_sandbox/faults", rules);
     }
 
     /// The references `vendor` holds as sales.
-    fn held(&self, vendor: &str) -> BTreeSet<String> {
+    pub(crate) fn held(&self, vendor: &str) -> BTreeSet<String> {
         self.state()["documents"][vendor]["sales"]
             .as_object()
             .map(|m| m.keys().cloned().collect())
@@ -179,7 +179,7 @@ impl SandboxProc {
 
 /// What the sandbox's request log says about one vendor.
 #[derive(Debug, Default)]
-struct Applied {
+pub(crate) struct Applied {
     /// Requests to the vendor's routes (reads, logins and writes).
     requests: usize,
     /// How many times each document was applied.
@@ -187,7 +187,7 @@ struct Applied {
 }
 
 impl Applied {
-    fn of(log: &[Value], vendor: &str) -> Self {
+    pub(crate) fn of(log: &[Value], vendor: &str) -> Self {
         let mut out = Applied::default();
         for r in log.iter().filter(|r| r["vendor"] == vendor) {
             out.requests += 1;
@@ -199,7 +199,7 @@ impl Applied {
     }
 
     /// Documents applied more than once.
-    fn duplicates(&self) -> usize {
+    pub(crate) fn duplicates(&self) -> usize {
         self.times.values().filter(|n| **n > 1).count()
     }
 }
@@ -219,25 +219,31 @@ fn writes(log: &[Value], vendor: &str, route: &str) -> (usize, usize) {
 // The CLI
 
 /// A working directory with a config file and the environment the CLI runs with.
-struct Setup {
+pub(crate) struct Setup {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 /// The `[outbox]` section most tests run with: a 2-second lease (so a killed worker's
 /// claims come back quickly) and short back-offs.
-const OUTBOX_SECTION: &str = "[outbox]\nlease_secs = 2\nmax_attempts = 10\nbackoff_base_ms = 50\n\
+pub(crate) const OUTBOX_SECTION: &str = "[outbox]\nlease_secs = 2\nmax_attempts = 10\nbackoff_base_ms = 50\n\
                               backoff_max_ms = 1000\npoll_interval_ms = 50\n\n";
 
 impl Setup {
     /// A config file pointing `vendors` at the sandbox, with [`OUTBOX_SECTION`];
     /// `extra` is appended to the file.
-    fn new(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], extra: &str) -> Self {
+    pub(crate) fn new(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], extra: &str) -> Self {
         Self::with_outbox(sandbox, dir, vendors, OUTBOX_SECTION, extra)
     }
 
     /// [`Setup::new`] with another `[outbox]` section.
-    fn with_outbox(sandbox: &SandboxProc, dir: tempfile::TempDir, vendors: &[&str], outbox: &str, extra: &str) -> Self {
+    pub(crate) fn with_outbox(
+        sandbox: &SandboxProc,
+        dir: tempfile::TempDir,
+        vendors: &[&str],
+        outbox: &str,
+        extra: &str,
+    ) -> Self {
         let ids: BTreeMap<String, String> = posbridge::easpro::sandbox::easpro_product_ids(&Catalogue::sample());
         std::fs::write(
             dir.path().join("easpro-products.json"),
@@ -302,11 +308,11 @@ impl Setup {
         Self { dir, env }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.env_clear();
         for (k, v) in &self.env {
@@ -317,11 +323,11 @@ impl Setup {
     }
 
     /// Runs a command to completion (bounded by [`COMMAND_TIMEOUT`]).
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.run_with(args, &[])
     }
 
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = assert_cmd::Command::from_std(self.command(args));
         for (k, v) in env {
             cmd.env(k, v);
@@ -330,7 +336,7 @@ impl Setup {
     }
 
     /// Starts a command in the background, its output going to files in the directory.
-    fn spawn(&self, args: &[&str], name: &str, env: &[(&str, &str)]) -> Proc {
+    pub(crate) fn spawn(&self, args: &[&str], name: &str, env: &[(&str, &str)]) -> Proc {
         let mut cmd = self.command(args);
         for (k, v) in env {
             cmd.env(k, v);
@@ -340,13 +346,13 @@ impl Setup {
         Proc(cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().unwrap())
     }
 
-    fn output_of(&self, name: &str) -> (String, String) {
+    pub(crate) fn output_of(&self, name: &str) -> (String, String) {
         let read = |ext: &str| std::fs::read_to_string(self.path(&format!("{name}.{ext}"))).unwrap_or_default();
         (read("stdout"), read("stderr"))
     }
 
     /// `outbox status --json`: per target, its counts by state.
-    fn status(&self, extra: &[&str]) -> BTreeMap<String, BTreeMap<String, u64>> {
+    pub(crate) fn status(&self, extra: &[&str]) -> BTreeMap<String, BTreeMap<String, u64>> {
         let mut args = vec!["--json", "outbox", "status"];
         args.extend_from_slice(extra);
         let out = self.run(&args);
@@ -369,7 +375,7 @@ impl Setup {
     }
 
     /// `outbox list --json`.
-    fn list(&self, extra: &[&str]) -> Vec<Value> {
+    pub(crate) fn list(&self, extra: &[&str]) -> Vec<Value> {
         let mut args = vec!["--json", "outbox", "list"];
         args.extend_from_slice(extra);
         let out = self.run(&args);
@@ -378,11 +384,11 @@ impl Setup {
     }
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn json_lines(b: &[u8]) -> Vec<Value> {
+pub(crate) fn json_lines(b: &[u8]) -> Vec<Value> {
     text(b)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -391,7 +397,7 @@ fn json_lines(b: &[u8]) -> Vec<Value> {
 }
 
 /// The one JSON document a `--json` command printed last.
-fn last_json(out: &Output) -> Value {
+pub(crate) fn last_json(out: &Output) -> Value {
     json_lines(&out.stdout)
         .pop()
         .unwrap_or_else(|| panic!("no JSON output; stderr:\n{}", text(&out.stderr)))
@@ -400,7 +406,7 @@ fn last_json(out: &Output) -> Value {
 /// `n` valid sales over the sandbox's catalogue (every vendor here takes them: no
 /// customer, no shipping, no payment; SalesMania's sugar is sold by the kilogram, so
 /// it is left out).
-fn sales(prefix: &str, n: usize, seed: u64) -> Vec<Value> {
+pub(crate) fn sales(prefix: &str, n: usize, seed: u64) -> Vec<Value> {
     let products: Vec<_> = Catalogue::sample()
         .products
         .into_iter()
@@ -443,19 +449,19 @@ fn unknown_product_sale(reference: &str) -> Value {
     })
 }
 
-fn write_ndjson(path: &Path, sales: &[Value]) {
+pub(crate) fn write_ndjson(path: &Path, sales: &[Value]) {
     let body: String = sales.iter().map(|s| format!("{s}\n")).collect();
     std::fs::write(path, body).unwrap();
 }
 
-fn references(sales: &[Value]) -> BTreeSet<String> {
+pub(crate) fn references(sales: &[Value]) -> BTreeSet<String> {
     sales
         .iter()
         .map(|s| s["reference"].as_str().unwrap().to_owned())
         .collect()
 }
 
-fn count(status: &BTreeMap<String, BTreeMap<String, u64>>, target: &str, state: &str) -> u64 {
+pub(crate) fn count(status: &BTreeMap<String, BTreeMap<String, u64>>, target: &str, state: &str) -> u64 {
     status.get(target).and_then(|c| c.get(state)).copied().unwrap_or(0)
 }
 
@@ -1315,7 +1321,7 @@ struct Postgres {
 }
 
 impl Postgres {
-    fn new(url: &str) -> Self {
+    pub(crate) fn new(url: &str) -> Self {
         Self {
             url: url::Url::parse(url).unwrap(),
             rt: tokio::runtime::Builder::new_current_thread()

@@ -4,5 +4,6 @@
 mod behaviour;
 mod crash;
 mod dependents;
+mod events;
 mod soak;
 mod support;
