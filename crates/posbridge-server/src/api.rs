@@ -2,6 +2,7 @@
 //! generated from them.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -521,11 +522,7 @@ pub(crate) struct ReadParams {
 }
 
 /// The connector of one of the caller's tenant's vendors.
-fn connector_for(
-    server: &Server,
-    caller: &Caller,
-    p: &ReadParams,
-) -> Result<(String, std::sync::Arc<dyn Connector>), Problem> {
+fn connector_for(server: &Server, caller: &Caller, p: &ReadParams) -> Result<(String, Arc<dyn Connector>), Problem> {
     let tenant = caller.write_scope(p.tenant.as_deref())?;
     let connector = server
         .inner()
@@ -535,6 +532,28 @@ fn connector_for(
         .cloned()
         .ok_or_else(|| Problem::invalid("/vendor", format!("tenant `{tenant}` has no vendor `{}`", p.vendor)))?;
     Ok((tenant, connector))
+}
+
+/// A read of one of the caller's tenant's vendors through the short cache (keyed by
+/// tenant, vendor and `what`).
+async fn read_through<F>(
+    server: &Server,
+    caller: &Caller,
+    params: &ReadParams,
+    what: &'static str,
+    read: impl FnOnce(Arc<dyn Connector>) -> F,
+) -> Result<(Timestamp, Cached), Problem>
+where
+    F: Future<Output = Result<Cached, posbridge_core::Error>> + Send,
+{
+    let (tenant, connector) = connector_for(server, caller, params)?;
+    let key = (tenant, params.vendor.clone(), what);
+    server
+        .inner()
+        .cache
+        .get_or_read(key, server.config().read_cache_ttl, async || read(connector).await)
+        .await
+        .map_err(Problem::from)
 }
 
 fn wanted(codes: Option<&str>) -> Option<Vec<&str>> {
@@ -557,23 +576,11 @@ async fn get_stock(
     caller: Caller,
     ApiQuery(params): ApiQuery<ReadParams>,
 ) -> Result<Json<StockResponse>, Problem> {
-    let (tenant, connector) = connector_for(&server, &caller, &params)?;
-    let ttl = server.config().read_cache_ttl;
-    let key = (tenant, params.vendor.clone(), "stock");
-    let (fetched_at, cached) = server
-        .inner()
-        .cache
-        .get_or_read(key, ttl, async || {
-            let stock = connector
-                .stock()
-                .ok_or_else(|| connector.unsupported_here(Operation::StockLevels))?;
-            stock
-                .stock_snapshot()
-                .await
-                .map(|l| Cached::Stock(std::sync::Arc::new(l)))
-        })
-        .await
-        .map_err(Problem::from)?;
+    let (fetched_at, cached) = read_through(&server, &caller, &params, "stock", |c| async move {
+        let stock = c.stock().ok_or_else(|| c.unsupported_here(Operation::StockLevels))?;
+        stock.stock_snapshot().await.map(|l| Cached::Stock(Arc::new(l)))
+    })
+    .await?;
     let Cached::Stock(levels) = cached else {
         return Err(Problem::unavailable("the stock cache held something else"));
     };
@@ -609,23 +616,16 @@ async fn get_products(
     caller: Caller,
     ApiQuery(params): ApiQuery<ReadParams>,
 ) -> Result<Json<ProductsResponse>, Problem> {
-    let (tenant, connector) = connector_for(&server, &caller, &params)?;
-    let ttl = server.config().read_cache_ttl;
-    let key = (tenant, params.vendor.clone(), "products");
-    let (fetched_at, cached) = server
-        .inner()
-        .cache
-        .get_or_read(key, ttl, async || {
-            let catalogue = connector
-                .catalogue()
-                .ok_or_else(|| connector.unsupported_here(Operation::ListProducts))?;
-            let mut products: Vec<_> = catalogue.products().take(PRODUCT_CAP + 1).try_collect().await?;
-            let truncated = products.len() > PRODUCT_CAP;
-            products.truncate(PRODUCT_CAP);
-            Ok::<_, posbridge_core::Error>(Cached::Products(std::sync::Arc::new(products), truncated))
-        })
-        .await
-        .map_err(Problem::from)?;
+    let (fetched_at, cached) = read_through(&server, &caller, &params, "products", |c| async move {
+        let catalogue = c
+            .catalogue()
+            .ok_or_else(|| c.unsupported_here(Operation::ListProducts))?;
+        let mut products: Vec<_> = catalogue.products().take(PRODUCT_CAP + 1).try_collect().await?;
+        let truncated = products.len() > PRODUCT_CAP;
+        products.truncate(PRODUCT_CAP);
+        Ok(Cached::Products(Arc::new(products), truncated))
+    })
+    .await?;
     let Cached::Products(products, truncated) = cached else {
         return Err(Problem::unavailable("the product cache held something else"));
     };
