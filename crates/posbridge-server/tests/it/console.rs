@@ -98,7 +98,10 @@ fn secrets(ts: &TestServer) -> Vec<String> {
     let mut all = vec![ts.operator_key.clone()];
     all.extend(ts.tenant_keys.values().cloned());
     // The secret part alone (after `pbk_<id>_`) must not appear either.
-    let parts: Vec<String> = all.iter().map(|k| k.rsplit('_').next().unwrap().to_owned()).collect();
+    let parts: Vec<String> = all
+        .iter()
+        .map(|k| k.splitn(3, '_').nth(2).unwrap().to_owned())
+        .collect();
     all.extend(parts);
     all
 }

@@ -121,6 +121,13 @@ async fn state_changes_reach_the_tenants_url_signed_in_order_and_retried() {
         r.posts.lock().unwrap().len() >= 41
     })
     .await;
+    // The receiver records a post before it answers; the sender records the answer
+    // after: wait for the stream's cursor to catch up before stopping it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while webhooks::streams(&ts.server).await.unwrap()[0].sent < 40 {
+        assert!(Instant::now() < deadline, "the stream did not record 40 sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(stop);
     let posts = r.posts.lock().unwrap().clone();
     let now = jiff::Timestamp::now().as_second();
