@@ -36,7 +36,7 @@ pub struct Options {
     pub smoke: bool,
     /// Rounds per scenario.
     pub rounds: usize,
-    /// Scenarios to run (1–8); all when empty.
+    /// Scenarios to run (1–9); all when empty.
     pub only: Vec<u32>,
     /// Where to write the JSON report.
     pub json: Option<PathBuf>,

@@ -2,6 +2,7 @@
 
 mod batching;
 mod footprint;
+mod instructions;
 mod mapping;
 mod outbox;
 mod per_call;
@@ -52,7 +53,7 @@ pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
     };
     let mut rows = Vec::new();
     type Scenario = for<'b> fn(&'b Ctx<'b>) -> futures_util::future::LocalBoxFuture<'b, Result<Vec<Row>>>;
-    let scenarios: [(u32, &str, Scenario); 8] = [
+    let scenarios: [(u32, &str, Scenario); 9] = [
         (1, "per-call overhead", |c| Box::pin(per_call::run(c))),
         (2, "mapping and validation", |c| Box::pin(mapping::run(c))),
         (3, "batching", |c| Box::pin(batching::run(c))),
@@ -61,6 +62,7 @@ pub async fn run_all(options: &Options, servers: &ServerThread) -> Vec<Row> {
         (6, "sandbox", |c| Box::pin(sandbox::run(c))),
         (7, "footprint", |c| Box::pin(footprint::run(c))),
         (8, "serve", |c| Box::pin(serve::run(c))),
+        (9, "instructions", |c| Box::pin(instructions::run(c))),
     ];
     for (n, name, scenario) in scenarios {
         if !options.runs(n) {
@@ -125,7 +127,7 @@ async fn setup<'a>(options: &'a Options, servers: &'a ServerThread) -> Result<Ct
 }
 
 /// The child processes: `child stream-rss VENDOR URL ITEMS`, `child outbox-worker
-/// VENDOR DB URL C`, and `child footprint-vendors` (for `cargo xtask bench`, which
+/// VENDOR DB URL C`, `child count-mapping VENDOR SIDE N` (under callgrind) and `child footprint-vendors` (for `cargo xtask bench`, which
 /// builds the footprint binaries for the vendors it prints).
 pub fn child(args: &[String]) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -136,6 +138,7 @@ pub fn child(args: &[String]) -> Result<ExitCode> {
         Some("stream-rss") => rt.block_on(streaming::child(&args[1..]))?,
         Some("outbox-worker") => rt.block_on(outbox::child(&args[1..]))?,
         Some("footprint-vendors") => footprint::child()?,
+        Some("count-mapping") => instructions::child(&args[1..])?,
         other => bail!("unknown child {other:?}"),
     }
     Ok(ExitCode::SUCCESS)
