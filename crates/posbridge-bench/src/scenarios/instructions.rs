@@ -58,7 +58,22 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     let exe = std::env::current_exe().context("this binary's path")?;
     let dir = tempfile::tempdir()?;
     let baselines = read_baselines(Path::new(BASELINE_FILE))?;
-    let committed = baselines.get(profile()).cloned().unwrap_or_default();
+    let here = machine();
+    // Counts compare only on the machine kind they were recorded on: code that picks
+    // its instructions by CPU feature (SIMD string scanning) counts differently
+    // elsewhere. A different kind is reported, not judged.
+    let recorded = baselines.get(profile());
+    let comparable = recorded.is_some_and(|r| r.machine == here);
+    let committed = recorded
+        .filter(|_| comparable)
+        .map(|r| r.counts.clone())
+        .unwrap_or_default();
+    if let Some(r) = recorded.filter(|_| !comparable) {
+        eprintln!(
+            "   the committed counts were recorded on `{}`; this is `{here}`: reported, not judged",
+            r.machine
+        );
+    }
     let mut measured = BTreeMap::new();
     let mut rows = Vec::new();
     for v in vendors() {
@@ -92,7 +107,12 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
                     regressions.push(format!("{side} {now} > {was} committed + {TOLERANCE_PERCENT} %"))
                 }
                 Some(&was) => row = row.note(format!("{side} {now} vs {was} committed ({} profile)", profile())),
-                None => row = row.note(format!("{side}: no committed count for the {} profile", profile())),
+                None => {
+                    row = row.note(format!(
+                        "{side}: no committed count for the {} profile on this machine kind",
+                        profile()
+                    ))
+                }
             }
         }
         if regressions.is_empty() {
@@ -112,7 +132,13 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     }
     if std::env::var("POSBRIDGE_BENCH_RECORD_INSTRUCTIONS").is_ok_and(|v| v == "1") {
         let mut all = baselines;
-        all.insert(profile().to_owned(), measured);
+        all.insert(
+            profile().to_owned(),
+            Recorded {
+                machine: here,
+                counts: measured,
+            },
+        );
         let text = serde_json::to_string_pretty(&all)? + "\n";
         std::fs::write(BASELINE_FILE, text).with_context(|| format!("writing {BASELINE_FILE}"))?;
         eprintln!("   recorded the {} profile's counts in {BASELINE_FILE}", profile());
@@ -120,8 +146,38 @@ pub async fn run(ctx: &Ctx<'_>) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The committed counts: profile → `mapping/<vendor>/<side>` → instructions per sale.
-type Baselines = BTreeMap<String, BTreeMap<String, u64>>;
+/// One profile's committed counts and the machine kind they were recorded on.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Recorded {
+    /// The CPU model and valgrind version (see [`machine`]).
+    machine: String,
+    /// `mapping/<vendor>/<side>` → instructions per sale.
+    counts: BTreeMap<String, u64>,
+}
+
+/// The committed counts by profile.
+type Baselines = BTreeMap<String, Recorded>;
+
+/// The machine kind: the CPU model and the valgrind version.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let valgrind = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cpu}; {valgrind}")
+}
 
 fn read_baselines(path: &Path) -> Result<Baselines> {
     match std::fs::read_to_string(path) {
