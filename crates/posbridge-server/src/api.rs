@@ -27,9 +27,10 @@ use crate::views::{
 };
 use crate::{Problem, Server};
 
-/// The API's routes, with their OpenAPI description.
-pub(crate) fn router() -> OpenApiRouter<Server> {
-    OpenApiRouter::with_openapi(crate::openapi::base())
+/// The API's routes, their OpenAPI description added to `base` (the document's fixed
+/// parts, [`crate::openapi`]).
+pub(crate) fn router(base: utoipa::openapi::OpenApi) -> OpenApiRouter<Server> {
+    OpenApiRouter::with_openapi(base)
         .routes(routes!(post_sale))
         .routes(routes!(post_sales_batch))
         .routes(routes!(post_return))

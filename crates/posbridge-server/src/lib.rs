@@ -288,7 +288,7 @@ impl Server {
 
     /// The whole service: the API, `/openapi.json`, health, metrics and the console.
     pub fn router(&self) -> Router {
-        let (api, _) = api::router().split_for_parts();
+        let (api, _) = api::router(openapi::base()).split_for_parts();
         Router::new()
             .merge(api)
             .merge(console::router())

@@ -55,7 +55,7 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
 
 /// The whole description.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    crate::api::router().split_for_parts().1
+    crate::api::router(base()).split_for_parts().1
 }
 
 /// The description as pretty JSON (what `docs/openapi.json` holds).
