@@ -226,7 +226,7 @@ pub async fn serve(ctx: &Ctx, db: Option<&str>, args: &ServeArgs) -> Result<Exit
     };
     let mut demo = None;
     let (outbox, display, targets) = if args.demo {
-        let d = Demo::start(ctx.out, db, args, extra).await?;
+        let d = Demo::start(ctx.out, db, args).await?;
         let outbox = Outbox::open(&d.url, demo_outbox_config(extra))
             .await
             .map_err(|e| outbox_error("cannot open the demo outbox", e))?;
@@ -364,7 +364,7 @@ struct Demo {
 }
 
 impl Demo {
-    async fn start(out: Output, db: Option<&str>, args: &ServeArgs, _extra: u32) -> Result<Self, CliError> {
+    async fn start(out: Output, db: Option<&str>, args: &ServeArgs) -> Result<Self, CliError> {
         let handle = crate::demo::start_sandbox(args.seed, true).await?;
         out.human(format!(
             "posbridge serve --demo: the vendor sandbox (with faults) at {}",
